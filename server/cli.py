@@ -1,0 +1,35 @@
+"""The `yakuba` command: serve, import, simulate, clusters.
+
+Each subcommand lives next to the code it drives and exposes ``register(subparsers)``; this
+module only assembles them, so `yakuba import` stays in gis/ and `yakuba serve` in server/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from yakuba.gis import cli as gis_cli
+    from yakuba.gis.firespread import cli as fire_cli
+    from yakuba.server import serve_cli
+
+    parser = argparse.ArgumentParser(prog="yakuba", description="Yakuba metaverse city hall (役場)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve_cli.register(sub)
+    gis_cli.register(sub)
+    fire_cli.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # Every subcommand sets `func`, returning an exit code; user errors are printed without a
+    # traceback by the subcommand itself.
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
