@@ -1,0 +1,180 @@
+"""aiohttp application factory: socket.io, health, metrics, static client, GIS routes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+
+import socketio
+from aiohttp import web
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from yakuba.server.config import Config
+from yakuba.server.protocol import MAX_FRAME_BYTES
+from yakuba.server.realtime.hub import Hub, HubConfig
+from yakuba.server.realtime.limits import MaskingFilter
+from yakuba.server.realtime.metrics import Metrics
+from yakuba.server.store.base import Store
+from yakuba.server.store.memory import MemoryStore
+from yakuba.world.layout import default_plan_path, load_layout
+from yakuba.world.state import World
+
+log = logging.getLogger("yakuba.app")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+HUB_KEY = web.AppKey("hub", Hub)
+STORE_KEY = web.AppKey("store", Store)
+METRICS_KEY = web.AppKey("metrics", Metrics)
+CONFIG_KEY = web.AppKey("config", Config)
+
+PLACEHOLDER = """<!doctype html><html lang="ja"><meta charset="utf-8"><title>Yakuba</title>
+<body><h1>メタバース庁舎 (Yakuba)</h1><p>ブラウザ版クライアントは <code>make setup</code> でビルドされます。</p>
+<p>The browser client is built by <code>make setup</code>.</p></body></html>"""
+
+
+def make_store(config: Config) -> Store:
+    if config.redis_url:
+        from yakuba.server.store.redis_store import RedisStore
+
+        return RedisStore(config.redis_url, config.node_id)
+    return MemoryStore(config.node_id)
+
+
+def create_app(config: Config) -> web.Application:
+    metrics = Metrics()
+    store = make_store(config)
+    # The transport limit refuses oversize frames before any handler sees them.
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        max_http_buffer_size=MAX_FRAME_BYTES,
+        cors_allowed_origins=config.cors_origins,
+        ping_interval=10,
+        ping_timeout=10,
+    )
+    layout = load_layout()
+    world = World(layout)
+    hub = Hub(
+        sio,
+        world,
+        store,
+        metrics,
+        HubConfig(tick_hz=config.tick_hz, view_limit=config.view_limit, grace_s=config.grace_s, staff_tokens=config.staff_tokens),
+        MaskingFilter(config.word_list),
+    )
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app[HUB_KEY], app[STORE_KEY], app[METRICS_KEY], app[CONFIG_KEY] = hub, store, metrics, config
+    sio.attach(app)
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_view)
+    app.router.add_get("/assets/cityhall/plan.json", plan_view)
+    app.router.add_get("/assets/cityhall.glb", cityhall_glb_view)
+    _optional_routes(app, config)
+    _static(app, config)
+
+    async def on_startup(app: web.Application) -> None:
+        await store.start()
+        hub.start()
+        log.info("node=%s serving (store=%s)", config.node_id, "redis" if store.shared else "memory")
+
+    async def on_shutdown(app: web.Application) -> None:
+        await hub.drain()
+
+    async def on_cleanup(app: web.Application) -> None:
+        await hub.stop()
+        await store.close()
+
+    app.on_startup.append(on_startup)
+    app.on_shutdown.append(on_shutdown)
+    app.on_cleanup.append(on_cleanup)
+    return app
+
+
+def _optional_routes(app: web.Application, config: Config) -> None:
+    """GIS and simulation routes live with their modules."""
+    try:
+        from yakuba.server.gis_api import setup_gis_routes
+    except ImportError:
+        setup_gis_routes = None
+    if setup_gis_routes:
+        setup_gis_routes(app, config.data_dir, config.admin_token)
+    try:
+        from yakuba.server.simulation_api import setup_simulation_routes
+    except ImportError:
+        setup_simulation_routes = None
+    if setup_simulation_routes:
+        setup_simulation_routes(app, config.data_dir)
+
+
+def _static(app: web.Application, config: Config) -> None:
+    root = config.web_root or REPO_ROOT / "clients" / "web" / "dist"
+    if (root / "index.html").is_file():
+
+        async def index(request: web.Request) -> web.FileResponse:
+            return web.FileResponse(root / "index.html", headers={"Cache-Control": "no-cache"})
+
+        app.router.add_get("/", index)
+        app.router.add_static("/", root, show_index=False, append_version=False)
+    else:
+
+        async def placeholder(request: web.Request) -> web.Response:
+            return web.Response(text=PLACEHOLDER, content_type="text/html")
+
+        app.router.add_get("/", placeholder)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    store = request.app[STORE_KEY]
+    hub = request.app[HUB_KEY]
+    ok = await store.healthy()
+    request.app[METRICS_KEY].store_up.set(1 if ok else 0)
+    body = {
+        "status": "ok" if ok and not hub.draining else ("draining" if hub.draining else "store_unavailable"),
+        "node": store.node_id,
+        "store": "redis" if store.shared else "memory",
+        "clients": len(hub.clients),
+        "avatars": len(hub.world.avatars),
+        "tick": hub.tick,
+    }
+    return web.json_response(body, status=200 if ok and not hub.draining else 503)
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    data = generate_latest(request.app[METRICS_KEY].registry)
+    return web.Response(body=data, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def plan_view(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(default_plan_path())
+
+
+_GLB_CACHE: dict[str, bytes] = {}
+
+
+async def cityhall_glb_view(request: web.Request) -> web.Response:
+    """The city hall model, generated from the same plan the server collides against."""
+    if "glb" not in _GLB_CACHE:
+        try:
+            from yakuba.world.gltf import cityhall_glb
+        except ImportError:
+            raise web.HTTPNotFound(text="model generator not available")
+        hub = request.app[HUB_KEY]
+        _GLB_CACHE["glb"] = await asyncio.get_running_loop().run_in_executor(None, cityhall_glb, hub.world.layout.raw)
+    return web.Response(body=_GLB_CACHE["glb"], content_type="model/gltf-binary", headers={"Cache-Control": "public, max-age=300"})
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = Config.from_env(host=args.host, port=args.port, redis_url=args.redis, data_dir=Path(args.data))
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    app = create_app(config)
+    # aiohttp runs on_shutdown (our drain) on SIGINT and SIGTERM: clients are told and their
+    # sessions saved before the sockets close.
+    print(f"Yakuba: http://{config.host}:{config.port}/  (store: {'redis' if config.redis_url else 'memory'})", flush=True)
+    web.run_app(app, host=config.host, port=config.port, print=None, handle_signals=True, shutdown_timeout=5)
+    return 0
+
+
+__all__ = ["create_app", "run"]

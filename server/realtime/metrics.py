@@ -1,0 +1,19 @@
+"""Prometheus metrics, one registry per app (several apps may live in one test process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.clients = Gauge("yakuba_clients", "connected socket clients", registry=self.registry)
+        self.events = Counter("yakuba_events", "socket events received", ["event"], registry=self.registry)
+        self.rejected = Counter("yakuba_rejected", "events or moves rejected, by reason", ["reason"], registry=self.registry)
+        self.tick = Histogram(
+            "yakuba_tick_seconds", "tick duration", registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.07, 0.1, 0.2, 0.5),
+        )
+        self.snapshots = Counter("yakuba_snapshots", "snapshot frames sent", registry=self.registry)
+        self.store_up = Gauge("yakuba_store_up", "1 when the shared store answers", registry=self.registry)

@@ -1,0 +1,214 @@
+"""The live world of one server node: avatars, their intents, and a pure ``step(dt)``.
+
+No sockets, no clocks: the caller passes dt and reads back what changed. Remote avatars (owned
+by other nodes, replicated through the bus) live here too, flagged ``local=False``; only local
+ones are simulated.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .layout import Layout, Zone
+from .movement import MAX_SPEED, WALK_SPEED, Collider, clamp_velocity
+from .zones import BoothState, Role, may_enter
+
+ARRIVE_EPS = 0.05
+
+
+@dataclass
+class Avatar:
+    id: int
+    name: str
+    style: str
+    color: str
+    role: Role
+    x: float
+    y: float
+    heading: float  # degrees clockwise from north (plan +y)
+    zone: str
+    local: bool = True
+    vx: float = 0.0
+    vy: float = 0.0
+    path: list[tuple[float, float]] = field(default_factory=list)
+    away: bool = False  # disconnected, inside the reconnect grace period
+
+    @property
+    def moving(self) -> bool:
+        return bool(self.path) or self.vx != 0.0 or self.vy != 0.0
+
+
+@dataclass(frozen=True)
+class Rejection:
+    avatar_id: int
+    code: str  # blocked | zone_forbidden | booth_locked | unknown_zone | no_path
+
+
+@dataclass
+class StepResult:
+    moved: set[int] = field(default_factory=set)
+    zone_changes: list[tuple[int, str, str]] = field(default_factory=list)  # id, from, to
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+class World:
+    def __init__(self, layout: Layout, collider: Collider | None = None, seed: int | None = None) -> None:
+        self.layout = layout
+        self.collider = collider or Collider(layout)
+        self.avatars: dict[int, Avatar] = {}
+        self.booths: dict[str, BoothState] = {z.id: BoothState() for z in layout.zones.values() if z.access == "members_when_locked"}
+        self._rng = random.Random(seed)
+        self._forbidden_cache: dict[tuple, np.ndarray] = {}
+
+    # -- membership -------------------------------------------------------------------------
+    def spawn_point(self) -> tuple[float, float, float]:
+        x, y, h = self._rng.choice(self.layout.spawns)
+        # Spread arrivals a little so avatars do not stand inside each other.
+        for _ in range(8):
+            px, py = x + self._rng.uniform(-1.5, 1.5), y + self._rng.uniform(-1.0, 1.0)
+            z = self.layout.zone_at(px, py)
+            if z is not None and self.collider.is_free(px, py):
+                return px, py, h
+        return x, y, h
+
+    def add(self, avatar: Avatar) -> None:
+        self.avatars[avatar.id] = avatar
+
+    def remove(self, avatar_id: int) -> Avatar | None:
+        for b in self.booths.values():
+            b.members.discard(avatar_id)
+        return self.avatars.pop(avatar_id, None)
+
+    # -- rules ------------------------------------------------------------------------------
+    def access(self, avatar: Avatar, zone: Zone | None) -> str | None:
+        if zone is None:
+            return "blocked"  # outside the building
+        return may_enter(zone, avatar.id, avatar.role, self.booths.get(zone.id))
+
+    # -- intents ----------------------------------------------------------------------------
+    def set_velocity(self, avatar_id: int, vx: float, vy: float) -> bool:
+        """Returns True when the request was over the speed limit (and was clamped)."""
+        a = self.avatars[avatar_id]
+        a.vx, a.vy, clamped = clamp_velocity(vx, vy, MAX_SPEED)
+        a.path = []
+        if a.vx or a.vy:
+            a.heading = math.degrees(math.atan2(a.vx, a.vy)) % 360
+        return clamped
+
+    def stop(self, avatar_id: int) -> None:
+        a = self.avatars[avatar_id]
+        a.vx = a.vy = 0.0
+        a.path = []
+
+    def set_target(self, avatar_id: int, x: float, y: float) -> str | None:
+        """Walk straight to a point. Refused at once when the point is somewhere the avatar may
+        not be (a teleport-like request into a staff zone never moves the avatar)."""
+        a = self.avatars[avatar_id]
+        zone = self.layout.zone_at(x, y)
+        reason = self.access(a, zone)
+        if reason:
+            return reason
+        if not self.collider.is_free(x, y):
+            return "blocked"
+        a.vx = a.vy = 0.0
+        a.path = [(x, y)]
+        return None
+
+    def set_goto(self, avatar_id: int, zone_id: str) -> str | None:
+        """Walk to a zone's anchor along a path that avoids walls and zones the avatar may not
+        enter: the "行き先" menu for people who find 3D navigation hard."""
+        a = self.avatars[avatar_id]
+        zone = self.layout.zones.get(zone_id)
+        if zone is None:
+            return "unknown_zone"
+        reason = self.access(a, zone)
+        if reason:
+            return reason
+        path = self.collider.find_path((a.x, a.y), zone.anchor, self._forbidden_mask(a))
+        if path is None:
+            return "no_path"
+        a.vx = a.vy = 0.0
+        a.path = path
+        return None
+
+    def _forbidden_mask(self, a: Avatar) -> np.ndarray:
+        """Grid cells in zones this avatar may not enter (so paths route around them)."""
+        closed = tuple(sorted(z for z, b in self.booths.items() if b.locked and a.id not in b.members))
+        key = (a.role, closed, id(self.collider.grid()))
+        mask = self._forbidden_cache.get(key)
+        if mask is None:
+            grid = self.collider.grid()
+            mask = np.zeros_like(grid)
+            bx0, by0 = self.layout.bounds[0], self.layout.bounds[1]
+            cell = self.collider.CELL
+            for z in self.layout.zones.values():
+                if self.access(a, z):
+                    x0, y0, x1, y1 = z.rect
+                    mask[int((x0 - bx0) / cell) : int(math.ceil((x1 - bx0) / cell)), int((y0 - by0) / cell) : int(math.ceil((y1 - by0) / cell))] = True
+            if len(self._forbidden_cache) > 64:
+                self._forbidden_cache.clear()
+            self._forbidden_cache[key] = mask
+        return mask
+
+    # -- simulation -------------------------------------------------------------------------
+    def step(self, dt: float) -> StepResult:
+        res = StepResult()
+        for a in self.avatars.values():
+            if not a.local or not a.moving or a.away:
+                continue
+            if a.path:
+                tx, ty = a.path[0]
+                dx, dy = tx - a.x, ty - a.y
+                dist = math.hypot(dx, dy)
+                reach = WALK_SPEED * dt
+                if dist <= max(reach, ARRIVE_EPS):
+                    nx, ny = tx, ty
+                    a.path.pop(0)
+                else:
+                    nx, ny = a.x + dx / dist * reach, a.y + dy / dist * reach
+                if dist > 1e-9:
+                    a.heading = math.degrees(math.atan2(dx, dy)) % 360
+            else:
+                nx, ny = a.x + a.vx * dt, a.y + a.vy * dt
+            self._move(a, nx, ny, res)
+        return res
+
+    def _move(self, a: Avatar, nx: float, ny: float, res: StepResult) -> None:
+        sweep = self.collider.sweep(a.x, a.y, nx, ny)
+        zone = self.layout.zone_at(sweep.x, sweep.y)
+        if zone is None or zone.id != a.zone:
+            reason = self.access(a, zone)
+            if reason:
+                # The boundary of a zone one may not enter is a wall for this avatar.
+                self.stop(a.id)
+                res.rejections.append(Rejection(a.id, reason))
+                return
+        if sweep.blocked:
+            if a.path:
+                a.path = []  # a door closed on the way: give up rather than push forever
+            res.rejections.append(Rejection(a.id, "blocked"))
+        if (sweep.x, sweep.y) != (a.x, a.y):
+            a.x, a.y = sweep.x, sweep.y
+            res.moved.add(a.id)
+        if zone is not None and zone.id != a.zone:
+            res.zone_changes.append((a.id, a.zone, zone.id))
+            a.zone = zone.id
+
+    # -- booths (the lock rules live here; the booth issue adds the protocol) ---------------
+    def lock_booth(self, zone_id: str, members: set[int]) -> None:
+        booth = self.booths[zone_id]
+        booth.locked, booth.members = True, set(members)
+        for d in self.layout.doors.values():
+            if d.zone == zone_id:
+                self.collider.set_door(d.id, False)
+
+    def unlock_booth(self, zone_id: str) -> None:
+        booth = self.booths[zone_id]
+        booth.locked, booth.members = False, set()
+        for d in self.layout.doors.values():
+            if d.zone == zone_id:
+                self.collider.set_door(d.id, True)

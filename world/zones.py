@@ -1,0 +1,40 @@
+"""Zone access rules: who may be in a zone. Pure functions, no state of their own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from .layout import Zone
+
+
+class Role(str, Enum):
+    RESIDENT = "resident"
+    STAFF = "staff"
+
+
+@dataclass
+class BoothState:
+    """A booth's lock. While locked only its members may be inside (no third party)."""
+
+    locked: bool = False
+    members: set[int] = field(default_factory=set)
+
+
+# Reasons returned by may_enter (they are also the wire error codes).
+ZONE_FORBIDDEN = "zone_forbidden"
+BOOTH_LOCKED = "booth_locked"
+
+
+def may_enter(zone: Zone, avatar_id: int, role: Role, booth: BoothState | None = None) -> str | None:
+    """None when the avatar may be in ``zone``, else the reason code."""
+    if zone.access == "public":
+        return None
+    if zone.access == "staff":
+        return None if role is Role.STAFF else ZONE_FORBIDDEN
+    if zone.access == "members_when_locked":
+        if booth is None or not booth.locked:
+            return None
+        # Staff are refused too: a locked consultation is private even from colleagues.
+        return None if avatar_id in booth.members else BOOTH_LOCKED
+    return ZONE_FORBIDDEN
