@@ -1,0 +1,173 @@
+"""Coordinate handling: srsName -> pyproj CRS, Japan Plane Rectangular zone choice, local frame.
+
+PLATEAU writes EPSG:6697 (JGD2011 geographic 2D + JGD2011 (vertical) height) with axis order
+**lat, lon, h**. pyproj is always used with ``always_xy=True`` and we reorder axes ourselves from
+the CRS's declared axis directions, so there is exactly one place where axis order is decided.
+
+Local frame: plane-rectangular metres (x east, y north) minus an integer-metre ``origin``; z is the
+source height (orthometric for 6697; the geoid separation, ~30-40 m in Japan, is *not* applied,
+which only matters when the tiles are laid over ellipsoid-height terrain).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+
+import numpy as np
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError as _PyprojCRSError
+
+from .errors import CrsError
+
+# JGD2011 / Japan Plane Rectangular CS I..XIX
+PLANE_ZONES = tuple(range(6669, 6688))
+DEFAULT_SRS = 6697
+
+_SRS_PATTERNS = (
+    re.compile(r"EPSG/0/(\d+)$"),  # http://www.opengis.net/def/crs/EPSG/0/6697
+    re.compile(r"EPSG::?(\d+)$", re.I),  # urn:ogc:def:crs:EPSG::6697, EPSG:6697
+    re.compile(r"epsg\.xml#(\d+)$", re.I),  # http://www.opengis.net/gml/srs/epsg.xml#6697
+)
+
+
+def parse_srs_name(srs_name: str) -> int:
+    """Return the EPSG code named by a GML srsName, or raise CrsError."""
+    s = srs_name.strip()
+    for pat in _SRS_PATTERNS:
+        m = pat.search(s)
+        if m:
+            code = int(m.group(1))
+            _crs(code)  # raises if pyproj does not know it
+            return code
+    raise CrsError(f"unsupported srsName {srs_name!r}: only EPSG codes are understood")
+
+
+@lru_cache(maxsize=64)
+def _crs(code: int) -> CRS:
+    try:
+        return CRS.from_epsg(code)
+    except _PyprojCRSError as e:
+        raise CrsError(f"unknown CRS EPSG:{code} ({e})") from None
+
+
+@lru_cache(maxsize=64)
+def first_axis_is_northing(code: int) -> bool:
+    """True when the CRS lists latitude/northing first (6697, 6668, 4326, and 6669-6687 too)."""
+    axes = _crs(code).axis_info
+    return bool(axes) and axes[0].direction.lower() in ("north", "south")
+
+
+@lru_cache(maxsize=1)
+def _zone_origins() -> dict[int, tuple[float, float]]:
+    """zone EPSG -> (lat0, lon0), read from pyproj so no table is typed in by hand."""
+    out = {}
+    for code in PLANE_ZONES:
+        params = {p.name: p.value for p in _crs(code).coordinate_operation.params}
+        out[code] = (params["Latitude of natural origin"], params["Longitude of natural origin"])
+    return out
+
+
+def pick_plane_zone(lat: float, lon: float) -> int:
+    """Heuristic zone choice from a location.
+
+    The legal assignment is by prefecture (and island group), which needs boundaries we do not
+    ship; bands of longitude reproduce it for most of Honshu/Kyushu/Hokkaido. Islands south of
+    27°N use the island zones by nearest origin. Pass an explicit zone when it matters: a
+    neighbouring zone only changes scale distortion by ~1e-4, never correctness of the frame,
+    because the root transform is computed from the chosen zone itself.
+    """
+    origins = _zone_origins()
+    if lat < 27.0:
+        cands = [6682, 6683, 6684, 6685, 6686, 6687]
+        return min(cands, key=lambda c: (origins[c][0] - lat) ** 2 + (origins[c][1] - lon) ** 2)
+    if lat > 41.4 and lon > 139.3:  # Hokkaido: XI/XII/XIII by longitude
+        cands = [6679, 6680, 6681]
+    else:
+        cands = list(range(6669, 6679))
+        if 32.5 < lat < 34.5 and 132.0 < lon < 134.8:  # Shikoku sits in zone IV's band
+            return 6672
+    return min(cands, key=lambda c: abs(origins[c][1] - lon))
+
+
+class LocalFrame:
+    """Transforms source coordinates to local metres and back; one per (dataset, source CRS)."""
+
+    def __init__(self, src_epsg: int, zone_epsg: int, origin: tuple[float, float]) -> None:
+        if zone_epsg not in PLANE_ZONES:
+            raise CrsError(f"EPSG:{zone_epsg} is not a JGD2011 plane rectangular zone (6669-6687)")
+        src = _crs(src_epsg)
+        # Horizontal part of a compound CRS (6697 = 6668 + 6695) is what pyproj transforms.
+        horiz = src.sub_crs_list[0] if src.is_compound else src
+        if not (horiz.is_geographic or horiz.is_projected):
+            raise CrsError(f"EPSG:{src_epsg} is neither geographic nor projected")
+        self.src_epsg = src_epsg
+        self.zone_epsg = zone_epsg
+        self.origin = (float(origin[0]), float(origin[1]))
+        self._swap = first_axis_is_northing(src_epsg)
+        self._fwd = Transformer.from_crs(horiz, _crs(zone_epsg), always_xy=True)
+        self._inv = Transformer.from_crs(_crs(zone_epsg), _crs(6668), always_xy=True)
+
+    def to_local(self, pts: np.ndarray) -> np.ndarray:
+        """(N, 2|3) source-axis-order coordinates -> (N, 3) local x east, y north, z."""
+        pts = np.asarray(pts, dtype=np.float64)
+        a, b = (pts[:, 1], pts[:, 0]) if self._swap else (pts[:, 0], pts[:, 1])
+        x, y = self._fwd.transform(a, b)
+        z = pts[:, 2] if pts.shape[1] > 2 else np.zeros(len(pts))
+        return np.column_stack((np.asarray(x) - self.origin[0], np.asarray(y) - self.origin[1], z))
+
+    def to_lonlat(self, local_xy: np.ndarray) -> np.ndarray:
+        """(N, 2+) local metres -> (N, 2) JGD2011 lon, lat degrees."""
+        local_xy = np.asarray(local_xy, dtype=np.float64)
+        lon, lat = self._inv.transform(local_xy[:, 0] + self.origin[0], local_xy[:, 1] + self.origin[1])
+        return np.column_stack((lon, lat))
+
+    def plane_xy(self, lat: float, lon: float) -> tuple[float, float]:
+        x, y = Transformer.from_crs(_crs(6668), _crs(self.zone_epsg), always_xy=True).transform(lon, lat)
+        return float(x), float(y)
+
+
+def origin_for(lat: float, lon: float, zone_epsg: int) -> tuple[float, float]:
+    """An integer-metre plane-rectangular origin near (lat, lon)."""
+    x, y = Transformer.from_crs(_crs(6668), _crs(zone_epsg), always_xy=True).transform(lon, lat)
+    return float(round(x)), float(round(y))
+
+
+_WGS84_A = 6378137.0
+_WGS84_E2 = 6.69437999014e-3
+
+
+def _ecef(lon_deg: np.ndarray, lat_deg: np.ndarray, h: np.ndarray) -> np.ndarray:
+    # GRS80 (JGD2011) and WGS84 differ by <0.1 mm in these formulas; WGS84 is what viewers use.
+    lon, lat = np.radians(lon_deg), np.radians(lat_deg)
+    n = _WGS84_A / np.sqrt(1 - _WGS84_E2 * np.sin(lat) ** 2)
+    return np.column_stack(
+        ((n + h) * np.cos(lat) * np.cos(lon), (n + h) * np.cos(lat) * np.sin(lon), (n * (1 - _WGS84_E2) + h) * np.sin(lat))
+    )
+
+
+def local_to_ecef_matrix(frame: LocalFrame, z0: float = 0.0) -> list[float]:
+    """Column-major 4x4 placing the local frame (x east-ish, y north-ish, z up) on the globe.
+
+    The plane-rectangular grid is rotated from true north by the meridian convergence, so the
+    axes are measured numerically (points 1 m along x and y) rather than assumed to be ENU.
+    """
+    p = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    ll = frame.to_lonlat(p)
+    e = _ecef(ll[:, 0], ll[:, 1], np.full(3, z0))
+    o = e[0]
+    ex, ey = e[1] - o, e[2] - o
+    ex /= np.linalg.norm(ex)
+    ey -= ex * float(np.dot(ex, ey))
+    ey /= np.linalg.norm(ey)
+    ez = np.cross(ex, ey)
+    m = np.eye(4)
+    m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = ex, ey, ez, o
+    return [float(v) for v in m.T.reshape(-1)]  # column-major
+
+
+def meridian_convergence_deg(frame: LocalFrame) -> float:
+    ll = frame.to_lonlat(np.array([[0.0, 0.0], [0.0, 100.0]]))
+    dlon = (ll[1, 0] - ll[0, 0]) * math.cos(math.radians(ll[0, 1]))
+    return math.degrees(math.atan2(dlon, ll[1, 1] - ll[0, 1]))

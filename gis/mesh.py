@@ -1,0 +1,326 @@
+"""Transforms: source coordinates -> local metres, footprint repair, LOD1 extrusion, LOD2
+triangulation. Pure functions on RawBuilding records; nothing here does I/O.
+
+Meshes are z-up in the dataset's local frame (x east, y north); tiles.py turns them into glTF's
+y-up when it writes a GLB.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import mapbox_earcut
+import numpy as np
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.validation import make_valid
+
+from .citygml import PolygonRings, RawBuilding
+from .crs import LocalFrame
+
+Warn = Callable[[str, str], None]
+NO_HEIGHT_SLAB = 0.5  # metres: a building with no height is drawn as a thin slab, height stays NaN
+
+
+@dataclass
+class Mesh:
+    positions: np.ndarray  # (N, 3) float32, local z-up
+    indices: np.ndarray  # (M,) uint32, triangles
+
+    @staticmethod
+    def concat(meshes: list["Mesh"]) -> "Mesh":
+        meshes = [m for m in meshes if len(m.indices)]
+        if not meshes:
+            return Mesh(np.zeros((0, 3), np.float32), np.zeros(0, np.uint32))
+        offs = np.cumsum([0] + [len(m.positions) for m in meshes[:-1]])
+        return Mesh(
+            np.concatenate([m.positions for m in meshes]).astype(np.float32, copy=False),
+            np.concatenate([m.indices + np.uint32(o) for m, o in zip(meshes, offs)]).astype(np.uint32, copy=False),
+        )
+
+
+@dataclass
+class Processed:
+    """One top-level building after transforms, ready for the sinks."""
+
+    gml_id: str
+    row: dict  # BuildingTable.from_rows columns
+    attrs: dict  # everything else shown by the API (json-serialisable)
+    mesh: Mesh
+    centroid: tuple[float, float]  # local metres, decides the tile
+    zrange: tuple[float, float]
+    n_parts: int
+    lods: set[int] = field(default_factory=set)
+
+
+def _to_local(rec: RawBuilding, frame_for: Callable[[int | None], LocalFrame]) -> None:
+    """Transform every ring of rec (and its parts) in one pyproj call; replaces in place."""
+    recs = [rec] + rec.parts
+    rings: list[np.ndarray] = []
+    for r in recs:
+        for poly in r.lod0 + r.lod1:
+            rings.extend(poly)
+        for s in r.lod2:
+            rings.extend(s.rings)
+    if not rings:
+        return
+    frame = frame_for(rec.srs)
+    flat = np.concatenate([x if x.shape[1] == 3 else np.column_stack((x, np.zeros(len(x)))) for x in rings])
+    local = frame.to_local(flat)
+    pos = 0
+    out = []
+    for x in rings:
+        out.append(local[pos : pos + len(x)])
+        pos += len(x)
+    it = iter(out)
+    for r in recs:
+        r.lod0 = [[next(it) for _ in poly] for poly in r.lod0]
+        r.lod1 = [[next(it) for _ in poly] for poly in r.lod1]
+        for s in r.lod2:
+            s.rings = [next(it) for _ in s.rings]
+
+
+def _poly2d(rings: PolygonRings) -> Polygon:
+    return Polygon(rings[0][:, :2], [r[:, :2] for r in rings[1:]])
+
+
+def _polygonal(g: shapely.Geometry) -> Polygon | MultiPolygon | None:
+    if isinstance(g, (Polygon, MultiPolygon)):
+        return g if not g.is_empty else None
+    polys = [p for p in getattr(g, "geoms", []) if isinstance(p, (Polygon, MultiPolygon)) and not p.is_empty]
+    if not polys:
+        return None
+    u = shapely.union_all(polys)
+    return u if isinstance(u, (Polygon, MultiPolygon)) else None
+
+
+def repair(g: Polygon | MultiPolygon, warn: Warn, gml_id: str) -> Polygon | MultiPolygon | None:
+    """Valid polygonal geometry via make_valid; self-intersections are counted, not fatal."""
+    if g.is_valid:
+        return g if g.area > 0 else None
+    warn("repaired_footprint", f"{gml_id}: {shapely.is_valid_reason(g)}")
+    return _polygonal(make_valid(g))
+
+
+def _lod1_base(rec: RawBuilding) -> tuple[list[PolygonRings], float, float] | None:
+    """Bottom face(s) of the LOD1 solid and its z range (cheaper than unioning projections)."""
+    if not rec.lod1:
+        return None
+    zs = np.concatenate([p[0][:, 2] for p in rec.lod1])
+    zmin, zmax = float(zs.min()), float(zs.max())
+    bottom = [p for p in rec.lod1 if np.ptp(p[0][:, 2]) < 1e-3 and abs(p[0][0, 2] - zmin) < 1e-3]
+    return (bottom or rec.lod1), zmin, zmax
+
+
+def footprint_of(rec: RawBuilding, warn: Warn, gml_id: str, prefer_lod1: bool = False) -> tuple[Polygon | MultiPolygon | None, str]:
+    """2D footprint from LOD0, else the LOD1 solid's base, else LOD2 ground (or all) surfaces."""
+    order = ("lod1", "lod0", "lod2") if prefer_lod1 else ("lod0", "lod1", "lod2")
+    for src in order:
+        if src == "lod0" and rec.lod0:
+            polys = rec.lod0
+        elif src == "lod1" and rec.lod1:
+            polys = _lod1_base(rec)[0]  # type: ignore[index]
+        elif src == "lod2" and rec.lod2:
+            ground = [s.rings for s in rec.lod2 if s.kind == "ground"]
+            polys = ground or [s.rings for s in rec.lod2]
+        else:
+            continue
+        shapes = []
+        for p in polys:
+            try:
+                q = _poly2d(p)
+            except (ValueError, shapely.errors.GEOSException):
+                continue
+            q = repair(q, warn, gml_id) if not q.is_valid else q
+            if q is not None and q.area > 1e-6:
+                shapes.append(q)
+        if not shapes:
+            continue
+        g = shapes[0] if len(shapes) == 1 else _polygonal(shapely.union_all(shapes))
+        if g is not None and not g.is_empty:
+            return g, src
+    return None, ""
+
+
+def _earcut(xy: np.ndarray, ring_ends: list[int]) -> np.ndarray:
+    return mapbox_earcut.triangulate_float64(xy, np.asarray(ring_ends, dtype=np.uint32)).astype(np.uint32)
+
+
+def extrude(g: Polygon | MultiPolygon, z0: float, z1: float) -> Mesh:
+    """Prism over a (valid) footprint: top and bottom caps by earcut, one quad per edge."""
+    meshes = []
+    for p in getattr(g, "geoms", [g]):
+        p = shapely.geometry.polygon.orient(p, 1.0)  # exterior CCW, holes CW: outward walls
+        rings = [np.asarray(p.exterior.coords)[:-1, :2]] + [np.asarray(r.coords)[:-1, :2] for r in p.interiors]
+        xy = np.concatenate(rings)
+        ends = list(np.cumsum([len(r) for r in rings]))
+        tri = _earcut(xy, ends).reshape(-1, 3)
+        n = len(xy)
+        top = np.column_stack((xy, np.full(n, z1)))
+        bot = np.column_stack((xy, np.full(n, z0)))
+        # Walls: per ring, edge i -> i+1 as two triangles (bottom i, bottom j, top j / top i).
+        walls = []
+        start = 0
+        for r in rings:
+            k = len(r)
+            i = np.arange(start, start + k)
+            j = np.roll(i, -1)
+            walls.append(np.column_stack((i + n, j + n, j)))
+            walls.append(np.column_stack((i + n, j, i)))
+            start += k
+        tri_top = tri
+        # earcut output winding follows the input; force CCW-from-above for the top cap.
+        a, b, c = xy[tri[:, 0]], xy[tri[:, 1]], xy[tri[:, 2]]
+        cross = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+        tri_top = np.where((cross < 0)[:, None], tri[:, ::-1], tri)
+        idx = np.concatenate([tri_top, tri_top[:, ::-1] + n] + walls)
+        meshes.append(Mesh(np.concatenate((top, bot)).astype(np.float32), idx.reshape(-1).astype(np.uint32)))
+    return Mesh.concat(meshes)
+
+
+def triangulate_polygon(rings: PolygonRings) -> Mesh | None:
+    """Planar 3D polygon -> triangles, projected on the plane of its Newell normal."""
+    ext = rings[0]
+    nxt = np.roll(ext, -1, axis=0)
+    normal = np.array(
+        [
+            np.sum((ext[:, 1] - nxt[:, 1]) * (ext[:, 2] + nxt[:, 2])),
+            np.sum((ext[:, 2] - nxt[:, 2]) * (ext[:, 0] + nxt[:, 0])),
+            np.sum((ext[:, 0] - nxt[:, 0]) * (ext[:, 1] + nxt[:, 1])),
+        ]
+    )
+    norm = float(np.linalg.norm(normal))
+    if norm < 1e-9:
+        return None
+    drop = int(np.argmax(np.abs(normal)))
+    keep = [i for i in range(3) if i != drop]
+    pts = np.concatenate(rings)
+    ends = list(np.cumsum([len(r) for r in rings]))
+    tri = _earcut(pts[:, keep], ends)
+    if len(tri) == 0:
+        return None
+    t = tri.reshape(-1, 3)
+    a, b, c = pts[t[:, 0]], pts[t[:, 1]], pts[t[:, 2]]
+    flip = np.einsum("ij,j->i", np.cross(b - a, c - a), normal) < 0
+    t = np.where(flip[:, None], t[:, ::-1], t)
+    return Mesh(pts.astype(np.float32), t.reshape(-1).astype(np.uint32))
+
+
+def _lod2_mesh(rec: RawBuilding, warn: Warn, gml_id: str) -> Mesh | None:
+    meshes = []
+    bad = 0
+    for s in rec.lod2:
+        m = triangulate_polygon(s.rings)
+        if m is None:
+            bad += 1
+        else:
+            meshes.append(m)
+    if bad:
+        warn("degenerate_polygon", f"{gml_id}: {bad} LOD2 polygon(s) could not be triangulated")
+    return Mesh.concat(meshes) if meshes else None
+
+
+def _one_mesh(rec: RawBuilding, lod: int, warn: Warn, gml_id: str, height: float | None) -> tuple[Mesh | None, int, tuple[float, float]]:
+    """Mesh for one Building or BuildingPart (its own geometry only)."""
+    if lod >= 2 and rec.lod2:
+        m = _lod2_mesh(rec, warn, gml_id)
+        if m is not None:
+            return m, 2, (float(m.positions[:, 2].min()), float(m.positions[:, 2].max()))
+    base = _lod1_base(rec)
+    g, _src = footprint_of(rec, warn, gml_id, prefer_lod1=True)
+    if g is None:
+        return None, -1, (math.nan, math.nan)
+    if base is not None:
+        z0, z1 = base[1], base[2]
+        used = 1
+    else:
+        zs = [r[:, 2] for p in rec.lod0 for r in p] or [np.zeros(1)]
+        z0 = float(np.concatenate(zs).min())
+        z1 = z0 + (height if height is not None and height > 0 else NO_HEIGHT_SLAB)
+        used = 0
+    if z1 - z0 < 1e-3:
+        z1 = z0 + NO_HEIGHT_SLAB
+    return extrude(g, z0, z1), used, (z0, z1)
+
+
+def process(
+    rec: RawBuilding,
+    frame_for: Callable[[int | None], LocalFrame],
+    lod: int,
+    warn: Warn,
+    gml_id: str,
+) -> Processed | None:
+    """RawBuilding (source CRS) -> Processed (local metres, repaired, meshed) or None if it has
+    no usable geometry at all (a ``no_geometry`` warning is counted)."""
+    _to_local(rec, frame_for)
+    pieces = [rec] + rec.parts
+    fps = []
+    for r in pieces:
+        g, _ = footprint_of(r, warn, gml_id)
+        if g is not None:
+            fps.append(g)
+    if not fps:
+        warn("no_geometry", f"{gml_id} (line {rec.line}) has no usable LOD0/1/2 geometry; skipped")
+        return None
+    fp = fps[0] if len(fps) == 1 else _polygonal(shapely.union_all(fps))
+    if isinstance(fp, MultiPolygon):
+        # The table stores one ring per building; keep the largest piece, say so.
+        warn("multipart_footprint", f"{gml_id}: footprint has {len(fp.geoms)} pieces; largest kept in the table")
+        fp = max(fp.geoms, key=lambda p: p.area)
+    assert isinstance(fp, Polygon)
+
+    a = rec.attrs
+    h = a.get("measured_height")
+    meshes, lods_used = [], set()
+    zmin, zmax = math.inf, -math.inf
+    for r in pieces:
+        ph = r.attrs.get("measured_height", h if r is rec else None)
+        m, used, (z0, z1) = _one_mesh(r, lod, warn, gml_id, ph if isinstance(ph, float) else None)
+        if m is not None:
+            meshes.append(m)
+            lods_used.add(used)
+            zmin, zmax = min(zmin, z0), max(zmax, z1)
+    mesh = Mesh.concat(meshes)
+    height = h
+    height_source = "measuredHeight" if h is not None else None
+    if height is None:
+        base = _lod1_base(rec)
+        if base is not None and base[2] - base[1] > 1e-3:
+            height, height_source = base[2] - base[1], "lod1_geometry"
+    if 0 in lods_used and height is None:
+        warn("no_height", f"{gml_id}: no measuredHeight and no LOD1 solid; drawn as a {NO_HEIGHT_SLAB} m slab")
+    if not math.isfinite(zmin):
+        zmin = zmax = 0.0
+    codes = {k: v[0] for k, v in rec.codes.items()}
+    row = {
+        "gml_id": gml_id,
+        "footprint": fp,
+        "height": height,
+        "storeys_above": a.get("storeys_above"),
+        "storeys_below": a.get("storeys_below"),
+        "year": a.get("year"),
+        "total_floor_area": a.get("total_floor_area"),
+        "structure_code": codes.get("structure_code", ""),
+        "fireproof_code": codes.get("fireproof_code", ""),
+        "usage_code": codes.get("usage_code", ""),
+        "class_code": codes.get("class_code", ""),
+    }
+    attrs = {k: v for k, v in a.items()}
+    attrs.update({k: v for k, v in codes.items() if k not in row})
+    attrs["height_source"] = height_source
+    attrs["line"] = rec.line
+    attrs["parts"] = [p.gml_id for p in rec.parts]
+    attrs["lods"] = sorted(set().union(*(p.lods() for p in pieces)))
+    c = fp.centroid
+    return Processed(
+        gml_id=gml_id,
+        row=row,
+        attrs=attrs,
+        mesh=mesh,
+        centroid=(c.x, c.y),
+        zrange=(zmin, zmax),
+        n_parts=len(rec.parts),
+        lods=set(attrs["lods"]),
+    )

@@ -1,0 +1,587 @@
+"""The import pipeline: source (citygml.iter_buildings) -> transforms (codes, CRS, repair,
+triangulate: mesh.process) -> sinks (tile chunks -> GLB + tileset.json; BuildingTable npz;
+attributes.jsonl; dataset.json).
+
+One ``Feedback`` object carries warnings by kind, progress and cancellation through every stage.
+Several files are parsed by a ProcessPoolExecutor (one file per task); each worker spills its
+meshes into per-tile chunk files, so memory is bounded by one tile, not by the dataset. The
+parent numbers rows, resolves duplicate gml:ids, writes tiles and the table, then moves the
+finished dataset directory into place in one rename.
+
+Dataset directory layout (``DATA/datasets/<id>/``)::
+
+    dataset.json        metadata: name, sources + sha256, CRS/origin, extent, counts, coverage,
+                        warnings by kind, code labels (ja/en)
+    buildings.npz       gis.buildings.BuildingTable; row i == feature id i (_FEATURE_ID_0)
+    attributes.jsonl    one JSON object per row (all parsed attributes), same order
+    tileset.json        3D Tiles 1.1
+    tiles/t_<ix>_<iy>.glb
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import queue
+import re
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import tiles as tiles_mod
+from .buildings import BuildingTable
+from .citygml import iter_buildings, read_header
+from .codelists import CodelistResolver, merge_labels
+from .crs import LocalFrame, local_to_ecef_matrix, origin_for, pick_plane_zone
+from .errors import Cancelled, CrsError, DatasetError, GisError, InputError, ParseError
+from .mesh import process
+from pyproj import Transformer
+
+log = logging.getLogger("yakuba.gis.pipeline")
+
+DATASET_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SPILL_VERTICES = 1_500_000  # per worker, ~18 MB of float32 positions before flushing to disk
+MAX_SAMPLES = 5
+
+
+def check_dataset_id(dataset_id: str) -> str:
+    if not isinstance(dataset_id, str) or not DATASET_ID_RE.match(dataset_id):
+        raise DatasetError(f"invalid dataset id {dataset_id!r}: must match {DATASET_ID_RE.pattern}")
+    return dataset_id
+
+
+def slugify(name: str) -> str:
+    s = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")[:64]
+    return s or "dataset"
+
+
+class Feedback:
+    """Warnings by kind (+ a few samples), progress in bytes, cancellation. Thread-safe."""
+
+    def __init__(self, on_progress: Callable[[int], None] | None = None, cancel: Any = None) -> None:
+        self.warnings: Counter[str] = Counter()
+        self.samples: dict[str, list[str]] = {}
+        self.on_progress = on_progress
+        self.cancel_event = cancel if cancel is not None else threading.Event()
+        self.done_bytes = 0
+        self.total_bytes = 0
+        self._lock = threading.Lock()
+
+    def warn(self, kind: str, message: str) -> None:
+        with self._lock:
+            self.warnings[kind] += 1
+            s = self.samples.setdefault(kind, [])
+            if len(s) < MAX_SAMPLES:
+                s.append(message)
+
+    def merge(self, warnings: dict[str, int], samples: dict[str, list[str]]) -> None:
+        with self._lock:
+            self.warnings.update(warnings)
+            for k, v in samples.items():
+                s = self.samples.setdefault(k, [])
+                s.extend(v[: MAX_SAMPLES - len(s)])
+
+    def progress(self, nbytes: int) -> None:
+        self.done_bytes += nbytes
+        if self.on_progress is not None:
+            self.on_progress(nbytes)
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+
+@dataclass
+class ImportResult:
+    dataset: str
+    path: Path
+    buildings: int
+    building_parts: int
+    tiles: int
+    lods: dict[str, int]
+    coverage: dict[str, int]
+    warnings: dict[str, int]
+    seconds: float
+    skipped: bool = False
+
+    def to_json(self) -> dict:
+        return {
+            "dataset": self.dataset,
+            "path": str(self.path),
+            "buildings": self.buildings,
+            "building_parts": self.building_parts,
+            "tiles": self.tiles,
+            "lods": self.lods,
+            "coverage": self.coverage,
+            "warnings": self.warnings,
+            "seconds": round(self.seconds, 3),
+            "skipped": self.skipped,
+        }
+
+
+# ----------------------------------------------------------------------------- frame choice
+
+
+def _latlon_of(epsg: int, pt: tuple[float, ...]) -> tuple[float, float]:
+    from .crs import _crs, first_axis_is_northing
+
+    src = _crs(epsg)
+    horiz = src.sub_crs_list[0] if src.is_compound else src
+    a, b = (pt[1], pt[0]) if first_axis_is_northing(epsg) else (pt[0], pt[1])
+    lon, lat = Transformer.from_crs(horiz, _crs(6668), always_xy=True).transform(a, b)
+    return float(lat), float(lon)
+
+
+def choose_frame(paths: list[Path], zone: int | None = None) -> tuple[int, tuple[float, float], dict[Path, int]]:
+    """(zone EPSG, integer origin, per-file source EPSG) from the files' Envelopes (or first building)."""
+    lats, lons, srs = [], [], {}
+    for p in paths:
+        h = read_header(p)
+        srs[p] = h.srs
+        corners = [c for c in (h.lower, h.upper) if c]
+        if not corners:
+            for rec in iter_buildings(p, lambda k, m: None):
+                rings = [r for poly in rec.lod0 + rec.lod1 for r in poly] + [r for s in rec.lod2 for r in s.rings]
+                if rings:
+                    corners = [tuple(rings[0][0])]
+                    srs[p] = rec.srs or h.srs
+                    break
+        for c in corners:
+            try:
+                lat, lon = _latlon_of(srs[p], c)
+            except Exception as e:  # pyproj raises several types for out-of-domain points
+                raise CrsError(f"cannot place {c} from EPSG:{srs[p]}: {e}", file=str(p)) from None
+            if not (math.isfinite(lat) and math.isfinite(lon)):
+                raise CrsError(f"coordinates {c} are outside EPSG:{srs[p]}", file=str(p))
+            lats.append(lat)
+            lons.append(lon)
+    if not lats:
+        raise ParseError("no buildings with coordinates found", file=str(paths[0]) if paths else None)
+    lat0, lon0 = (min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2
+    if not (20.0 <= lat0 <= 46.0 and 122.0 <= lon0 <= 154.0):
+        raise CrsError(f"data centre lat {lat0:.4f} lon {lon0:.4f} is outside Japan; no plane rectangular zone applies", file=str(paths[0]))
+    z = zone or pick_plane_zone(lat0, lon0)
+    return z, origin_for(lat0, lon0, z), srs
+
+
+# ----------------------------------------------------------------------------- worker
+
+
+@dataclass
+class FileTask:
+    index: int
+    path: str
+    src_epsg: int
+    zone: int
+    origin: tuple[float, float]
+    lod: int
+    tile_size: float
+    spill_dir: str
+
+
+@dataclass
+class FileResult:
+    index: int
+    path: str
+    bytes: int = 0
+    sha256: str = ""
+    rows: list[dict] = field(default_factory=list)
+    attrs: list[dict] = field(default_factory=list)
+    chunks: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+    warnings: dict[str, int] = field(default_factory=dict)
+    samples: dict[str, list[str]] = field(default_factory=dict)
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    labels_en: dict[str, dict[str, str]] = field(default_factory=dict)
+    n_parts: int = 0
+    lods: dict[int, int] = field(default_factory=dict)
+    zrange: tuple[float, float] = (math.inf, -math.inf)
+    error: dict | None = None
+
+
+class _Spill:
+    """Per-tile mesh buffers of one worker, flushed to .npz chunks when large."""
+
+    def __init__(self, res: FileResult, spill_dir: str) -> None:
+        self.res = res
+        self.dir = spill_dir
+        self.buf: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray, int]]] = {}
+        self.nverts = 0
+        self.seq = 0
+
+    def add(self, key: tuple[int, int], pos: np.ndarray, idx: np.ndarray, local_id: int) -> None:
+        self.buf.setdefault(key, []).append((pos, idx, local_id))
+        self.nverts += len(pos)
+        if self.nverts >= SPILL_VERTICES:
+            self.flush()
+
+    def flush(self) -> None:
+        for key, items in self.buf.items():
+            counts = [len(p) for p, _, _ in items]
+            offs = np.cumsum([0] + counts[:-1]).astype(np.uint32)
+            pos = np.concatenate([p for p, _, _ in items])
+            idx = np.concatenate([i + o for (_, i, _), o in zip(items, offs)])
+            ids = np.repeat(np.array([l for _, _, l in items], dtype=np.int64), counts)
+            path = os.path.join(self.dir, f"{self.res.index}_{key[0]}_{key[1]}_{self.seq}.npz")
+            np.savez(path, pos=pos, idx=idx, ids=ids)
+            self.res.chunks.setdefault(key, []).append(path)
+            self.seq += 1
+        self.buf.clear()
+        self.nverts = 0
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for b in iter(lambda: f.read(1 << 20), b""):
+            h.update(b)
+    return h.hexdigest()
+
+
+def run_file(task: FileTask, fb: Feedback, label_cache: dict | None = None) -> FileResult:
+    """Parse + transform + mesh one file; rows use file-local indices. Never raises InputError:
+    it is returned in ``error`` so the parent can name the file."""
+    path = Path(task.path)
+    res = FileResult(index=task.index, path=task.path)
+    local_fb = Feedback()  # warnings of this file only; merged by the parent
+    try:
+        res.bytes = path.stat().st_size
+        res.sha256 = _sha256(task.path)
+        frames: dict[int, LocalFrame] = {}
+
+        def frame_for(epsg: int | None) -> LocalFrame:
+            e = epsg or task.src_epsg
+            if e not in frames:
+                frames[e] = LocalFrame(e, task.zone, task.origin)
+            return frames[e]
+
+        codes = CodelistResolver(path, local_fb.warn, label_cache)
+        spill = _Spill(res, task.spill_dir)
+        lods: Counter[int] = Counter()
+        zlo, zhi = math.inf, -math.inf
+        for n, rec in enumerate(iter_buildings(path, local_fb.warn, fb.progress)):
+            if n % 256 == 0 and fb.cancelled:
+                raise Cancelled("import cancelled")
+            gml_id = rec.gml_id or f"{path.stem}_L{rec.line}"
+            if rec.gml_id is None:
+                local_fb.warn("missing_gml_id", f"building at line {rec.line} has no gml:id; named {gml_id}")
+            for column, (code, space) in rec.codes.items():
+                if column in ("structure_code", "fireproof_code", "usage_code", "class_code"):
+                    codes.resolve(column, code, space)
+            try:
+                pb = process(rec, frame_for, task.lod, local_fb.warn, gml_id)
+            except CrsError:
+                raise
+            except (ValueError, ArithmeticError) as e:
+                # One malformed building must not sink the file; count and move on.
+                local_fb.warn("bad_geometry", f"{gml_id} (line {rec.line}): {e}")
+                continue
+            if pb is None:
+                continue
+            local_id = len(res.rows)
+            res.rows.append(pb.row)
+            pb.attrs["source"] = path.name
+            res.attrs.append(pb.attrs)
+            res.n_parts += pb.n_parts
+            for l in pb.lods:
+                lods[l] += 1
+            zlo, zhi = min(zlo, pb.zrange[0]), max(zhi, pb.zrange[1])
+            key = tiles_mod.tile_key(pb.centroid[0] + task.origin[0], pb.centroid[1] + task.origin[1], task.tile_size)
+            if len(pb.mesh.indices):
+                spill.add(key, pb.mesh.positions, pb.mesh.indices, local_id)
+        spill.flush()
+        res.lods = dict(lods)
+        res.zrange = (zlo, zhi)
+        res.labels = codes.used
+        res.labels_en = {
+            col: {c: (codes.english(col, c, None) or "") for c in m} for col, m in codes.used.items()
+        }
+    except InputError as e:
+        if e.file is None:
+            e.file = task.path
+        res.error = {"file": e.file, "line": e.line, "reason": e.reason}
+    except Cancelled:
+        res.error = {"file": task.path, "line": None, "reason": "cancelled"}
+    res.warnings = dict(local_fb.warnings)
+    res.samples = local_fb.samples
+    return res
+
+
+# Worker-process side: progress goes through a Manager queue, cancel through a Manager event.
+class _ProxyFeedback(Feedback):
+    def __init__(self, q: Any, cancel: Any) -> None:
+        super().__init__(cancel=cancel)
+        self.q = q
+
+    def progress(self, nbytes: int) -> None:
+        self.q.put(nbytes)
+
+
+def _run_file_proc(task: FileTask, q: Any, cancel: Any) -> FileResult:
+    return run_file(task, _ProxyFeedback(q, cancel))
+
+
+# ----------------------------------------------------------------------------- parent
+
+
+def _write_tiles(
+    out_dir: Path, results: list[FileResult], offsets: list[int], table: BuildingTable
+) -> tuple[list[dict], np.ndarray, np.ndarray]:
+    keys: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    for r in results:
+        for k, paths in r.chunks.items():
+            keys.setdefault(k, []).extend((r.index, p) for p in paths)
+    tdir = out_dir / "tiles"
+    tdir.mkdir(parents=True, exist_ok=True)
+    entries = []
+    glo = np.full(3, np.inf)
+    ghi = np.full(3, -np.inf)
+    height = table.height
+    for key in sorted(keys):
+        poss, idxs, rows = [], [], []
+        nv = 0
+        for file_index, p in keys[key]:
+            with np.load(p) as z:
+                poss.append(z["pos"])
+                idxs.append(z["idx"] + np.uint32(nv))
+                rows.append(z["ids"] + offsets[file_index])
+                nv += len(z["pos"])
+            os.unlink(p)
+        pos = np.concatenate(poss)
+        idx = np.concatenate(idxs)
+        row = np.concatenate(rows)
+        uniq, local = np.unique(row, return_inverse=True)
+        cols = {
+            "gml_id": [table.gml_id[i] for i in uniq],
+            "row": uniq.tolist(),
+            "height": [float(height[i]) for i in uniq],
+            "storeys_above": [int(table.storeys_above[i]) for i in uniq],
+            "year": [int(table.year[i]) for i in uniq],
+            "structure_code": [table.structure_code[i] for i in uniq],
+            "fireproof_code": [table.fireproof_code[i] for i in uniq],
+            "usage_code": [table.usage_code[i] for i in uniq],
+        }
+        name = tiles_mod.tile_name(key)
+        (tdir / name).write_bytes(tiles_mod.build_glb(pos, idx, row, local, cols))
+        lo, hi = pos.min(0).astype(np.float64), pos.max(0).astype(np.float64)
+        glo, ghi = np.minimum(glo, lo), np.maximum(ghi, hi)
+        entries.append({"uri": f"tiles/{name}", "lo": lo.tolist(), "hi": hi.tolist(), "features": int(len(uniq))})
+    return entries, glo, ghi
+
+
+COVERAGE_KEYS = ("height", "storeys_above", "year", "total_floor_area", "structure_code", "fireproof_code", "usage_code", "class_code")
+
+
+def import_dataset(
+    paths: list[Path],
+    name: str,
+    data_dir: Path,
+    *,
+    dataset_id: str | None = None,
+    lod: int = 1,
+    zone: int | None = None,
+    feedback: Feedback | None = None,
+    workers: int | None = None,
+    tile_size: float = tiles_mod.TILE_SIZE,
+) -> ImportResult:
+    """Import GML files as one dataset into ``data_dir/datasets/<id>``; the public entry point.
+
+    Raises InputError (ParseError/CrsError; ``.errors`` lists every failed file) or Cancelled.
+    """
+    t0 = time.perf_counter()
+    fb = feedback or Feedback()
+    ds_id = check_dataset_id(dataset_id or slugify(name))
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise InputError("no input files")
+    for p in paths:
+        if not p.is_file():
+            raise InputError("not a file", file=str(p))
+    fb.total_bytes = sum(p.stat().st_size for p in paths)
+    zone_epsg, origin, srs = choose_frame(paths, zone)
+    frame = LocalFrame(srs[paths[0]], zone_epsg, origin)
+    root = Path(data_dir) / "datasets"
+    root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".tmp-{ds_id}-", dir=root))
+    spill_dir = work / "spill"
+    spill_dir.mkdir()
+    log.info("import start dataset=%s files=%d bytes=%d zone=EPSG:%d", ds_id, len(paths), fb.total_bytes, zone_epsg)
+    try:
+        tasks = [
+            FileTask(i, str(p), srs[p], zone_epsg, origin, lod, tile_size, str(spill_dir)) for i, p in enumerate(paths)
+        ]
+        nworkers = min(workers or os.cpu_count() or 1, len(tasks))
+        results = _run_tasks(tasks, fb, nworkers)
+        errors = [r.error for r in results if r.error]
+        if fb.cancelled:
+            raise Cancelled("import cancelled")
+        if errors:
+            first = errors[0]
+            err = ParseError(first["reason"], file=first["file"], line=first["line"])
+            err.errors = errors  # type: ignore[attr-defined]
+            raise err
+        for r in results:
+            fb.merge(r.warnings, r.samples)
+
+        # Rows: file order, then document order. Duplicate gml:ids get a suffix, never overwrite.
+        rows: list[dict] = []
+        attrs: list[dict] = []
+        offsets: list[int] = []
+        seen: dict[str, int] = {}
+        for r in results:
+            offsets.append(len(rows))
+            for row, a in zip(r.rows, r.attrs):
+                gid = row["gml_id"]
+                if gid in seen:
+                    seen[gid] += 1
+                    new = f"{gid}__{seen[gid]}"
+                    while new in seen:
+                        seen[gid] += 1
+                        new = f"{gid}__{seen[gid]}"
+                    fb.warn("duplicate_gml_id", f"{gid} seen again in {Path(r.path).name} line {a.get('line')}; renamed {new}")
+                    a["original_gml_id"] = gid
+                    row["gml_id"] = gid = new
+                seen[gid] = seen.get(gid, 1)
+                rows.append(row)
+                attrs.append(a)
+        labels: dict[str, dict[str, str]] = {}
+        labels_en: dict[str, dict[str, str]] = {}
+        for r in results:
+            merge_labels(labels, r.labels, fb.warn)
+            merge_labels(labels_en, r.labels_en, lambda k, m: None)
+        table = BuildingTable.from_rows(rows, crs=f"EPSG:{zone_epsg}", origin=origin, code_labels=labels)
+        table.save(work / "buildings.npz")
+        with open(work / "attributes.jsonl", "w", encoding="utf-8") as f:
+            for row, a in zip(rows, attrs):
+                f.write(json.dumps({"gml_id": row["gml_id"], **a}, ensure_ascii=False, default=_json_default) + "\n")
+
+        entries, lo, hi = _write_tiles(work, results, offsets, table)
+        shutil.rmtree(spill_dir, ignore_errors=True)
+        transform = local_to_ecef_matrix(frame)
+        ts = tiles_mod.tileset_json(entries, transform, ds_id)
+        (work / "tileset.json").write_text(json.dumps(ts, indent=1))
+
+        n = len(table)
+        coverage = {}
+        for k in COVERAGE_KEYS:
+            v = getattr(table, k)
+            if isinstance(v, np.ndarray):
+                coverage[k] = int(np.count_nonzero(~np.isnan(v)) if v.dtype.kind == "f" else np.count_nonzero(v >= 0))
+            else:
+                coverage[k] = sum(1 for x in v if x)
+        coverage["building_id"] = sum(1 for a in attrs if a.get("building_id"))
+        lods_total: Counter[int] = Counter()
+        for r in results:
+            lods_total.update(r.lods)
+        if entries:
+            ll = frame.to_lonlat(np.array([[lo[0], lo[1]], [hi[0], hi[1]]]))
+            extent = {
+                "lon_min": float(ll[:, 0].min()), "lat_min": float(ll[:, 1].min()),
+                "lon_max": float(ll[:, 0].max()), "lat_max": float(ll[:, 1].max()),
+                "z_min": float(lo[2]), "z_max": float(hi[2]),
+                "local_min": lo.tolist(), "local_max": hi.tolist(),
+            }
+        else:
+            extent = None
+        sources = [{"file": Path(r.path).name, "bytes": r.bytes, "sha256": r.sha256} for r in results]
+        seconds = time.perf_counter() - t0
+        meta = {
+            "id": ds_id,
+            "name": name,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "source_hash": source_hash(sources),
+            "sources": sources,
+            "lod": lod,
+            "crs": {"source": f"EPSG:{srs[paths[0]]}", "local": f"EPSG:{zone_epsg}", "origin": list(origin),
+                    "height": "source heights (orthometric for EPSG:6697), no geoid applied"},
+            "extent": extent,
+            "counts": {"buildings": n, "building_parts": sum(r.n_parts for r in results), "tiles": len(entries),
+                       "lods": {str(k): v for k, v in sorted(lods_total.items())}},
+            "coverage": coverage,
+            "warnings": dict(fb.warnings),
+            "warning_samples": fb.samples,
+            "code_labels": labels,
+            "code_labels_en": labels_en,
+            "tile_size": tile_size,
+            "seconds": round(seconds, 3),
+            "credit": "出典：国土交通省 Project PLATEAU 3D都市モデル",
+        }
+        (work / "dataset.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=_json_default))
+        final = root / ds_id
+        _replace_dir(work, final)
+        log.info("import done dataset=%s buildings=%d tiles=%d seconds=%.2f", ds_id, n, len(entries), seconds)
+        return ImportResult(
+            dataset=ds_id, path=final, buildings=n, building_parts=meta["counts"]["building_parts"], tiles=len(entries),
+            lods=meta["counts"]["lods"], coverage=coverage, warnings=dict(fb.warnings), seconds=seconds,
+        )
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def source_hash(sources: list[dict]) -> str:
+    h = hashlib.sha256()
+    for s in sources:
+        h.update(f"{s['file']}\0{s['sha256']}\n".encode())
+    return h.hexdigest()
+
+
+def _replace_dir(new: Path, final: Path) -> None:
+    if final.exists():
+        old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
+        os.rename(final, old)
+        os.rename(new, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(new, final)
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, set):
+        return sorted(o)
+    raise TypeError(type(o).__name__)
+
+
+def _run_tasks(tasks: list[FileTask], fb: Feedback, nworkers: int) -> list[FileResult]:
+    if nworkers <= 1:
+        cache: dict = {}
+        return [run_file(t, fb, cache) for t in tasks]
+    import multiprocessing as mp
+
+    with mp.Manager() as mgr:
+        q = mgr.Queue()
+        cancel = mgr.Event()
+        ctx = mp.get_context("spawn")  # no forked copies of the parent's threads/event loop
+        with ProcessPoolExecutor(max_workers=nworkers, mp_context=ctx) as ex:
+            futs = [ex.submit(_run_file_proc, t, q, cancel) for t in tasks]
+            while not all(f.done() for f in futs):
+                if fb.cancelled:
+                    cancel.set()
+                try:
+                    fb.progress(q.get(timeout=0.1))
+                except queue.Empty:
+                    pass
+            while True:
+                try:
+                    fb.progress(q.get_nowait())
+                except queue.Empty:
+                    break
+            return [f.result() for f in futs]
