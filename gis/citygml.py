@@ -262,6 +262,14 @@ def _store_value(rec: RawBuilding, key: str, kind: str, el: etree._Element, warn
         if t:
             rec.attrs[key] = t
         return
+    if kind == "year":
+        # Years come as "1975" or as dates ("2021-01-01"); "0001" is PLATEAU's unknown.
+        t = (el.text or "").strip()
+        if len(t) >= 4 and t[:4].isdigit() and (len(t) == 4 or t[4] == "-"):
+            y = int(t[:4])
+            if 1 < y < 9999:
+                rec.attrs[key] = y
+            return
     v = _num(el, warn, key)
     if v is None:
         return

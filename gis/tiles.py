@@ -94,6 +94,8 @@ def build_glb(
         col = table[name]
         if dtype == "string":
             enc = [str(v).encode("utf-8") for v in col]
+            if not any(enc):
+                continue  # a zero-length bufferView is invalid glTF; an absent property reads as unknown
             offs = np.zeros(len(enc) + 1, dtype=np.uint32)
             offs[1:] = np.cumsum([len(e) for e in enc])
             props_json[name] = {
