@@ -1,0 +1,408 @@
+"""HTTP routes for PLATEAU datasets: list/describe, 3D Tiles static files, building lookup,
+admin upload with a background import job.
+
+Thin adapter: validation and I/O here, the work in yakuba.gis.pipeline. Every error is JSON
+``{"error": {"code", "message"}}`` with a status code and one log line carrying ids only.
+
+Call ``setup_gis_routes(app, data_dir, admin_token)`` from the app factory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import hmac
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import uuid
+import zipfile
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+
+from yakuba.gis.buildings import BuildingTable
+from yakuba.gis.errors import GisError, InputError, UploadError
+from yakuba.gis.pipeline import DATASET_ID_RE, Feedback, import_dataset, slugify
+
+log = logging.getLogger("yakuba.server.gis_api")
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # compressed body
+MAX_UNCOMPRESSED_BYTES = 2 * 1024 * 1024 * 1024  # sum of extracted members
+MAX_RATIO = 100.0  # per member: a GML compresses ~10-20x, a bomb ~1000x
+MAX_MEMBERS = 2000
+TILE_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-.")
+_CACHE_ENTRIES = 256
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status, self.code, self.message = status, code, message
+        super().__init__(message)
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def _json_errors(fn: Handler) -> Handler:
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        try:
+            return await fn(request)
+        except ApiError as e:
+            log.info("gis api %s %s -> %d %s", request.method, request.path, e.status, e.code)
+            return _error(e.status, e.code, e.message)
+        except UploadError as e:
+            log.info("gis api upload rejected %s -> %d %s", request.path, e.status, e.code)
+            return _error(e.status, e.code, str(e))
+        except web.HTTPException:
+            raise
+        except Exception:  # last resort: a log line with the traceback, a clean JSON 500 to the client
+            log.exception("gis api internal error %s %s", request.method, request.path)
+            return _error(500, "internal", "internal server error")
+
+    return wrapper
+
+
+@dataclass
+class Job:
+    id: str
+    dataset: str
+    state: str = "queued"  # queued | running | done | failed
+    progress: float = 0.0
+    total_bytes: int = 0
+    done_bytes: int = 0
+    result: dict | None = None
+    error: dict | None = None
+    created: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id, "dataset": self.dataset, "state": self.state, "progress": round(self.progress, 4),
+            "result": self.result, "error": self.error,
+        }
+
+
+class GisApi:
+    def __init__(self, data_dir: Path, admin_token: str | None, max_upload: int = MAX_UPLOAD_BYTES,
+                 max_uncompressed: int = MAX_UNCOMPRESSED_BYTES) -> None:
+        self.data_dir = Path(data_dir)
+        self.admin_token = admin_token
+        self.max_upload = max_upload
+        self.max_uncompressed = max_uncompressed
+        self.jobs: dict[str, Job] = {}
+        self.tasks: set[asyncio.Task] = set()
+        # (path, mtime_ns, size) -> (etag, raw bytes, gzip bytes | None)
+        self._files: OrderedDict[tuple, tuple[str, bytes, bytes | None]] = OrderedDict()
+        self._index: dict[str, tuple[int, dict[str, int]]] = {}  # dataset -> (mtime_ns, gml_id -> byte offset)
+        self._tables: dict[str, tuple[int, BuildingTable]] = {}
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def datasets_dir(self) -> Path:
+        return self.data_dir / "datasets"
+
+    def _dataset_dir(self, ds: str) -> Path:
+        if not DATASET_ID_RE.match(ds):
+            raise ApiError(400, "invalid_id", "dataset id must match " + DATASET_ID_RE.pattern)
+        d = self.datasets_dir / ds
+        if not (d / "dataset.json").is_file():
+            raise ApiError(404, "not_found", f"dataset {ds} not found")
+        return d
+
+    def _meta(self, d: Path) -> dict:
+        return json.loads((d / "dataset.json").read_text(encoding="utf-8"))
+
+    # ------------------------------------------------------------------ read routes
+    async def list_datasets(self, request: web.Request) -> web.Response:
+        out = []
+        if self.datasets_dir.is_dir():
+            for d in sorted(self.datasets_dir.iterdir()):
+                if d.name.startswith(".") or not (d / "dataset.json").is_file():
+                    continue
+                m = self._meta(d)
+                out.append({"id": m["id"], "name": m["name"], "counts": m["counts"], "extent": m["extent"],
+                            "tileset": f"/datasets/{m['id']}/tileset.json"})
+        return web.json_response({"datasets": out})
+
+    async def get_dataset(self, request: web.Request) -> web.Response:
+        d = self._dataset_dir(request.match_info["id"])
+        m = self._meta(d)
+        m["tileset"] = f"/datasets/{m['id']}/tileset.json"
+        return web.json_response(m)
+
+    async def static(self, request: web.Request) -> web.StreamResponse:
+        ds = request.match_info["id"]
+        d = self._dataset_dir(ds)
+        rel = request.match_info["path"]
+        parts = rel.split("/")
+        ok = rel == "tileset.json" or (
+            len(parts) == 2 and parts[0] == "tiles" and parts[1].endswith(".glb") and set(parts[1]) <= TILE_NAME_CHARS
+        )
+        if not ok:
+            raise ApiError(404, "not_found", "no such dataset file")
+        path = d / rel
+        try:
+            st = path.stat()
+        except OSError:
+            raise ApiError(404, "not_found", "no such dataset file") from None
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        hit = self._files.get(key)
+        if hit is None:
+            raw = await asyncio.to_thread(path.read_bytes)
+            etag = '"' + hashlib.sha1(raw).hexdigest()[:20] + '"'
+            hit = (etag, raw, None)
+            self._files[key] = hit
+            while len(self._files) > _CACHE_ENTRIES:
+                self._files.popitem(last=False)
+        etag, raw, gz = hit
+        ctype = "application/json" if rel.endswith(".json") else "model/gltf-binary"
+        headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding", "Content-Type": ctype}
+        inm = request.headers.get("If-None-Match", "")
+        if etag in [t.strip() for t in inm.split(",")] or inm.strip() == "*":
+            return web.Response(status=304, headers={"ETag": etag})
+        if "gzip" in request.headers.get("Accept-Encoding", "").lower():
+            if gz is None:
+                gz = await asyncio.to_thread(gzip.compress, raw, 6)
+                self._files[key] = (etag, raw, gz)
+            headers["Content-Encoding"] = "gzip"
+            return web.Response(body=gz, headers=headers)
+        return web.Response(body=raw, headers=headers)
+
+    def _building_index(self, ds: str, d: Path) -> dict[str, int]:
+        p = d / "attributes.jsonl"
+        mt = p.stat().st_mtime_ns
+        cached = self._index.get(ds)
+        if cached and cached[0] == mt:
+            return cached[1]
+        idx: dict[str, int] = {}
+        with open(p, "rb") as f:
+            off = 0
+            for line in f:
+                gid = json.loads(line)["gml_id"]
+                idx[gid] = off
+                off += len(line)
+        self._index[ds] = (mt, idx)
+        return idx
+
+    def _table(self, ds: str, d: Path) -> BuildingTable:
+        p = d / "buildings.npz"
+        mt = p.stat().st_mtime_ns
+        cached = self._tables.get(ds)
+        if cached and cached[0] == mt:
+            return cached[1]
+        t = BuildingTable.load(p)
+        self._tables[ds] = (mt, t)
+        return t
+
+    async def get_building(self, request: web.Request) -> web.Response:
+        ds = request.match_info["id"]
+        d = self._dataset_dir(ds)
+        gid = request.match_info["gml_id"]
+        idx = await asyncio.to_thread(self._building_index, ds, d)
+        off = idx.get(gid)
+        if off is None:
+            raise ApiError(404, "not_found", "no building with that gml:id in this dataset")
+        with open(d / "attributes.jsonl", "rb") as f:
+            f.seek(off)
+            attrs = json.loads(f.readline())
+        table = await asyncio.to_thread(self._table, ds, d)
+        meta = self._meta(d)
+        row = table.index_of()[gid]
+        labels, labels_en = meta.get("code_labels", {}), meta.get("code_labels_en", {})
+
+        def num(v: float) -> float | None:
+            return None if v != v else float(v)
+
+        def intval(v: int) -> int | None:
+            return None if v < 0 else int(v)
+
+        codes = {}
+        for col in ("structure_code", "fireproof_code", "usage_code", "class_code"):
+            c = getattr(table, col)[row]
+            codes[col] = {"code": c or None, "ja": labels.get(col, {}).get(c) if c else None,
+                          "en": labels_en.get(col, {}).get(c) if c else None}
+        return web.json_response({
+            "dataset": ds,
+            "gml_id": gid,
+            "feature_id": row,
+            "height": num(table.height[row]),
+            "storeys_above": intval(table.storeys_above[row]),
+            "storeys_below": intval(table.storeys_below[row]),
+            "year": intval(table.year[row]),
+            "total_floor_area": num(table.total_floor_area[row]),
+            "footprint_area": num(table.footprint_area[row]),
+            "codes": codes,
+            "attributes": attrs,
+        })
+
+    # ------------------------------------------------------------------ upload
+    def _authorize(self, request: web.Request) -> None:
+        if self.admin_token is None:
+            raise ApiError(403, "uploads_disabled", "dataset upload is disabled (no admin token configured)")
+        auth = request.headers.get("Authorization", "")
+        given = auth[7:] if auth.startswith("Bearer ") else ""
+        if not given or not hmac.compare_digest(given.encode(), self.admin_token.encode()):
+            raise ApiError(403, "forbidden", "admin token required")
+
+    async def upload(self, request: web.Request) -> web.Response:
+        self._authorize(request)
+        name = request.query.get("name", "").strip()
+        if not name:
+            raise ApiError(400, "missing_name", "query parameter 'name' is required")
+        ds = request.query.get("id") or slugify(name)
+        if not DATASET_ID_RE.match(ds):
+            raise ApiError(400, "invalid_id", "dataset id must match " + DATASET_ID_RE.pattern)
+        try:
+            lod = int(request.query.get("lod", "1"))
+        except ValueError:
+            lod = 0
+        if lod not in (1, 2):
+            raise ApiError(400, "invalid_lod", "lod must be 1 or 2")
+        if request.content_length is not None and request.content_length > self.max_upload:
+            raise UploadError("too_large", f"upload exceeds {self.max_upload} bytes", 413)
+        work = Path(tempfile.mkdtemp(prefix="upload-", dir=self._upload_root()))
+        try:
+            body = work / "body"
+            n = 0
+            with open(body, "wb") as f:
+                async for chunk in request.content.iter_chunked(1 << 16):
+                    n += len(chunk)
+                    if n > self.max_upload:  # Content-Length can be absent or lie
+                        raise UploadError("too_large", f"upload exceeds {self.max_upload} bytes", 413)
+                    f.write(chunk)
+            if n == 0:
+                raise UploadError("empty", "empty upload")
+            with open(body, "rb") as f:
+                magic = f.read(4)
+            if magic.startswith(b"PK"):
+                gmls = await asyncio.to_thread(self._extract_zip, body, work / "x")
+            else:
+                gmls = [body.rename(work / "upload.gml")]
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        job = Job(id=uuid.uuid4().hex, dataset=ds, total_bytes=sum(p.stat().st_size for p in gmls))
+        self.jobs[job.id] = job
+        task = asyncio.create_task(self._run_job(job, gmls, name, lod, work))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        log.info("gis upload accepted job=%s dataset=%s files=%d bytes=%d", job.id, ds, len(gmls), n)
+        return web.json_response({"job": job.to_json(), "url": f"/api/jobs/{job.id}"}, status=202)
+
+    def _upload_root(self) -> Path:
+        p = self.data_dir / "uploads"
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def _extract_zip(self, path: Path, dest: Path) -> list[Path]:
+        """Extract *.gml and codelists/*.xml, refusing bombs: declared sizes, ratios and the
+        bytes actually written are all checked (headers can lie)."""
+        try:
+            zf = zipfile.ZipFile(path)
+        except zipfile.BadZipFile:
+            raise UploadError("bad_zip", "not a readable zip archive") from None
+        with zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_MEMBERS:
+                raise UploadError("too_many_files", f"zip has more than {MAX_MEMBERS} members", 413)
+            total = sum(i.file_size for i in infos)
+            if total > self.max_uncompressed:
+                raise UploadError("zip_bomb", "zip expands beyond the uncompressed size limit", 413)
+            wanted = []
+            for i in infos:
+                if i.is_dir():
+                    continue
+                if i.compress_size and i.file_size / i.compress_size > MAX_RATIO and i.file_size > 1 << 20:
+                    raise UploadError("zip_bomb", f"member compression ratio exceeds {MAX_RATIO:.0f}:1", 413)
+                pp = PurePosixPath(i.filename)
+                if pp.is_absolute() or ".." in pp.parts or "\\" in i.filename:
+                    raise UploadError("bad_zip", "zip member path escapes the archive")
+                low = i.filename.lower()
+                if low.endswith(".gml") or (low.endswith(".xml") and "codelists" in pp.parts):
+                    wanted.append(i)
+            if not any(i.filename.lower().endswith(".gml") for i in wanted):
+                raise UploadError("no_gml", "zip contains no .gml file")
+            written = 0
+            out = []
+            for i in wanted:
+                target = dest.joinpath(*PurePosixPath(i.filename).parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(i) as src, open(target, "wb") as dst:
+                    while True:
+                        b = src.read(1 << 16)
+                        if not b:
+                            break
+                        written += len(b)
+                        if written > self.max_uncompressed:
+                            raise UploadError("zip_bomb", "zip expands beyond the uncompressed size limit", 413)
+                        dst.write(b)
+                if target.suffix.lower() == ".gml":
+                    out.append(target)
+            return sorted(out)
+
+    async def _run_job(self, job: Job, gmls: list[Path], name: str, lod: int, work: Path) -> None:
+        job.state = "running"
+
+        def on_progress(n: int) -> None:
+            job.done_bytes += n
+            job.progress = min(1.0, job.done_bytes / job.total_bytes) if job.total_bytes else 0.0
+
+        fb = Feedback(on_progress=on_progress)
+        try:
+            res = await asyncio.to_thread(
+                import_dataset, gmls, name, self.data_dir, dataset_id=job.dataset, lod=lod, feedback=fb, workers=1
+            )
+            job.result = res.to_json()
+            job.result.pop("path", None)
+            job.state, job.progress = "done", 1.0
+            log.info("gis job done job=%s dataset=%s buildings=%d", job.id, job.dataset, res.buildings)
+        except InputError as e:
+            job.state = "failed"
+            job.error = {"code": "invalid_input", "message": e.reason, "file": Path(e.file).name if e.file else None, "line": e.line}
+            log.info("gis job failed job=%s dataset=%s reason=%s", job.id, job.dataset, type(e).__name__)
+        except GisError as e:
+            job.state = "failed"
+            job.error = {"code": "import_failed", "message": str(e)}
+            log.info("gis job failed job=%s dataset=%s reason=%s", job.id, job.dataset, type(e).__name__)
+        except Exception:
+            job.state = "failed"
+            job.error = {"code": "internal", "message": "internal error during import"}
+            log.exception("gis job crashed job=%s dataset=%s", job.id, job.dataset)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    async def get_job(self, request: web.Request) -> web.Response:
+        job = self.jobs.get(request.match_info["job_id"])
+        if job is None:
+            raise ApiError(404, "not_found", "no such job")
+        return web.json_response(job.to_json())
+
+
+def setup_gis_routes(app: web.Application, data_dir: Path, admin_token: str | None, **limits: Any) -> GisApi:
+    """Register the dataset routes; returns the GisApi (tests use it to read jobs/limits)."""
+    api = GisApi(Path(data_dir), admin_token, **limits)
+    app["gis_api"] = api
+    r = app.router
+    r.add_get("/api/datasets", _json_errors(api.list_datasets))
+    r.add_post("/api/datasets", _json_errors(api.upload))
+    r.add_get("/api/datasets/{id}", _json_errors(api.get_dataset))
+    r.add_get("/api/datasets/{id}/buildings/{gml_id}", _json_errors(api.get_building))
+    r.add_get("/api/jobs/{job_id}", _json_errors(api.get_job))
+    r.add_get("/datasets/{id}/{path:.+}", _json_errors(api.static))
+
+    async def _drain(app: web.Application) -> None:
+        for t in list(api.tasks):
+            await asyncio.wait([t], timeout=30)
+
+    app.on_cleanup.append(_drain)
+    return api
