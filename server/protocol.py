@@ -119,7 +119,7 @@ class MoveIn(_In):
 
     vx: Finite | None = None
     vy: Finite | None = None
-    target: tuple[Finite, Finite] | None = None
+    target: Annotated[list[Finite], Field(min_length=2, max_length=2)] | None = None
     goto: Annotated[str, Field(max_length=40, pattern=r"^[a-z0-9-]+$")] | None = None
     stop: StrictBool | None = None
 
