@@ -1,0 +1,475 @@
+// Entry screen, HUD and glue. The 3D world (three.js) is a separate chunk loaded on entry.
+import { t, setLang, getLang, applyI18n, zoneName } from './i18n.js';
+import { Net } from './net.js';
+
+const $ = (id) => document.getElementById(id);
+const PREFS = 'yakuba.prefs';
+const WALK = 2.0; // m/s, the server's walking speed
+const STYLES = ['round', 'tall', 'child', 'senior'];
+const COLORS = [
+  ['blue', '#2f6fd0'], ['red', '#d0453a'], ['green', '#2e9a4e'],
+  ['orange', '#e8892b'], ['purple', '#8a55c8'], ['teal', '#1f9aa0'],
+];
+const params = new URLSearchParams(location.search);
+const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+const isTouch = window.matchMedia('(pointer: coarse)').matches || 'ontouchstart' in window || params.has('touch');
+
+// ---------- state (read-only view exposed for tests) ----------
+const S = {
+  screen: 'entry', connection: 'offline', zone: null, me: null, plan: null,
+  firstFrameAt: null, frames: 0, renderer: null, building: null, lastError: null, banner: null,
+};
+let net = null;
+let world = null;
+const worldChunk = import('./world.js'); // start fetching while the visitor fills the form
+const planReady = loadPlan();
+
+window.__yakuba = Object.freeze({
+  get state() {
+    const avatars = net ? [...net.avatars.values()].map((a) => ({
+      id: a.id, name: a.name, role: a.role, style: a.style, color: a.color, zone: a.zone,
+      x: a.x, y: a.y, heading: a.h,
+    })) : [];
+    const me = S.me && avatars.find((a) => a.id === S.me.id);
+    return {
+      screen: S.screen, connection: S.connection, zone: S.zone, lang: getLang(),
+      size: document.documentElement.dataset.size || 'normal',
+      me: S.me ? { id: S.me.id, role: S.me.role, name: me ? me.name : S.me.name, x: me?.x, y: me?.y, zone: S.zone } : null,
+      avatars, firstFrameAt: S.firstFrameAt, frames: S.frames, renderer: S.renderer, building: S.building,
+      lastError: S.lastError, banner: S.banner, yaw: world ? world.yaw : 0,
+    };
+  },
+});
+
+async function loadPlan() {
+  try {
+    const r = await fetch(new URL('assets/cityhall/plan.json', document.baseURI));
+    if (!r.ok) throw new Error(String(r.status));
+    return await r.json();
+  } catch (e) {
+    return (await import('../../../assets/cityhall/plan.json')).default;
+  }
+}
+
+// ---------- preferences ----------
+function loadPrefs() {
+  try { return JSON.parse(localStorage.getItem(PREFS)) || {}; } catch (e) { return {}; }
+}
+const prefs = Object.assign({ lang: 'ja', size: 'normal', style: 'round', color: COLORS[0][1], n: 100 + Math.floor(Math.random() * 900) }, loadPrefs());
+if (params.get('lang')) prefs.lang = params.get('lang');
+function savePrefs() { try { localStorage.setItem(PREFS, JSON.stringify(prefs)); } catch (e) { /* private mode */ } }
+
+function applyLang(lang) {
+  prefs.lang = setLang(lang);
+  savePrefs();
+  applyI18n();
+  document.title = t('app.title');
+  $('name-hint').textContent = t('entry.nameHint', { name: defaultName() });
+  $('name').placeholder = defaultName();
+  for (const el of document.querySelectorAll('input[name=lang], input[name=lang2]')) el.checked = el.value === prefs.lang;
+  buildChoices();
+  planReady.then((plan) => { $('hall-name').textContent = plan.name[prefs.lang] || plan.name.ja; });
+  if (world) world.setLang(prefs.lang);
+  refreshHud();
+  buildGoto();
+  const help = $('help-body');
+  help.replaceChildren($('howto-card').querySelector('.howto-list').cloneNode(true));
+}
+function applySize(size) {
+  prefs.size = ['normal', 'large', 'xlarge'].includes(size) ? size : 'normal';
+  document.documentElement.dataset.size = prefs.size;
+  for (const el of document.querySelectorAll('input[name=size], input[name=size2]')) el.checked = el.value === prefs.size;
+  savePrefs();
+}
+function defaultName() { return t('entry.defaultName', { n: prefs.n }); }
+
+const STYLE_SVG = {
+  round: '<ellipse cx="20" cy="36" rx="14" ry="14"/><circle cx="20" cy="13" r="8"/>',
+  tall: '<rect x="12" y="18" width="16" height="32" rx="8"/><circle cx="20" cy="10" r="7"/>',
+  child: '<rect x="13" y="32" width="14" height="18" rx="7"/><circle cx="20" cy="25" r="7"/>',
+  senior: '<rect x="11" y="20" width="18" height="30" rx="9"/><circle cx="20" cy="12" r="7.5"/><path d="M33 28v22" stroke-width="3" stroke="currentColor" fill="none"/>',
+};
+function buildChoices() {
+  const sc = $('style-choices');
+  sc.replaceChildren();
+  for (const s of STYLES) {
+    const l = document.createElement('label');
+    l.className = 'choice';
+    l.innerHTML = `<input type="radio" name="style" value="${s}"><span><svg viewBox="0 0 40 52" aria-hidden="true" fill="currentColor" style="color:${prefs.color}">${STYLE_SVG[s]}</svg>${t('style.' + s)}</span>`;
+    l.querySelector('input').checked = prefs.style === s;
+    sc.appendChild(l);
+  }
+  const cc = $('color-choices');
+  cc.replaceChildren();
+  for (const [name, hex] of COLORS) {
+    const l = document.createElement('label');
+    l.className = 'choice';
+    l.innerHTML = `<input type="radio" name="color" value="${hex}"><span><i class="swatch" style="background:${hex}"></i>${t('color.' + name)}</span>`;
+    l.querySelector('input').checked = prefs.color === hex;
+    cc.appendChild(l);
+  }
+}
+
+// ---------- entry ----------
+function initEntry() {
+  $('name').value = prefs.name || '';
+  applySize(prefs.size);
+  applyLang(prefs.lang);
+  document.addEventListener('change', (e) => {
+    const el = e.target;
+    if (el.name === 'lang' || el.name === 'lang2') applyLang(el.value);
+    else if (el.name === 'size' || el.name === 'size2') applySize(el.value);
+    else if (el.name === 'style') { prefs.style = el.value; savePrefs(); }
+    else if (el.name === 'color') {
+      prefs.color = el.value; savePrefs();
+      for (const svg of document.querySelectorAll('#style-choices svg')) svg.style.color = el.value;
+    }
+  });
+  $('entry-form').addEventListener('submit', (e) => { e.preventDefault(); enter(); });
+}
+
+async function enter() {
+  const btn = $('enter');
+  btn.disabled = true;
+  btn.textContent = t('entry.entering');
+  $('entry-error').textContent = '';
+  prefs.name = $('name').value.trim().slice(0, 24);
+  savePrefs();
+  const profile = { name: prefs.name || defaultName(), style: prefs.style, color: prefs.color, lang: prefs.lang };
+  const plan = await planReady;
+  S.plan = plan;
+  net = new Net({
+    onState: (s) => { S.connection = s; refreshHud(); },
+    onJoined: (ack, resumed) => {
+      S.me = { id: ack.id, role: ack.role, name: profile.name };
+      if (!resumed) showWorld();
+      else hideBanner();
+      refreshHud();
+      buildGoto();
+    },
+    onJoinError: (err) => {
+      if (S.screen === 'entry') {
+        $('entry-error').textContent = t('join.failed', { msg: errorText(err.code) });
+        btn.disabled = false;
+        btn.textContent = t('entry.enter');
+        net.leaving = true;
+        net.socket?.disconnect();
+        net = null;
+      } else showError(err.code);
+    },
+    onZone: (z) => setZone(z),
+    onChat: (m) => addChat(m),
+    onError: (m) => showError(m && m.code),
+    onNotice: (m) => { if (m && m.kind === 'draining') showBanner(t('banner.draining')); },
+  });
+  net.connect(profile);
+}
+
+// ---------- world ----------
+let keys = new Set();
+let stickVec = [0, 0];
+let lastSent = [0, 0];
+async function showWorld() {
+  S.screen = 'world';
+  $('entry').hidden = true;
+  $('world').hidden = false;
+  if (isTouch) { $('world').classList.add('touch'); $('stick').hidden = false; }
+  applyI18n();
+  try {
+    const { createWorld } = await worldChunk;
+    world = createWorld({
+      container: $('stage'), plan: S.plan, canvasLabel: t('canvas.label'), reducedMotion,
+      onTapFloor: (x, y) => { net.moveTarget(x, y); },
+      onDragYaw: () => sendVelocity(true),
+    });
+    world.setLang(getLang());
+    S.renderer = world.info.renderer;
+    world.ready.then(() => { S.building = world.info.building; });
+    world.canvas.focus();
+  } catch (e) {
+    console.error(e);
+    showError('webgl');
+  }
+  if (!world) $('btn-goto').focus();
+  initControls();
+  requestAnimationFrame(loop);
+}
+
+let lastT = performance.now();
+function loop(now) {
+  const dt = Math.min(0.1, (now - lastT) / 1000);
+  lastT = now;
+  if (net) {
+    net.interpolate(now);
+    if (benchFake) benchFake(now);
+    const list = [...net.avatars.values()];
+    const me = S.me ? net.avatars.get(S.me.id) : null;
+    if (world) {
+      world.frame(dt, list, me, { staff: t('tag.staff'), you: t('tag.you') });
+      if (!S.firstFrameAt) S.firstFrameAt = performance.now();
+      S.frames++;
+    }
+    if (me && world && S.tapTarget) {
+      if (Math.hypot(me.x - S.tapTarget[0], me.y - S.tapTarget[1]) < 0.6) { world.hideTapMarker(); S.tapTarget = null; }
+    }
+    if ((S.frames & 15) === 0) refreshNearby(list);
+  }
+  requestAnimationFrame(loop);
+}
+
+// ---------- controls ----------
+const KEYMAP = {
+  ArrowUp: [0, 1], KeyW: [0, 1], ArrowDown: [0, -1], KeyS: [0, -1],
+  ArrowLeft: [-1, 0], KeyA: [-1, 0], ArrowRight: [1, 0], KeyD: [1, 0],
+};
+function walkKeysAllowed(target) {
+  if (!target || target === document.body || target.id === 'view3d' || target.id === 'world') return true;
+  if (target.closest('dialog, input, textarea, select, .choices, #chat-log')) return false;
+  return target.tagName === 'BUTTON' && !!target.closest('.toolbar');
+}
+function inputVector() {
+  let x = stickVec[0], y = stickVec[1];
+  for (const k of keys) { const v = KEYMAP[k]; if (v) { x += v[0]; y += v[1]; } }
+  const len = Math.hypot(x, y);
+  if (len > 1) { x /= len; y /= len; }
+  return [x, y];
+}
+function sendVelocity(force = false) {
+  if (!net) return;
+  const [ix, iy] = inputVector();
+  const yaw = world ? world.yaw : 0;
+  // forward = camera direction (yaw 0 = north), right = 90° clockwise
+  const fx = Math.sin(yaw), fy = Math.cos(yaw), rx = Math.cos(yaw), ry = -Math.sin(yaw);
+  const vx = (fx * iy + rx * ix) * WALK, vy = (fy * iy + ry * ix) * WALK;
+  const moving = Math.hypot(vx, vy) > 0.01;
+  const wasMoving = Math.hypot(lastSent[0], lastSent[1]) > 0.01;
+  if (!moving && !wasMoving && !force) return;
+  if (!moving && !wasMoving) return;
+  if (Math.abs(vx - lastSent[0]) < 0.05 && Math.abs(vy - lastSent[1]) < 0.05) return;
+  lastSent = [vx, vy];
+  if (moving) { S.tapTarget = null; world?.hideTapMarker(); }
+  net.moveVelocity(vx, vy);
+}
+let controlsReady = false;
+function initControls() {
+  if (controlsReady) return;
+  controlsReady = true;
+  window.addEventListener('keydown', (e) => {
+    if (S.screen !== 'world' || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (KEYMAP[e.code] && walkKeysAllowed(e.target)) {
+      e.preventDefault();
+      keys.add(e.code);
+      sendVelocity();
+    } else if ((e.code === 'KeyQ' || e.code === 'KeyE') && walkKeysAllowed(e.target)) {
+      world?.rotate(e.code === 'KeyQ' ? Math.PI / 4 : -Math.PI / 4);
+      sendVelocity(true);
+    }
+  });
+  window.addEventListener('keyup', (e) => { if (keys.delete(e.code)) sendVelocity(); });
+  window.addEventListener('blur', () => { keys.clear(); stickVec = [0, 0]; sendVelocity(); });
+
+  $('btn-rot-l').addEventListener('click', () => { world?.rotate(Math.PI / 4); sendVelocity(true); });
+  $('btn-rot-r').addEventListener('click', () => { world?.rotate(-Math.PI / 4); sendVelocity(true); });
+  $('btn-goto').addEventListener('click', () => { buildGoto(); $('dlg-goto').showModal(); });
+  $('btn-help').addEventListener('click', () => $('dlg-help').showModal());
+  $('btn-settings').addEventListener('click', () => $('dlg-settings').showModal());
+  $('btn-chat').addEventListener('click', () => {
+    const c = $('chat');
+    const open = c.classList.toggle('collapsed') === false;
+    $('btn-chat').setAttribute('aria-expanded', String(open));
+    if (open) $('chat-input').focus();
+  });
+  $('btn-leave').addEventListener('click', async () => {
+    await net?.leave();
+    S.screen = 'left';
+    location.reload();
+  });
+  $('alert-close').addEventListener('click', () => { $('alert').hidden = true; });
+  $('chat-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const input = $('chat-input');
+    const text = input.value.trim();
+    if (!text) return;
+    if (text.length > 500) { showError('too_long'); return; }
+    net?.chat(text);
+    input.value = '';
+  });
+  if (isTouch) {
+    $('chat').classList.add('collapsed');
+    $('btn-chat').setAttribute('aria-expanded', 'false');
+  }
+  initStick();
+}
+
+function initStick() {
+  const stick = $('stick'), knob = $('stick-knob');
+  let pid = null;
+  const move = (e) => {
+    const r = stick.getBoundingClientRect();
+    const R = r.width / 2;
+    let dx = e.clientX - (r.left + R), dy = e.clientY - (r.top + R);
+    const len = Math.hypot(dx, dy);
+    if (len > R) { dx = (dx / len) * R; dy = (dy / len) * R; }
+    knob.style.transform = `translate(${dx}px, ${dy}px)`;
+    const dead = 0.15;
+    const m = Math.hypot(dx, dy) / R;
+    stickVec = m < dead ? [0, 0] : [dx / R, -dy / R];
+    sendVelocity();
+  };
+  stick.addEventListener('pointerdown', (e) => { pid = e.pointerId; stick.setPointerCapture(pid); move(e); e.preventDefault(); });
+  stick.addEventListener('pointermove', (e) => { if (e.pointerId === pid) move(e); });
+  const end = (e) => {
+    if (e.pointerId !== pid) return;
+    pid = null;
+    knob.style.transform = '';
+    stickVec = [0, 0];
+    sendVelocity();
+  };
+  stick.addEventListener('pointerup', end);
+  stick.addEventListener('pointercancel', end);
+}
+
+// ---------- go-to menu ----------
+const GOTO_KINDS = ['infodesk', 'booth', 'hall', 'entrance', 'corridor'];
+function buildGoto() {
+  const list = $('goto-list');
+  if (!list || !S.plan) return;
+  list.replaceChildren();
+  const staff = S.me && S.me.role === 'staff';
+  const zones = S.plan.zones
+    .filter((z) => (staff || z.access !== 'staff') && (GOTO_KINDS.includes(z.kind) || staff))
+    .sort((a, b) => GOTO_KINDS.indexOf(a.kind) - GOTO_KINDS.indexOf(b.kind));
+  for (const z of zones) {
+    const li = document.createElement('li');
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'btn' + (z.id === S.zone ? ' here' : '');
+    b.dataset.zone = z.id;
+    b.textContent = z.name[getLang()] || z.name.ja;
+    if (z.id === S.zone) b.setAttribute('aria-current', 'location');
+    b.addEventListener('click', () => {
+      net?.goto(z.id);
+      S.tapTarget = null;
+      world?.hideTapMarker();
+      $('dlg-goto').close();
+      toast(t('goto.walking', { zone: b.textContent }));
+      world?.canvas.focus();
+    });
+    li.appendChild(b);
+    list.appendChild(li);
+  }
+}
+
+// ---------- HUD ----------
+function setZone(z) {
+  if (!z || z === S.zone) return;
+  const first = S.zone === null;
+  S.zone = z;
+  refreshHud();
+  const name = zoneName(S.plan, z);
+  if (!first) {
+    toast(t('zone.entered', { zone: name }));
+    addSystemLine(t('zone.entered', { zone: name }));
+  }
+}
+function refreshHud() {
+  const hz = $('hud-zone');
+  if (!hz) return;
+  hz.dataset.zone = S.zone || '';
+  $('hud-zone-name').textContent = S.zone ? zoneName(S.plan, S.zone) : '—';
+  const conn = $('hud-conn');
+  conn.dataset.state = S.connection;
+  $('hud-conn-text').textContent = t('conn.' + S.connection);
+  if (S.connection === 'reconnecting' && S.screen === 'world') showBanner(t('banner.reconnecting'));
+  else if (S.connection === 'connected') hideBanner();
+  if (net) refreshNearby([...net.avatars.values()]);
+}
+function refreshNearby(list) {
+  const meId = S.me ? S.me.id : -1;
+  const me = net && net.avatars.get(meId);
+  let n = 0;
+  for (const a of list) {
+    if (a.id === meId) continue;
+    if (a.zone === S.zone || (me && Math.hypot(a.x - me.x, a.y - me.y) < 10)) n++;
+  }
+  const el = $('hud-nearby');
+  const txt = t('hud.nearby', { n });
+  if (el.textContent !== txt) { el.textContent = txt; el.dataset.count = n; }
+}
+function showBanner(text) { const b = $('banner'); b.textContent = text; b.hidden = false; S.banner = text; }
+function hideBanner() { $('banner').hidden = true; S.banner = null; }
+let toastTimer = null;
+function toast(text) {
+  const el = $('toast');
+  el.textContent = text;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.textContent = ''; }, 4000);
+}
+function errorText(code) {
+  const k = 'error.' + code;
+  const s = t(k);
+  return s === k ? t('error.unknown') : s;
+}
+function showError(code) {
+  S.lastError = code || 'unknown';
+  $('alert-text').textContent = errorText(code);
+  $('alert').hidden = false;
+  clearTimeout(showError.timer);
+  showError.timer = setTimeout(() => { $('alert').hidden = true; }, 8000);
+}
+
+// ---------- chat ----------
+function addChat(m) {
+  if (!m || (m.zone && S.zone && m.zone !== S.zone)) return;
+  const log = $('chat-log');
+  log.querySelector('.empty')?.remove();
+  const li = document.createElement('li');
+  if (S.me && m.id === S.me.id) li.className = 'mine';
+  const who = document.createElement('span');
+  who.className = 'who';
+  who.textContent = (m.name || '?') + ':';
+  li.append(who, document.createTextNode(m.text));
+  log.appendChild(li);
+  while (log.children.length > 100) log.firstElementChild.remove();
+  log.scrollTop = log.scrollHeight;
+}
+function addSystemLine(text) {
+  const log = $('chat-log');
+  const li = document.createElement('li');
+  li.className = 'empty';
+  li.textContent = text;
+  log.replaceChildren(li); // the chat is scoped to the zone: a new zone starts a new conversation
+}
+
+// ---------- benchmark hook (only with ?bench) ----------
+let benchFake = null;
+if (params.has('bench')) {
+  window.__yakubaBench = {
+    /** n synthetic avatars walking in circles in front of the camera (rendering load only). */
+    crowd(n) {
+      if (!net) return;
+      for (const id of [...net.avatars.keys()]) if (id < 0) net.avatars.delete(id);
+      const cols = Math.ceil(Math.sqrt(n));
+      for (let i = 0; i < n; i++) {
+        const id = -(i + 1);
+        net.avatars.set(id, { id, name: `来庁者${i}`, style: STYLES[i % 4], color: COLORS[i % 6][1], role: i % 10 ? 'resident' : 'staff',
+          zone: 'infodesk', samples: [], bx: 4 + (i % cols) * (12 / cols), by: 6 + Math.floor(i / cols) * (10 / cols), x: 0, y: 0, h: 0 });
+      }
+      benchFake = (now) => {
+        for (const a of net.avatars.values()) {
+          if (a.id >= 0) continue;
+          const ph = now / 1000 + a.id;
+          a.x = a.bx + Math.cos(ph) * 0.5; a.y = a.by + Math.sin(ph) * 0.5; a.h = ((-ph * 180) / Math.PI + 360) % 360;
+        }
+      };
+    },
+    async frameTimes(n) {
+      const out = [];
+      let prev = await new Promise(requestAnimationFrame);
+      for (let i = 0; i < n; i++) { const t2 = await new Promise(requestAnimationFrame); out.push(t2 - prev); prev = t2; }
+      return out;
+    },
+  };
+}
+
+initEntry();

@@ -1,0 +1,376 @@
+// The 3D city hall: loaded only after the entry screen, as its own chunk.
+import {
+  WebGLRenderer, Scene, PerspectiveCamera, Color, HemisphereLight, DirectionalLight, MeshLambertMaterial,
+  MeshBasicMaterial, InstancedMesh, CapsuleGeometry, SphereGeometry, BoxGeometry, PlaneGeometry, RingGeometry,
+  Mesh, Object3D, Vector3, Raycaster, Plane, Vector2, CanvasTexture, SRGBColorSpace, DoubleSide, Fog,
+  InstancedBufferAttribute, DynamicDrawUsage, Group,
+} from 'three';
+import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
+
+const STYLE_SCALE = {
+  round: [1.3, 0.85, 1.3],
+  tall: [0.9, 1.18, 0.9],
+  child: [0.78, 0.66, 0.78],
+  senior: [1.0, 0.93, 1.0],
+};
+const BODY_H = 1.15; // capsule total height (unscaled), feet at 0
+const HEAD_Y = 1.42;
+
+/** plan (x, y) -> three (x, h, -y) */
+const P = (x, y, h = 0) => new Vector3(x, h, -y);
+
+export function createWorld({ container, plan, canvasLabel, reducedMotion, onTapFloor, onDragYaw }) {
+  const renderer = new WebGLRenderer({ antialias: true, powerPreference: 'high-performance' });
+  renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
+  renderer.outputColorSpace = SRGBColorSpace;
+  const canvas = renderer.domElement;
+  canvas.tabIndex = 0;
+  canvas.setAttribute('role', 'application');
+  canvas.setAttribute('aria-label', canvasLabel);
+  canvas.id = 'view3d';
+  container.appendChild(canvas);
+
+  const scene = new Scene();
+  scene.background = new Color(0xcfe3f2);
+  scene.fog = new Fog(0xcfe3f2, 45, 110);
+  const camera = new PerspectiveCamera(55, 1, 0.1, 200);
+  scene.add(new HemisphereLight(0xffffff, 0x9a8f80, 2.2));
+  const sun = new DirectionalLight(0xffffff, 1.4);
+  sun.position.set(-20, 40, 25);
+  scene.add(sun);
+
+  // --- building: the server's GLB, or the same boxes built here if that route is missing ---
+  const building = new Group();
+  scene.add(building);
+  const ready = loadBuilding(plan, building).then((how) => { info.building = how; });
+
+  // --- signs (language-dependent canvas textures) ---
+  const signGroup = new Group();
+  scene.add(signGroup);
+  const [bx0, by0, bx1] = plan.bounds;
+  const entrance = findEntrance(plan);
+  const extraSigns = entrance
+    ? [{ zone: 'entrance', at: [entrance, by0 - 0.25], facing: 180, text: plan.name, big: true, h: 3.45 }]
+    : [];
+  function buildSigns(lang) {
+    for (const m of signGroup.children) { m.material.map.dispose(); m.material.dispose(); m.geometry.dispose(); }
+    signGroup.clear();
+    for (const s of [...plan.signs, ...extraSigns]) {
+      const text = s.text[lang] || s.text.ja;
+      const mesh = signMesh(text, s.big ? 0.7 : s.zone === 'infodesk' ? 0.75 : 0.5, s.big ? 9 : 5.6);
+      const [x, y] = s.at;
+      mesh.position.copy(P(x, y, s.h || (s.zone === 'infodesk' ? 2.55 : 2.72)));
+      mesh.rotation.y = Math.PI - (s.facing * Math.PI) / 180;
+      mesh.userData.zone = s.zone;
+      signGroup.add(mesh);
+    }
+  }
+
+  // --- avatars: three instanced meshes (body, head, nose) whatever the crowd size ---
+  let cap = 0;
+  let bodies, heads, noses;
+  const bodyMat = new MeshLambertMaterial();
+  const headMat = new MeshLambertMaterial({ color: 0xf1d2b6 });
+  const noseMat = new MeshLambertMaterial({ color: 0x33312e });
+  const bodyGeo = new CapsuleGeometry(0.26, BODY_H - 0.52, 4, 12).translate(0, BODY_H / 2, 0);
+  const headGeo = new SphereGeometry(0.2, 14, 10);
+  const noseGeo = new BoxGeometry(0.12, 0.06, 0.1);
+  function ensureCapacity(n) {
+    if (n <= cap) return;
+    const next = Math.max(64, 2 ** Math.ceil(Math.log2(n)));
+    for (const m of [bodies, heads, noses]) if (m) { scene.remove(m); m.dispose(); }
+    bodies = new InstancedMesh(bodyGeo, bodyMat, next);
+    bodies.instanceColor = new InstancedBufferAttribute(new Float32Array(next * 3), 3);
+    heads = new InstancedMesh(headGeo, headMat, next);
+    noses = new InstancedMesh(noseGeo, noseMat, next);
+    for (const m of [bodies, heads, noses]) {
+      m.instanceMatrix.setUsage(DynamicDrawUsage);
+      m.frustumCulled = false;
+      m.count = 0;
+      scene.add(m);
+    }
+    cap = next;
+  }
+  ensureCapacity(64);
+
+  const meRing = new Mesh(new RingGeometry(0.38, 0.5, 32).rotateX(-Math.PI / 2),
+    new MeshBasicMaterial({ color: 0xffb300, transparent: true, opacity: 0.9 }));
+  meRing.position.y = 0.02;
+  meRing.visible = false;
+  scene.add(meRing);
+  const tapRing = new Mesh(new RingGeometry(0.3, 0.42, 32).rotateX(-Math.PI / 2),
+    new MeshBasicMaterial({ color: 0xc0392b, side: DoubleSide }));
+  tapRing.position.y = 0.025;
+  tapRing.visible = false;
+  scene.add(tapRing);
+
+  const dummy = new Object3D();
+  const col = new Color();
+  function drawAvatars(list, meId) {
+    ensureCapacity(list.length);
+    let i = 0;
+    for (const a of list) {
+      const s = STYLE_SCALE[a.style] || STYLE_SCALE.round;
+      const yaw = -(a.h * Math.PI) / 180; // clockwise-from-north heading -> rotation about +y
+      dummy.position.set(a.x, 0, -a.y);
+      dummy.rotation.set(0, yaw, 0);
+      dummy.scale.set(s[0], s[1], s[2]);
+      dummy.updateMatrix();
+      bodies.setMatrixAt(i, dummy.matrix);
+      col.set(a.color || '#3a7bd5');
+      bodies.setColorAt(i, col);
+      const hy = HEAD_Y * s[1] + (a.style === 'round' ? 0.05 : 0);
+      dummy.position.set(a.x, hy, -a.y);
+      dummy.scale.setScalar(a.style === 'child' ? 1.05 : 1);
+      dummy.updateMatrix();
+      heads.setMatrixAt(i, dummy.matrix);
+      // nose: 0.2 m ahead of the head centre, in the heading direction (north = -z)
+      const hr = (a.h * Math.PI) / 180;
+      dummy.position.set(a.x + Math.sin(hr) * 0.19, hy - 0.02, -a.y - Math.cos(hr) * 0.19);
+      dummy.updateMatrix();
+      noses.setMatrixAt(i, dummy.matrix);
+      a._tagY = hy + 0.32;
+      if (a.id === meId) { meRing.visible = true; meRing.position.x = a.x; meRing.position.z = -a.y; }
+      i++;
+    }
+    for (const m of [bodies, heads, noses]) { m.count = i; m.instanceMatrix.needsUpdate = true; }
+    if (bodies.instanceColor) bodies.instanceColor.needsUpdate = true;
+  }
+
+  // --- camera: third person, yaw 0 looks north; pulled in front of any wall in between ---
+  const cam = { yaw: 0, yawTarget: 0, dist: 7.5, height: 4.6, tx: 10, ty: 3, init: false };
+  const wallSegs = plan.walls.map(([a, b]) => [a[0], a[1], b[0], b[1]]);
+  function cameraPos(tx, ty, yaw) {
+    const dx = -Math.sin(yaw);
+    const dy = -Math.cos(yaw);
+    let d = cam.dist;
+    for (const [ax, ay, bx, by] of wallSegs) {
+      const t = segHit(tx, ty, tx + dx * d, ty + dy * d, ax, ay, bx, by);
+      if (t !== null) d = Math.min(d, t * d);
+    }
+    d = Math.max(0.9, d - 0.45);
+    const h = 1.8 + (cam.height - 1.8) * (d / cam.dist);
+    return [tx + dx * d, ty + dy * d, h];
+  }
+  function updateCamera(dt, me) {
+    if (me) {
+      if (!cam.init || reducedMotion) { cam.tx = me.x; cam.ty = me.y; cam.init = true; }
+      else {
+        const k = 1 - Math.exp(-dt * 8);
+        cam.tx += (me.x - cam.tx) * k;
+        cam.ty += (me.y - cam.ty) * k;
+      }
+    }
+    let dyaw = cam.yawTarget - cam.yaw;
+    if (reducedMotion) cam.yaw = cam.yawTarget;
+    else cam.yaw += dyaw * (1 - Math.exp(-dt * 10));
+    const [cx, cy, ch] = cameraPos(cam.tx, cam.ty, cam.yaw);
+    camera.position.set(cx, ch, -cy);
+    camera.lookAt(cam.tx, 1.1, -cam.ty);
+  }
+
+  // --- picking the floor for tap-to-walk ---
+  const ray = new Raycaster();
+  const ground = new Plane(new Vector3(0, 1, 0), 0);
+  const v2 = new Vector2();
+  const hit = new Vector3();
+  function floorAt(clientX, clientY) {
+    const r = canvas.getBoundingClientRect();
+    v2.set(((clientX - r.left) / r.width) * 2 - 1, -((clientY - r.top) / r.height) * 2 + 1);
+    ray.setFromCamera(v2, camera);
+    if (!ray.ray.intersectPlane(ground, hit)) return null;
+    const x = hit.x, y = -hit.z;
+    if (x < bx0 || x > bx1 || y < by0 || y > plan.bounds[3]) return null;
+    return [x, y];
+  }
+  let down = null;
+  canvas.addEventListener('pointerdown', (e) => {
+    down = { x: e.clientX, y: e.clientY, t: performance.now(), yaw: cam.yawTarget, id: e.pointerId, drag: false };
+  });
+  canvas.addEventListener('pointermove', (e) => {
+    if (!down || e.pointerId !== down.id) return;
+    const dx = e.clientX - down.x;
+    if (Math.abs(dx) > 12 || down.drag) {
+      down.drag = true;
+      cam.yawTarget = down.yaw + dx * 0.008;
+      onDragYaw?.();
+    }
+  });
+  const up = (e) => {
+    if (!down || e.pointerId !== down.id) return;
+    const d = down; down = null;
+    if (d.drag || performance.now() - d.t > 700 || e.type === 'pointercancel') return;
+    const p = floorAt(e.clientX, e.clientY);
+    if (p) {
+      tapRing.visible = true;
+      tapRing.position.set(p[0], 0.025, -p[1]);
+      onTapFloor?.(p[0], p[1]);
+    }
+  };
+  canvas.addEventListener('pointerup', up);
+  canvas.addEventListener('pointercancel', up);
+
+  // --- name tags: DOM labels for the nearest avatars only ---
+  const tagLayer = document.getElementById('tags');
+  const tagPool = new Map();
+  const pv = new Vector3();
+  function drawTags(list, meId, labels) {
+    const w = canvas.clientWidth, h = canvas.clientHeight;
+    const near = list
+      .map((a) => ({ a, d: (a.x - cam.tx) ** 2 + (a.y - cam.ty) ** 2 }))
+      .filter((o) => o.d < 22 * 22 || o.a.id === meId)
+      .sort((p, q) => p.d - q.d)
+      .slice(0, 24);
+    const keep = new Set();
+    for (const { a } of near) {
+      pv.set(a.x, a._tagY || 2, -a.y).project(camera);
+      if (pv.z > 1 || pv.x < -1.2 || pv.x > 1.2 || pv.y < -1.2 || pv.y > 1.2) continue;
+      keep.add(a.id);
+      let el = tagPool.get(a.id);
+      const key = `${a.name}|${a.role}|${a.id === meId}|${labels.staff}`;
+      if (!el) { el = document.createElement('div'); el.className = 'tag'; el.dataset.id = a.id; tagLayer.appendChild(el); tagPool.set(a.id, el); }
+      if (el._key !== key) {
+        el._key = key;
+        el.textContent = '';
+        if (a.role === 'staff') { const b = document.createElement('span'); b.className = 'badge'; b.textContent = labels.staff; el.appendChild(b); }
+        el.appendChild(document.createTextNode(a.name || '?'));
+        if (a.id === meId) { const y = document.createElement('span'); y.className = 'you'; y.textContent = `(${labels.you})`; el.appendChild(y); el.classList.add('me'); }
+        else el.classList.remove('me');
+      }
+      const sx = (pv.x * 0.5 + 0.5) * w, sy = (-pv.y * 0.5 + 0.5) * h;
+      el.style.transform = `translate(${sx.toFixed(1)}px, ${sy.toFixed(1)}px) translate(-50%, -100%)`;
+    }
+    for (const [id, el] of tagPool) if (!keep.has(id)) { el.remove(); tagPool.delete(id); }
+  }
+
+  function resize() {
+    const w = container.clientWidth || window.innerWidth, h = container.clientHeight || window.innerHeight;
+    renderer.setSize(w, h, false);
+    camera.aspect = w / h;
+    camera.fov = w < h ? 70 : 55;
+    camera.updateProjectionMatrix();
+  }
+  window.addEventListener('resize', resize);
+  resize();
+
+  const info = { renderer: rendererName(renderer), building: 'loading' };
+  return {
+    canvas, camera, info, ready,
+    setLang: buildSigns,
+    rotate(delta) { cam.yawTarget += delta; },
+    get yaw() { return cam.yawTarget; },
+    hideTapMarker() { tapRing.visible = false; },
+    frame(dt, list, me, labels) {
+      drawAvatars(list, me ? me.id : -1);
+      if (!me) meRing.visible = false;
+      updateCamera(dt, me);
+      renderer.render(scene, camera);
+      drawTags(list, me ? me.id : -1, labels);
+    },
+  };
+}
+
+function rendererName(renderer) {
+  try {
+    const gl = renderer.getContext();
+    const ext = gl.getExtension('WEBGL_debug_renderer_info');
+    return ext ? String(gl.getParameter(ext.UNMASKED_RENDERER_WEBGL)) : String(gl.getParameter(gl.RENDERER));
+  } catch (e) { return 'unknown'; }
+}
+
+/** x of the entrance gap in the south outer wall (for the outdoor name board), or null. */
+function findEntrance(plan) {
+  const y0 = plan.bounds[1];
+  const xs = plan.walls.filter(([a, b]) => a[1] === y0 && b[1] === y0).map(([a, b]) => [Math.min(a[0], b[0]), Math.max(a[0], b[0])]).sort((p, q) => p[0] - q[0]);
+  for (let i = 0; i < xs.length - 1; i++) if (xs[i + 1][0] - xs[i][1] > 0.5) return (xs[i][1] + xs[i + 1][0]) / 2;
+  return null;
+}
+
+/** Segment p->q against a->b: fraction along p->q, or null. */
+function segHit(px, py, qx, qy, ax, ay, bx, by) {
+  const rx = qx - px, ry = qy - py, sx = bx - ax, sy = by - ay;
+  const den = rx * sy - ry * sx;
+  if (Math.abs(den) < 1e-9) return null;
+  const t = ((ax - px) * sy - (ay - py) * sx) / den;
+  const u = ((ax - px) * ry - (ay - py) * rx) / den;
+  // widen the wall a little at both ends so the camera does not peek round corners
+  const len = Math.hypot(sx, sy) || 1;
+  const pad = 0.3 / len;
+  return t >= 0 && t <= 1 && u >= -pad && u <= 1 + pad ? t : null;
+}
+
+function signMesh(text, heightM, maxWidthM) {
+  const H = 128;
+  const font = (px) => `700 ${px}px "Noto Sans CJK JP", "Noto Sans JP", "Hiragino Sans", "Yu Gothic", system-ui, sans-serif`;
+  const c = document.createElement('canvas');
+  const ctx = c.getContext('2d');
+  let px = 76;
+  ctx.font = font(px);
+  let tw = ctx.measureText(text).width;
+  const maxPx = (maxWidthM / heightM) * H - 64;
+  if (tw > maxPx) { px = Math.floor((px * maxPx) / tw); ctx.font = font(px); tw = ctx.measureText(text).width; }
+  c.width = Math.ceil(tw + 64);
+  c.height = H;
+  ctx.fillStyle = '#0b3f6e';
+  ctx.fillRect(0, 0, c.width, c.height);
+  ctx.strokeStyle = '#ffffff';
+  ctx.lineWidth = 5;
+  ctx.strokeRect(8, 8, c.width - 16, c.height - 16);
+  ctx.fillStyle = '#ffffff';
+  ctx.font = font(px);
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  ctx.fillText(text, c.width / 2, H / 2 + 3);
+  const tex = new CanvasTexture(c);
+  tex.colorSpace = SRGBColorSpace;
+  tex.anisotropy = 4;
+  const w = (heightM * c.width) / H;
+  const mesh = new Mesh(new PlaneGeometry(w, heightM), new MeshBasicMaterial({ map: tex, side: DoubleSide, fog: false }));
+  return mesh;
+}
+
+async function loadBuilding(plan, group) {
+  try {
+    const url = new URL('assets/cityhall.glb', document.baseURI).href;
+    const gltf = await new GLTFLoader().loadAsync(url);
+    gltf.scene.traverse((o) => {
+      if (o.isMesh) {
+        o.material = new MeshLambertMaterial({ vertexColors: true });
+        o.matrixAutoUpdate = false;
+        o.updateMatrix();
+      }
+    });
+    group.add(gltf.scene);
+    return 'glb';
+  } catch (e) {
+    buildFromPlan(plan, group);
+    return 'plan';
+  }
+}
+
+/** Fallback when /assets/cityhall.glb is not served: the same boxes as world/gltf.py, instanced. */
+function buildFromPlan(plan, group) {
+  const box = new BoxGeometry(1, 1, 1);
+  const dummy = new Object3D();
+  const boxes = (items, color) => {
+    const m = new InstancedMesh(box, new MeshLambertMaterial({ color: color || 0xffffff }), items.length);
+    items.forEach((b, i) => {
+      const [x0, y0, x1, y1, z0, z1, c] = b;
+      dummy.position.set((x0 + x1) / 2, (z0 + z1) / 2, -(y0 + y1) / 2);
+      dummy.scale.set(Math.max(0.01, Math.abs(x1 - x0)), Math.max(0.01, z1 - z0), Math.max(0.01, Math.abs(y1 - y0)));
+      dummy.updateMatrix();
+      m.setMatrixAt(i, dummy.matrix);
+      if (c) m.setColorAt(i, new Color(c));
+    });
+    group.add(m);
+  };
+  const FLOOR = { entrance: '#d6cebe', infodesk: '#c4d6e2', corridor: '#dedad0', booth: '#cee2c8', staffroom: '#c8c8ce', hall: '#e2ccb0', salon: '#d6cae4' };
+  boxes([[plan.bounds[0] - 12, plan.bounds[1] - 14, plan.bounds[2] + 12, plan.bounds[1], -0.12, -0.02, '#a8aca8'],
+    ...plan.zones.map((z) => {
+      const xs = z.polygon.map((p) => p[0]), ys = z.polygon.map((p) => p[1]);
+      return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys), -0.1, 0, FLOOR[z.kind] || '#d2d2d2'];
+    })]);
+  const t = (plan.wall_thickness || 0.2) / 2, H = plan.wall_height || 3.2;
+  boxes(plan.walls.map(([a, b]) => [Math.min(a[0], b[0]) - t, Math.min(a[1], b[1]) - t, Math.max(a[0], b[0]) + t, Math.max(a[1], b[1]) + t, 0, H]), 0xf0ece4);
+  boxes(plan.furniture.map((f) => [f.box[0], f.box[1], f.box[2], f.box[3], 0, f.height, '#96704c']));
+}
