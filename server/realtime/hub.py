@@ -183,7 +183,7 @@ class Hub:
         a = await self._resume(c, msg.resume) if msg.resume else None
         if a is None:
             try:
-                aid = await self.store.next_id("avatar")
+                aid = await self.store.next_id("avatar", max(self.world.avatars, default=0))
             except StoreUnavailable:
                 raise ProtocolError(ErrorCode.STORE_UNAVAILABLE) from None
             x, y, h = self.world.spawn_point()

@@ -56,8 +56,10 @@ class Store(abc.ABC):
     async def delete_session(self, token: str) -> None: ...
 
     @abc.abstractmethod
-    async def next_id(self, name: str) -> int:
-        """A cluster-wide unique, increasing integer (avatar ids)."""
+    async def next_id(self, name: str, floor: int = 0) -> int:
+        """A cluster-wide unique, increasing integer (avatar ids), always above ``floor`` (the
+        largest id the caller knows), so a Redis restarted without its data cannot hand out an
+        id that is still in use."""
 
     @abc.abstractmethod
     async def healthy(self) -> bool: ...

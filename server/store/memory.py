@@ -40,8 +40,12 @@ class MemoryStore(Store):
     async def delete_session(self, token: str) -> None:
         self._sessions.pop(token, None)
 
-    async def next_id(self, name: str) -> int:
-        return next(self._counters.setdefault(name, itertools.count(1)))
+    async def next_id(self, name: str, floor: int = 0) -> int:
+        v = next(self._counters.setdefault(name, itertools.count(1)))
+        if v <= floor:
+            self._counters[name] = itertools.count(floor + 2)
+            v = floor + 1
+        return v
 
     async def healthy(self) -> bool:
         return True

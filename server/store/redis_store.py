@@ -26,6 +26,12 @@ class RedisStore(Store):
         super().__init__(node_id)
         self.url = url
         self._redis = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=5)
+        # INCR, but never at or below the floor (atomic, in one round trip).
+        self._next_id = self._redis.register_script(
+            "local v = redis.call('INCR', KEYS[1]) "
+            "if v <= tonumber(ARGV[1]) then v = tonumber(ARGV[1]) + 1 redis.call('SET', KEYS[1], v) end "
+            "return v"
+        )
         self._reader: asyncio.Task | None = None
         self._up = False
         self._closing = False
@@ -107,8 +113,8 @@ class RedisStore(Store):
     async def delete_session(self, token: str) -> None:
         await self._call(self._redis.delete(SESSION_KEY + token))
 
-    async def next_id(self, name: str) -> int:
-        return int(await self._call(self._redis.incr(COUNTER_KEY + name)))
+    async def next_id(self, name: str, floor: int = 0) -> int:
+        return int(await self._call(self._next_id(keys=[COUNTER_KEY + name], args=[floor])))
 
     async def healthy(self) -> bool:
         if not self._up:
