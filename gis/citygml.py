@@ -377,7 +377,7 @@ def _ring(lr: etree._Element, dim: int, warn: Warn) -> Ring | None:
         elif ln == "pos":
             texts.append(c.text or "")
     try:
-        a = np.array(" ".join(texts).split(), dtype=np.float64)
+        a = np.array((texts[0] if len(texts) == 1 else " ".join(texts)).split(), dtype=np.float64)
     except ValueError:
         warn("bad_coordinates", f"non-numeric coordinates at line {lr.sourceline}")
         return None
@@ -385,7 +385,7 @@ def _ring(lr: etree._Element, dim: int, warn: Warn) -> Ring | None:
         warn("bad_coordinates", f"coordinate count {len(a)} not a multiple of {dim} at line {lr.sourceline}")
         return None
     a = a.reshape(-1, dim)
-    if len(a) > 1 and np.array_equal(a[0], a[-1]):
+    if len(a) > 1 and (a[0] == a[-1]).all():
         a = a[:-1]
     if len(a) < 3:
         warn("degenerate_ring", f"ring with {len(a)} distinct points at line {lr.sourceline}")

@@ -100,11 +100,16 @@ class CodelistResolver:
         self._cache: dict[Path, dict[str, str] | None] = cache if cache is not None else {}
         # column -> {code: label_ja} actually used, merged into the BuildingTable's code_labels.
         self.used: dict[str, dict[str, str]] = {}
+        self._paths: dict[str, Path] = {}
+        self._last: dict[str, str | None] = {}
 
     def _table(self, code_space: str | None) -> dict[str, str] | None:
         if not code_space:
             return None
-        path = (self.base / code_space).resolve()
+        # resolve() stats every path component: cache per codeSpace string (one per column).
+        path = self._paths.get(code_space)
+        if path is None:
+            path = self._paths[code_space] = (self.base / code_space).resolve()
         if path not in self._cache:
             try:
                 self._cache[path] = read_codelist(path)
@@ -131,6 +136,10 @@ class CodelistResolver:
 
     def resolve(self, column: str, code: str, code_space: str | None) -> str:
         """Japanese label for code, "unknown" (with a warning) when the list lacks it."""
+        known = self.used.get(column, {}).get(code) if code_space == self._last.get(column) else None
+        if known is not None and known != UNKNOWN:
+            return known  # hot path: the same few codes repeat across thousands of buildings
+        self._last[column] = code_space
         table = self._table(code_space)
         if table is None:
             builtin = BUILTIN.get(column)

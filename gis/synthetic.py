@@ -147,8 +147,10 @@ def _lod2(gid: str, ring: np.ndarray, frame: LocalFrame, g: float, height: float
             p, q = closed[i], closed[i + 1]
             surf.append(("WallSurface", np.array([p, q, q, p, p]), [g, g, top, top, g]))
     out = []
-    for k, (kind, xy, z) in enumerate(surf):
-        ll = frame.to_lonlat(xy)
+    # One pyproj call per building, not per surface.
+    lls = frame.to_lonlat(np.concatenate([xy for _, xy, _ in surf]))
+    cuts = np.cumsum([len(xy) for _, xy, _ in surf])[:-1]
+    for k, ((kind, xy, z), ll) in enumerate(zip(surf, np.split(lls, cuts))):
         out.append(f"<bldg:boundedBy><bldg:{kind}><bldg:lod2MultiSurface>"
                    + _ms([_poly(ll, z, f"{gid}_p{k}")])
                    + f"</bldg:lod2MultiSurface></bldg:{kind}></bldg:boundedBy>")
