@@ -49,7 +49,9 @@ class ScenarioRun:
             "seed": self.scenario.seed,
             "ignition_rows": self.result.sources.tolist(),
             "ignition_s": ign,
-            "burn_duration_s": [int(x) for x in np.nan_to_num(self.result.burn_end_s - t, posinf=0).tolist()],
+            # How long each ignited building burns (0 if never ignited): playback colours
+            # "burning" in [ignition, ignition + duration) and "burnt out" after.
+            "burn_duration_s": np.where(fin, self.result.burn_end_s - np.where(fin, t, 0.0), 0.0).astype(int).tolist(),
             "class": d.classes.astype(int).tolist(),
             "class_legend": {str(k): {"ja": CLASS_LABELS_JA[k], "key": CLASS_KEYS[k]} for k in CLASS_LABELS_JA},
             "summary": self.summary(),

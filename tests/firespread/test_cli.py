@@ -1,0 +1,50 @@
+import json
+
+import pytest
+
+from yakuba.server.cli import main
+
+
+def test_simulate_writes_ignition_times_summary_and_series(data_dir, tmp_path, osaka_table, capsys):
+    out = tmp_path / "r.json"
+    src = osaka_table.gml_id[0]
+    rc = main(["simulate", "osaka", "--data", str(data_dir), "--wind-speed", "8", "--wind-dir", "270",
+               "--ignite", src, "--hours", "3", "--seed", "1", "--out", str(out)])
+    assert rc == 0
+    doc = json.loads(out.read_text())
+    assert set(doc["ignition_s"]) == set(osaka_table.gml_id)
+    assert doc["ignition_s"][src] == 0
+    burnt = sum(v is not None for v in doc["ignition_s"].values())
+    assert doc["summary"]["buildings_burnt"] == burnt > 1
+    s = doc["burnt_area_series"]
+    assert s["t_s"][0] == 0 and s["t_s"][-1] == 3 * 3600
+    assert s["burnt_footprint_area_m2"][-1] == pytest.approx(doc["summary"]["footprint_area_burnt_m2"], abs=0.2)
+    assert doc["weather"]["direction_deg"] == 270
+
+
+def test_scenario_file_and_clusters(data_dir, tmp_path):
+    sc = tmp_path / "s.yaml"
+    sc.write_text("name: 不燃化\nwooden: 裸木造\nmeasures:\n  - {type: rebuild, to: 耐火, share: 1.0}\n", encoding="utf-8")
+    out = tmp_path / "c.json"
+    assert main(["clusters", "osaka", "--data", str(data_dir), "--out", str(out)]) == 0
+    before = json.loads(out.read_text())
+    assert main(["clusters", "osaka", "--data", str(data_dir), "--scenario", str(sc), "--out", str(out)]) == 0
+    after = json.loads(out.read_text())
+    assert before["clusters"]["sizes"][0] > after["clusters"]["sizes"][0] if after["clusters"]["sizes"] else True
+    assert len(before["clusters"]["labels"]) == len(before["gml_id"]) == 63
+
+
+@pytest.mark.parametrize("args, message", [
+    (["simulate", "nowhere"], "unknown dataset 'nowhere'"),
+    (["simulate", "osaka", "--wind-speed", "-5"], "wind speed must be >= 0"),
+    (["simulate", "osaka", "--ignite", "bldg_missing"], "unknown building id(s) 'bldg_missing'"),
+    (["simulate", "osaka", "--hours", "500"], "hours: must be <= 72"),
+    (["clusters", "../etc"], "invalid dataset id"),
+])
+def test_user_errors_are_one_line_without_traceback(data_dir, tmp_path, capsys, args, message):
+    rc = main(args + ["--data", str(data_dir), "--out", str(tmp_path / "x.json")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "x.json").exists()
