@@ -20,8 +20,10 @@ const HEAD_Y = 1.42;
 const P = (x, y, h = 0) => new Vector3(x, h, -y);
 
 export function createWorld({ container, plan, canvasLabel, reducedMotion, onTapFloor, onDragYaw }) {
-  const renderer = new WebGLRenderer({ antialias: true, powerPreference: 'high-performance' });
-  renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
+  // Software renderers (SwiftShader, llvmpipe) get no MSAA and 1x pixels: phones and old PCs first.
+  const soft = /swiftshader|llvmpipe|software|basic render/i.test(probeRenderer());
+  const renderer = new WebGLRenderer({ antialias: !soft, powerPreference: 'high-performance' });
+  renderer.setPixelRatio(soft ? 1 : Math.min(window.devicePixelRatio || 1, 2));
   renderer.outputColorSpace = SRGBColorSpace;
   const canvas = renderer.domElement;
   canvas.tabIndex = 0;
@@ -47,19 +49,19 @@ export function createWorld({ container, plan, canvasLabel, reducedMotion, onTap
   // --- signs (language-dependent canvas textures) ---
   const signGroup = new Group();
   scene.add(signGroup);
-  const [bx0, by0, bx1] = plan.bounds;
+  const [bx0, by0, bx1, by1] = plan.bounds;
   const entrance = findEntrance(plan);
   const extraSigns = entrance
-    ? [{ zone: 'entrance', at: [entrance, by0 - 0.25], facing: 180, text: plan.name, big: true, h: 3.45 }]
+    ? [{ zone: 'entrance', at: [entrance, by0 - 0.25], facing: 180, text: plan.name, big: true, h: 3.5 }]
     : [];
   function buildSigns(lang) {
     for (const m of signGroup.children) { m.material.map.dispose(); m.material.dispose(); m.geometry.dispose(); }
     signGroup.clear();
     for (const s of [...plan.signs, ...extraSigns]) {
       const text = s.text[lang] || s.text.ja;
-      const mesh = signMesh(text, s.big ? 0.7 : s.zone === 'infodesk' ? 0.75 : 0.5, s.big ? 9 : 5.6);
+      const mesh = signMesh(text, s.big ? 0.55 : s.zone === "infodesk" ? 1.0 : 0.5, s.big ? 7 : 5.6);
       const [x, y] = s.at;
-      mesh.position.copy(P(x, y, s.h || (s.zone === 'infodesk' ? 2.55 : 2.72)));
+      mesh.position.copy(P(x, y, s.h || (s.zone === "infodesk" ? 2.4 : 2.72)));
       mesh.rotation.y = Math.PI - (s.facing * Math.PI) / 180;
       mesh.userData.zone = s.zone;
       signGroup.add(mesh);
@@ -149,6 +151,10 @@ export function createWorld({ container, plan, canvasLabel, reducedMotion, onTap
       if (t !== null) d = Math.min(d, t * d);
     }
     d = Math.max(0.9, d - 0.45);
+    // stay inside the building (the entrance is an opening, not a window to film through)
+    const m = 0.35;
+    const lim = (v, lo, hi, dv) => (dv > 0 ? (hi - m - v) / dv : dv < 0 ? (lo + m - v) / dv : Infinity);
+    d = Math.max(0.6, Math.min(d, lim(tx, bx0, bx1, dx), lim(ty, by0, by1, dy)));
     const h = 1.8 + (cam.height - 1.8) * (d / cam.dist);
     return [tx + dx * d, ty + dy * d, h];
   }
@@ -268,6 +274,16 @@ export function createWorld({ container, plan, canvasLabel, reducedMotion, onTap
       drawTags(list, me ? me.id : -1, labels);
     },
   };
+}
+
+function probeRenderer() {
+  try {
+    const gl = document.createElement('canvas').getContext('webgl2') || document.createElement('canvas').getContext('webgl');
+    const ext = gl.getExtension('WEBGL_debug_renderer_info');
+    const name = ext ? String(gl.getParameter(ext.UNMASKED_RENDERER_WEBGL)) : String(gl.getParameter(gl.RENDERER));
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+    return name;
+  } catch (e) { return ''; }
 }
 
 function rendererName(renderer) {
