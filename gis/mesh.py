@@ -315,6 +315,24 @@ def process(
         fp = max(fp.geoms, key=lambda p: p.area)
     assert isinstance(fp, Polygon)
 
+    # The table has one row per building: a parent without an attribute takes it from its
+    # parts (first part that has it; the tallest part for height), and says so in attrs.
+    inherited = []
+    for p in rec.parts:
+        for k, v in p.codes.items():
+            if k not in rec.codes:
+                rec.codes[k] = v
+                inherited.append(k)
+        for k, v in p.attrs.items():
+            if k == "measured_height":
+                continue
+            if k not in rec.attrs:
+                rec.attrs[k] = v
+                inherited.append(k)
+    part_h = [p.attrs["measured_height"] for p in rec.parts if isinstance(p.attrs.get("measured_height"), float)]
+    if "measured_height" not in rec.attrs and part_h:
+        rec.attrs["measured_height"] = max(part_h)
+        inherited.append("measured_height")
     a = rec.attrs
     h = a.get("measured_height")
     meshes, lods_used = [], set()
@@ -354,6 +372,8 @@ def process(
     attrs = {k: v for k, v in a.items()}
     attrs.update({k: v for k, v in codes.items() if k not in row})
     attrs["height_source"] = height_source
+    if inherited:
+        attrs["inherited_from_parts"] = sorted(set(inherited))
     attrs["line"] = rec.line
     attrs["parts"] = [p.gml_id for p in rec.parts]
     attrs["lods"] = sorted(set().union(*(p.lods() for p in pieces)))

@@ -1,0 +1,77 @@
+"""Fixtures for the GIS tests: shared PLATEAU samples (skip when absent), shipped samples,
+the Khronos glTF validator (npm, test-local), and the 3D Tiles 1.1 JSON schema validator."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared"
+SHARED_PLATEAU = SHARED / "data" / "plateau"
+SAMPLES = REPO / "assets" / "samples" / "plateau"
+NODE_DIR = Path(__file__).resolve().parent / "node"
+SCHEMA_DIR = REPO / "gis" / "schemas" / "3dtiles"
+
+
+def shared_counts() -> dict[str, tuple[int, int]]:
+    """file -> (buildings, parts) from the shared SOURCES.md table ("13 (+2 parts)")."""
+    md = (SHARED_PLATEAU / "SOURCES.md").read_text(encoding="utf-8")
+    out = {}
+    for m in re.finditer(r"^\| `([^`]+\.gml)` \| [\d,]+ \| (\d+)(?: \(\+(\d+) parts\))? \|", md, re.M):
+        out[m.group(1)] = (int(m.group(2)), int(m.group(3) or 0))
+    return out
+
+
+@pytest.fixture(scope="session")
+def shared_plateau() -> Path:
+    if not (SHARED_PLATEAU / "udx" / "bldg").is_dir():
+        pytest.skip(f"shared PLATEAU samples not present at {SHARED_PLATEAU}")
+    return SHARED_PLATEAU
+
+
+@pytest.fixture(scope="session")
+def gltf_validator():
+    """Callable(paths) -> list of per-file reports from the Khronos validator."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node/npm not available: cannot run the Khronos glTF validator")
+    if not (NODE_DIR / "node_modules" / "gltf-validator").is_dir():
+        r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True, text=True, timeout=240)
+        if r.returncode != 0:
+            pytest.skip(f"npm ci for gltf-validator failed: {r.stderr[-500:]}")
+
+    def run(paths: list[Path]) -> list[dict]:
+        out = []
+        for i in range(0, len(paths), 200):
+            r = subprocess.run(
+                ["node", str(NODE_DIR / "validate_gltf.mjs"), *map(str, paths[i : i + 200])],
+                capture_output=True, text=True, timeout=300,
+            )
+            assert r.returncode == 0, r.stderr
+            out.extend(json.loads(line) for line in r.stdout.splitlines() if line.strip())
+        return out
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def tileset_validator():
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    resources = []
+    for p in SCHEMA_DIR.rglob("*.schema.json"):
+        doc = json.loads(p.read_text(encoding="utf-8"))
+        res = Resource.from_contents(doc, default_specification=__import__("referencing.jsonschema").jsonschema.DRAFT202012)
+        # $refs are relative file names ("tile.schema.json", "common/rootProperty.schema.json").
+        resources.append((p.relative_to(SCHEMA_DIR).as_posix(), res))
+        if "$id" in doc:
+            resources.append((doc["$id"], res))
+    registry = Registry().with_resources(resources)
+    root = json.loads((SCHEMA_DIR / "tileset.schema.json").read_text(encoding="utf-8"))
+    return Draft202012Validator(root, registry=registry)

@@ -1,0 +1,174 @@
+"""Parser: shipped samples (no shared/ needed) and broken inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from yakuba.gis.citygml import iter_buildings, read_header
+from yakuba.gis.errors import CrsError, ParseError
+from yakuba.gis.pipeline import Feedback, import_dataset
+
+from .conftest import SAMPLES
+
+BLDG = SAMPLES / "udx" / "bldg"
+HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<core:CityModel xmlns:gml="http://www.opengis.net/gml" xmlns:core="http://www.opengis.net/citygml/2.0" xmlns:bldg="http://www.opengis.net/citygml/building/2.0" xmlns:uro="https://www.geospatial.jp/iur/uro/3.1">
+<gml:boundedBy><gml:Envelope srsName="{srs}" srsDimension="3"><gml:lowerCorner>34.59 135.49 0</gml:lowerCorner><gml:upperCorner>34.60 135.50 10</gml:upperCorner></gml:Envelope></gml:boundedBy>
+"""
+
+
+def ring(lat: float, lon: float, z: float = 0.0, d: float = 0.0001) -> str:
+    pts = [(lat, lon), (lat, lon + d), (lat + d, lon + d), (lat + d, lon), (lat, lon)]
+    return " ".join(f"{a} {b} {z}" for a, b in pts)
+
+
+def building(gid: str, body: str) -> str:
+    return f'<core:cityObjectMember><bldg:Building gml:id="{gid}">{body}</bldg:Building></core:cityObjectMember>\n'
+
+
+def footprint(pos: str) -> str:
+    return ("<bldg:lod0FootPrint><gml:MultiSurface><gml:surfaceMember><gml:Polygon><gml:exterior><gml:LinearRing>"
+            f"<gml:posList>{pos}</gml:posList></gml:LinearRing></gml:exterior></gml:Polygon></gml:surfaceMember>"
+            "</gml:MultiSurface></bldg:lod0FootPrint>")
+
+
+def doc(*buildings: str, srs: str = "http://www.opengis.net/def/crs/EPSG/0/6697") -> str:
+    return HEAD.format(srs=srs) + "".join(buildings) + "</core:CityModel>\n"
+
+
+def collect(path: Path) -> tuple[list, dict]:
+    fb = Feedback()
+    return list(iter_buildings(path, fb.warn)), dict(fb.warnings)
+
+
+def test_osaka_sample_attributes() -> None:
+    recs, warns = collect(BLDG / "51357309_bldg_6697_op.gml")
+    assert len(recs) == 63 and warns == {}
+    b = next(r for r in recs if r.gml_id == "bldg_5ca924bd-e2cb-4a01-a58c-a99c6667db0f")
+    assert b.attrs["measured_height"] == 7.0 and b.attrs["storeys_above"] == 2
+    assert b.codes["usage_code"] == ("411", "../../codelists/Building_usage.xml")
+    assert sum(r.codes.get("structure_code", ("",))[0] == "601" for r in recs) == 58
+    assert all(r.lod0_kind == "footprint" and r.lod1 for r in recs)
+    # Rings are in source axis order: lat first.
+    assert 34.58 < recs[0].lod0[0][0][0, 0] < 34.6 and 135.4 < recs[0].lod0[0][0][0, 1] < 135.6
+
+
+def test_citygml3_uro4_sample() -> None:
+    h = read_header(BLDG / "53394517_bldg_6697_op.gml")
+    assert h.citygml_version == "3.0" and h.srs == 6697
+    recs, _ = collect(BLDG / "53394517_bldg_6697_op.gml")
+    assert len(recs) == 3
+    # con:height gives the measured height; 9999 storeys is PLATEAU's "unknown".
+    assert recs[0].attrs["measured_height"] == 10.5
+    assert "storeys_above" not in recs[0].attrs
+    assert recs[0].codes["fireproof_code"][0] in ("1001", "1011")
+    assert recs[0].attrs["building_id"].startswith("13103-bldg-") or recs[0].attrs["building_id"]
+    assert sum(1 for r in recs if r.lod2) == 2 and all(r.lod0 and r.lod1 for r in recs)
+
+
+def test_building_parts_are_nested() -> None:
+    recs, _ = collect(BLDG / "52397519_bldg_6697_op.gml")
+    assert len(recs) == 13
+    assert sum(len(r.parts) for r in recs) == 2
+    assert all(p.is_part and p.lod1 for r in recs for p in r.parts)
+
+
+def test_uro14_building_details() -> None:
+    recs, _ = collect(BLDG / "53392546_bldg_6697_2_op.gml")
+    assert len(recs) == 1 and recs[0].attrs["measured_height"] > 0
+
+
+# ----------------------------------------------------------------------------- broken inputs
+
+
+def test_truncated_xml_names_file_and_line(tmp_path: Path) -> None:
+    text = (BLDG / "51357309_bldg_6697_op.gml").read_text(encoding="utf-8")
+    p = tmp_path / "trunc.gml"
+    p.write_text(text[: len(text) // 2], encoding="utf-8")
+    with pytest.raises(ParseError) as e:
+        collect(p)
+    assert e.value.file == str(p) and e.value.line and e.value.line > 100
+    assert "malformed XML" in e.value.reason
+
+
+def test_undeclared_namespace_prefix(tmp_path: Path) -> None:
+    p = tmp_path / "ns.gml"
+    p.write_text(doc(building("b1", footprint(ring(34.59, 135.49)) + "<foo:bar>1</foo:bar>")), encoding="utf-8")
+    with pytest.raises(ParseError) as e:
+        collect(p)
+    assert "foo" in e.value.reason and e.value.line is not None
+
+
+def test_wrong_root_element(tmp_path: Path) -> None:
+    p = tmp_path / "root.gml"
+    p.write_text('<?xml version="1.0"?><gml:FeatureCollection xmlns:gml="http://www.opengis.net/gml"><gml:featureMember/></gml:FeatureCollection>')
+    with pytest.raises(ParseError, match="wrong root element <FeatureCollection>"):
+        read_header(p)
+    with pytest.raises(ParseError, match="wrong root"):
+        collect(p)
+
+
+def test_zero_byte_file(tmp_path: Path) -> None:
+    p = tmp_path / "empty.gml"
+    p.write_bytes(b"")
+    with pytest.raises(ParseError, match="empty file"):
+        collect(p)
+
+
+def test_unknown_crs_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "crs.gml"
+    p.write_text(doc(building("b1", footprint(ring(34.59, 135.49))), srs="http://example.org/my-crs"), encoding="utf-8")
+    with pytest.raises(CrsError) as e:
+        import_dataset([p], "x", tmp_path / "data")
+    assert "srsName" in str(e.value) and str(p) in str(e.value)
+
+
+def test_other_epsg_is_transformed(tmp_path: Path) -> None:
+    """A file in JGD2011 zone VI metres (EPSG:6674, northing first) imports at the same place."""
+    from pyproj import Transformer
+
+    t = Transformer.from_crs("EPSG:6668", "EPSG:6674", always_xy=True)
+    pts = [(135.4990, 34.5900), (135.4992, 34.5900), (135.4992, 34.5902), (135.4990, 34.5902), (135.4990, 34.5900)]
+    xy = [t.transform(lon, lat) for lon, lat in pts]
+    pos = " ".join(f"{y} {x} 0" for x, y in xy)  # EPSG:6674 axis order is X (northing), Y (easting)
+    head = HEAD.replace("34.59 135.49 0", f"{xy[0][1]} {xy[0][0]} 0").replace("34.60 135.50 10", f"{xy[2][1]} {xy[2][0]} 10")
+    p = tmp_path / "plane.gml"
+    p.write_text(head.format(srs="http://www.opengis.net/def/crs/EPSG/0/6674") + building("b1", footprint(pos)) + "</core:CityModel>")
+    res = import_dataset([p], "plane", tmp_path / "data", workers=1)
+    assert res.buildings == 1
+    import json
+
+    ext = json.loads((res.path / "dataset.json").read_text())["extent"]
+    assert ext["lon_min"] == pytest.approx(135.4990, abs=2e-6) and ext["lat_min"] == pytest.approx(34.5900, abs=2e-6)
+
+
+def test_per_building_problems_give_warnings_and_partial_import(tmp_path: Path) -> None:
+    bowtie = "34.59 135.49 0 34.5901 135.4901 0 34.59 135.4901 0 34.5901 135.49 0 34.59 135.49 0"
+    uro = ('<uro:buildingDetailAttribute><uro:BuildingDetailAttribute><uro:buildingStructureType codeSpace="nowhere.xml">'
+           "777</uro:buildingStructureType></uro:BuildingDetailAttribute></uro:buildingDetailAttribute>")
+    p = tmp_path / "mixed.gml"
+    p.write_text(doc(
+        building("ok", footprint(ring(34.5905, 135.4905)) + '<bldg:measuredHeight uom="m">-9999</bldg:measuredHeight>'),
+        building("nogeom", '<bldg:measuredHeight uom="m">5</bldg:measuredHeight>'),
+        building("bowtie", footprint(bowtie) + '<bldg:measuredHeight uom="m">4</bldg:measuredHeight>'),
+        building("badcode", footprint(ring(34.591, 135.491)) + uro + "<bldg:yearOfConstruction>0001</bldg:yearOfConstruction>"),
+        building("ok", footprint(ring(34.592, 135.492))),  # duplicate gml:id
+    ), encoding="utf-8")
+    fb = Feedback()
+    res = import_dataset([p], "mixed", tmp_path / "data", feedback=fb, workers=1)
+    assert res.buildings == 4  # nogeom skipped, the rest kept
+    w = res.warnings
+    assert w["no_geometry"] == 1 and w["repaired_footprint"] >= 1 and w["duplicate_gml_id"] == 1
+    assert w["unknown_code"] == 1 and w["codelist_missing"] == 1
+    from yakuba.gis.buildings import BuildingTable
+
+    t = BuildingTable.load(res.path / "buildings.npz")
+    assert t.gml_id == ["ok", "bowtie", "badcode", "ok__2"]
+    assert all(fp.is_valid and fp.area > 0 for fp in t.footprints)
+    # -9999 height and year 0001 are unknown, not numbers; the bow-tie was split and repaired.
+    import math
+
+    assert math.isnan(t.height[0]) and t.year[2] == -1
+    assert t.code_labels["structure_code"]["777"] == "unknown"

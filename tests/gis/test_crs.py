@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pyproj import Transformer
+
+from yakuba.gis import crs
+from yakuba.gis.errors import CrsError
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["http://www.opengis.net/def/crs/EPSG/0/6697", "urn:ogc:def:crs:EPSG::6697", "EPSG:6697", "http://www.opengis.net/gml/srs/epsg.xml#6697"],
+)
+def test_srs_name_forms(name: str) -> None:
+    assert crs.parse_srs_name(name) == 6697
+
+
+@pytest.mark.parametrize("name", ["http://example.com/crs/42", "EPSG:999999", "urn:ogc:def:crs:OGC:1.3:CRS84x"])
+def test_unknown_srs_is_a_clear_error(name: str) -> None:
+    with pytest.raises(CrsError) as e:
+        crs.parse_srs_name(name)
+    assert "srsName" in str(e.value) or "unknown CRS" in str(e.value)
+
+
+def test_6697_is_lat_first() -> None:
+    assert crs.first_axis_is_northing(6697)
+
+
+@pytest.mark.parametrize(
+    "lat,lon,zone",
+    [
+        (34.59, 135.499, 6674),  # Osaka: VI
+        (35.68, 139.70, 6677),  # Tokyo: IX
+        (32.94, 130.57, 6670),  # Kumamoto: II
+        (34.14, 131.73, 6671),  # Yamaguchi: III
+        (36.65, 137.06, 6675),  # Toyama: VII
+        (35.80, 137.98, 6676),  # Nagano: VIII
+        (42.94, 141.44, 6680),  # Sapporo: XII
+        (26.21, 127.68, 6683),  # Naha: XV
+        (33.56, 133.53, 6672),  # Kochi: IV
+    ],
+)
+def test_zone_choice(lat: float, lon: float, zone: int) -> None:
+    assert crs.pick_plane_zone(lat, lon) == zone
+
+
+def test_round_trip_is_centimetre_accurate() -> None:
+    rng = np.random.default_rng(3)
+    lat = 34.59 + rng.uniform(-0.05, 0.05, 500)
+    lon = 135.50 + rng.uniform(-0.05, 0.05, 500)
+    zone = crs.pick_plane_zone(34.59, 135.5)
+    frame = crs.LocalFrame(6697, zone, crs.origin_for(34.59, 135.5, zone))
+    local = frame.to_local(np.column_stack((lat, lon, np.full(500, 12.0))))
+    assert np.all(np.abs(local[:, :2]) < 6000)  # metres near the origin, not absolute plane coords
+    assert np.allclose(local[:, 2], 12.0)
+    back = frame.to_lonlat(local)
+    # Compare on the ground in metres (through the zone itself, independent of our code).
+    t = Transformer.from_crs("EPSG:6668", f"EPSG:{zone}", always_xy=True)
+    x1, y1 = t.transform(lon, lat)
+    x2, y2 = t.transform(back[:, 0], back[:, 1])
+    assert np.max(np.hypot(np.asarray(x1) - x2, np.asarray(y1) - y2)) < 0.01
+    # And local coordinates agree with an independent pyproj call to the centimetre.
+    ox, oy = frame.origin
+    assert np.max(np.abs((np.asarray(x1) - ox) - local[:, 0])) < 0.01
+    assert np.max(np.abs((np.asarray(y1) - oy) - local[:, 1])) < 0.01
+
+
+def test_root_transform_places_origin_on_the_globe() -> None:
+    zone = 6674
+    frame = crs.LocalFrame(6697, zone, crs.origin_for(34.59, 135.5, zone))
+    m = np.array(crs.local_to_ecef_matrix(frame)).reshape(4, 4).T  # column-major
+    r = m[:3, :3]
+    assert np.allclose(r.T @ r, np.eye(3), atol=1e-9)
+    lon, lat = frame.to_lonlat(np.zeros((1, 2)))[0]
+    x, y, z = Transformer.from_crs("EPSG:4326", "EPSG:4978", always_xy=True).transform(lon, lat, 0.0)
+    assert np.allclose(m[:3, 3], [x, y, z], atol=0.01)
+    # A point 100 m up the local z axis is 100 m further from the Earth's centre.
+    assert np.linalg.norm(m[:3, 3] + 100 * m[:3, 2]) - np.linalg.norm(m[:3, 3]) == pytest.approx(100, abs=0.5)
+    # Local +y points (grid) north within the meridian convergence (< 1° here).
+    assert abs(crs.meridian_convergence_deg(frame)) < 1.0
+
+
+def test_non_zone_target_refused() -> None:
+    with pytest.raises(CrsError):
+        crs.LocalFrame(6697, 4326, (0, 0))
