@@ -49,6 +49,7 @@ class Collider:
         r = layout.avatar_radius
         half = layout.wall_thickness / 2
         self.boxes: list[tuple[float, float, float, float]] = []
+        self._box_of: dict[str, tuple[float, float, float, float]] = {}
         for i, (a, b) in enumerate(layout.walls):
             self._add_box(f"wall{i}", _segment_box(a, b, half + r))
         for f in layout.furniture:
@@ -82,7 +83,9 @@ class Collider:
         node.setIntoCollideMask(WALL_MASK)
         node.setFromCollideMask(BitMask32.allOff())
         self.boxes.append(box)
-        return self.root.attachNewNode(node)
+        np_ = self.root.attachNewNode(node)
+        self._box_of[name] = box
+        return np_
 
     # -- doors ------------------------------------------------------------------------------
     def set_door(self, door_id: str, open_: bool) -> None:
@@ -108,11 +111,12 @@ class Collider:
         n = self._queue.getNumEntries()
         if n == 0:
             return None
-        length = math.hypot(bx - ax, by - ay)
+        # panda3d finds which boxes the segment touches; the entry fraction comes from a slab
+        # test on that box, because CollisionBox reports the far face for some directions.
         best = 1.0
         for i in range(n):
-            p = self._queue.getEntry(i).getSurfacePoint(self.root)
-            best = min(best, math.hypot(p.x - ax, p.y - ay) / length)
+            box = self._box_of[self._queue.getEntry(i).getIntoNode().getName()]
+            best = min(best, _slab_entry(ax, ay, bx, by, box))
         return best
 
     def sweep(self, ax: float, ay: float, bx: float, by: float) -> Sweep:
@@ -206,6 +210,21 @@ class Collider:
             out.append(pts[j])
             i = j
         return out[1:]
+
+
+def _slab_entry(ax: float, ay: float, bx: float, by: float, box: tuple[float, float, float, float]) -> float:
+    """Fraction along a->b where the segment enters the box (0 when it starts inside)."""
+    t0, t1 = 0.0, 1.0
+    for a, d, lo, hi in ((ax, bx - ax, box[0], box[2]), (ay, by - ay, box[1], box[3])):
+        if d == 0:
+            if not (lo <= a <= hi):
+                return 1.0
+            continue
+        u, v = (lo - a) / d, (hi - a) / d
+        if u > v:
+            u, v = v, u
+        t0, t1 = max(t0, u), min(t1, v)
+    return t0 if t0 <= t1 else 1.0
 
 
 def _segment_box(
