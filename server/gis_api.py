@@ -388,10 +388,13 @@ class GisApi:
         return web.json_response(job.to_json())
 
 
+GIS_API_KEY: web.AppKey["GisApi"] = web.AppKey("gis_api", GisApi)
+
+
 def setup_gis_routes(app: web.Application, data_dir: Path, admin_token: str | None, **limits: Any) -> GisApi:
     """Register the dataset routes; returns the GisApi (tests use it to read jobs/limits)."""
     api = GisApi(Path(data_dir), admin_token, **limits)
-    app["gis_api"] = api
+    app[GIS_API_KEY] = api
     r = app.router
     r.add_get("/api/datasets", _json_errors(api.list_datasets))
     r.add_post("/api/datasets", _json_errors(api.upload))

@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import asyncio
+import gzip
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from yakuba.gis.pipeline import import_dataset
+from yakuba.server.gis_api import setup_gis_routes
+
+from .conftest import SAMPLES
+
+TOKEN = "s3cret-admin"
+OSAKA = SAMPLES / "udx" / "bldg" / "51357309_bldg_6697_op.gml"
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("data")
+    import_dataset([OSAKA], "Osaka", d, dataset_id="osaka", workers=1)
+    return d
+
+
+async def make_client(data_dir: Path, token: str | None = TOKEN, **limits) -> TestClient:
+    app = web.Application()
+    setup_gis_routes(app, data_dir, token, **limits)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    return client
+
+
+async def error_of(resp) -> str:
+    body = await resp.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    return body["error"]["code"]
+
+
+async def test_list_and_detail(data_dir: Path) -> None:
+    c = await make_client(data_dir)
+    try:
+        r = await c.get("/api/datasets")
+        assert r.status == 200
+        ds = (await r.json())["datasets"]
+        assert [d["id"] for d in ds] == ["osaka"] and ds[0]["counts"]["buildings"] == 63
+        r = await c.get("/api/datasets/osaka")
+        m = await r.json()
+        assert m["counts"]["buildings"] == 63 and m["coverage"]["structure_code"] == 63
+        assert 135.49 < m["extent"]["lon_min"] < m["extent"]["lon_max"] < 135.51
+        assert m["tileset"] == "/datasets/osaka/tileset.json"
+        r = await c.get("/api/datasets/nope")
+        assert r.status == 404 and await error_of(r) == "not_found"
+        r = await c.get("/api/datasets/Bad..Id")
+        assert r.status == 400 and await error_of(r) == "invalid_id"
+    finally:
+        await c.close()
+
+
+async def test_tiles_etag_and_gzip(data_dir: Path) -> None:
+    c = await make_client(data_dir)
+    try:
+        r = await c.get("/datasets/osaka/tileset.json", headers={"Accept-Encoding": "gzip"})
+        assert r.status == 200 and r.headers["Content-Encoding"] == "gzip"
+        ts = await r.json(content_type=None)  # client decompresses
+        etag = r.headers["ETag"]
+        r = await c.get("/datasets/osaka/tileset.json", headers={"If-None-Match": etag})
+        assert r.status == 304
+        uri = ts["root"]["children"][0]["content"]["uri"]
+        r = await c.get(f"/datasets/osaka/{uri}", headers={"Accept-Encoding": "identity"})
+        raw = await r.read()
+        assert r.status == 200 and raw[:4] == b"glTF" and "Content-Encoding" not in r.headers
+        assert r.headers["Content-Type"] == "model/gltf-binary"
+        r = await c.get(f"/datasets/osaka/{uri}", headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
+        assert gzip.decompress(await r.read()) == raw
+        for bad in ("/datasets/osaka/buildings.npz", "/datasets/osaka/tiles/..%2Fdataset.json", "/datasets/..%2F..%2Fetc/passwd",
+                    "/datasets/osaka/tiles/../dataset.json"):
+            r = await c.get(bad)
+            assert r.status in (400, 404), bad
+    finally:
+        await c.close()
+
+
+async def test_building_lookup(data_dir: Path) -> None:
+    c = await make_client(data_dir)
+    try:
+        r = await c.get("/api/datasets/osaka/buildings/bldg_5ca924bd-e2cb-4a01-a58c-a99c6667db0f")
+        b = await r.json()
+        assert r.status == 200
+        assert b["height"] == 7.0 and b["storeys_above"] == 2 and b["year"] is None
+        assert b["codes"]["structure_code"] == {"code": "601", "ja": "木造・土蔵造", "en": "wooden"}
+        assert b["codes"]["usage_code"]["ja"] == "住宅"
+        assert b["attributes"]["building_id"] and b["feature_id"] >= 0
+        r = await c.get("/api/datasets/osaka/buildings/nope")
+        assert r.status == 404 and await error_of(r) == "not_found"
+    finally:
+        await c.close()
+
+
+async def wait_job(c: TestClient, url: str) -> dict:
+    for _ in range(300):
+        j = await (await c.get(url)).json()
+        if j["state"] in ("done", "failed"):
+            return j
+        await asyncio.sleep(0.05)
+    raise AssertionError("job did not finish")
+
+
+async def test_upload_requires_token(tmp_path: Path) -> None:
+    c = await make_client(tmp_path)
+    try:
+        r = await c.post("/api/datasets?name=x", data=b"<x/>")
+        assert r.status == 403 and await error_of(r) == "forbidden"
+        r = await c.post("/api/datasets?name=x", data=b"<x/>", headers={"Authorization": "Bearer wrong"})
+        assert r.status == 403
+    finally:
+        await c.close()
+    c = await make_client(tmp_path, token=None)
+    try:
+        r = await c.post("/api/datasets?name=x", data=b"<x/>", headers={"Authorization": "Bearer anything"})
+        assert r.status == 403 and await error_of(r) == "uploads_disabled"
+    finally:
+        await c.close()
+
+
+async def test_upload_gml_and_zip_jobs(tmp_path: Path) -> None:
+    c = await make_client(tmp_path)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        r = await c.post("/api/datasets?name=Osaka%20Up&id=osaka-up", data=OSAKA.read_bytes(), headers=auth)
+        assert r.status == 202
+        j = await wait_job(c, (await r.json())["url"])
+        assert j["state"] == "done" and j["result"]["buildings"] == 63 and j["progress"] == 1.0
+        # A zip laid out like a PLATEAU download: codelists resolve inside the archive.
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.write(SAMPLES / "udx" / "bldg" / "54377084_bldg_6697_op.gml", "city/udx/bldg/54377084_bldg_6697_op.gml")
+            for f in (SAMPLES / "codelists").glob("*.xml"):
+                z.write(f, f"city/codelists/{f.name}")
+        r = await c.post("/api/datasets?name=Imizu", data=buf.getvalue(), headers=auth)
+        j = await wait_job(c, (await r.json())["url"])
+        assert j["state"] == "done" and j["result"]["buildings"] == 48
+        assert "codelist_missing" not in j["result"]["warnings"]
+        r = await c.get("/api/datasets")
+        assert {d["id"] for d in (await r.json())["datasets"]} == {"osaka-up", "imizu"}
+        # Broken GML: the job fails with a clear reason, the server stays up.
+        r = await c.post("/api/datasets?name=broken", data=OSAKA.read_bytes()[:5000], headers=auth)
+        j = await wait_job(c, (await r.json())["url"])
+        assert j["state"] == "failed" and j["error"]["code"] == "invalid_input" and j["error"]["line"]
+        r = await c.get("/api/jobs/nope")
+        assert r.status == 404
+    finally:
+        await c.close()
+
+
+async def test_zip_bomb_and_oversize_rejected(tmp_path: Path) -> None:
+    c = await make_client(tmp_path, max_upload=2_000_000, max_uncompressed=50_000_000)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("bomb.gml", b"\0" * 30_000_000)  # ~30 kB compressed, ratio ~1000:1
+        assert len(buf.getvalue()) < 2_000_000
+        r = await c.post("/api/datasets?name=bomb", data=buf.getvalue(), headers=auth)
+        assert r.status == 413 and await error_of(r) == "zip_bomb"
+        r = await c.post("/api/datasets?name=big", data=b"x" * 2_100_000, headers=auth)
+        assert r.status == 413 and await error_of(r) == "too_large"
+        # Chunked upload without Content-Length is cut off at the limit too.
+        async def gen():
+            for _ in range(40):
+                yield b"y" * 65536
+
+        r = await c.post("/api/datasets?name=big", data=gen(), headers=auth)
+        assert r.status == 413
+        r = await c.post("/api/datasets?name=empty", data=b"", headers=auth)
+        assert r.status == 400 and await error_of(r) == "empty"
+        bad = io.BytesIO()
+        with zipfile.ZipFile(bad, "w") as z:
+            z.writestr("../evil.gml", b"<x/>")
+        r = await c.post("/api/datasets?name=evil", data=bad.getvalue(), headers=auth)
+        assert r.status == 400 and await error_of(r) == "bad_zip"
+        assert not (tmp_path / "evil.gml").exists()
+    finally:
+        await c.close()
