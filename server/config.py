@@ -47,6 +47,7 @@ class Config:
             staff_tokens=_tokens(env.get("YAKUBA_STAFF_TOKENS")),
             admin_token=env.get("YAKUBA_ADMIN_TOKEN") or None,
             word_list=tuple(_tokens(env.get("YAKUBA_WORD_FILTER"))),
+            web_root=Path(env["YAKUBA_WEB_ROOT"]) if env.get("YAKUBA_WEB_ROOT") else None,
         )
         if env.get("YAKUBA_NODE_ID"):
             cfg.node_id = env["YAKUBA_NODE_ID"]

@@ -42,5 +42,7 @@ export default defineConfig({
     emptyOutDir: true,
     assetsInlineLimit: 0,
     chunkSizeWarningLimit: 800,
+    // two pages: the walk-in client and the standalone city model view (src/model/)
+    rollupOptions: { input: { main: 'index.html', model: 'model.html' } },
   },
 });
