@@ -82,3 +82,26 @@ async def test_redis_outage_marks_nodes_unhealthy_keeps_clients_and_recovers(ser
     finally:
         await a.close()
         await b.close()
+
+
+async def test_sigterm_drains_tells_clients_and_sessions_resume_elsewhere(serve, redis_server):
+    node_a, node_b = serve(redis_server.url), serve(redis_server.url)
+    a = await Peer(node_a.url).connect()
+    watcher = await Peer(node_b.url).connect()
+    try:
+        ja = await a.join(name="drained")
+        await watcher.join(name="watcher")
+        await until(lambda: ja["id"] in watcher.view, timeout=10)
+        node_a.proc.terminate()  # SIGTERM; keep this loop free so the client sees the drain
+        await until(lambda: node_a.proc.poll() is not None, timeout=15, what="node exits")
+        assert node_a.proc.returncode == 0, "SIGTERM must exit cleanly"
+        assert any(n["kind"] == "draining" for n in a.notices), "clients are told before the socket closes"
+        await until(lambda: not a.sio.connected, timeout=5)
+        a2 = await Peer(node_b.url).connect()
+        j2 = await a2.join(resume=ja["token"])
+        assert j2["id"] == ja["id"], "the drained session resumes on the other node"
+        await until(lambda: watcher.view.get(ja["id"], {}).get("name") == "drained", timeout=10)
+        await a2.close()
+    finally:
+        await a.close()
+        await watcher.close()
