@@ -1,22 +1,26 @@
 import { defineConfig } from 'vite';
+import fs from 'node:fs';
+import path from 'node:path';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 
 // Pre-compressed siblings (.gz, .br) of every text asset: aiohttp's static files serve them
 // to browsers that accept them, so the first view costs the compressed size.
 function precompress() {
+  let outDir = 'dist';
   return {
     name: 'yakuba-precompress',
     apply: 'build',
-    generateBundle(_opts, bundle) {
-      for (const [name, item] of Object.entries(bundle)) {
+    enforce: 'post',
+    configResolved(cfg) { outDir = path.resolve(cfg.root, cfg.build.outDir); },
+    // after the files are final (Vite rewrites chunks up to generateBundle)
+    writeBundle(_opts, bundle) {
+      for (const name of Object.keys(bundle)) {
         if (!/\.(js|css|html|json|svg)$/.test(name)) continue;
-        const src = Buffer.from(item.type === 'chunk' ? item.code : item.source);
+        const file = path.join(outDir, name);
+        const src = fs.readFileSync(file);
         if (src.length < 1024) continue;
-        this.emitFile({ type: 'asset', fileName: name + '.gz', source: gzipSync(src, { level: 9 }) });
-        this.emitFile({
-          type: 'asset', fileName: name + '.br',
-          source: brotliCompressSync(src, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }),
-        });
+        fs.writeFileSync(file + '.gz', gzipSync(src, { level: 9 }));
+        fs.writeFileSync(file + '.br', brotliCompressSync(src, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
       }
     },
   };

@@ -126,6 +126,7 @@ function initEntry() {
     }
   });
   $('entry-form').addEventListener('submit', (e) => { e.preventDefault(); enter(); });
+  document.documentElement.dataset.ready = '1';
 }
 
 async function enter() {
@@ -423,8 +424,8 @@ function addChat(m) {
   if (!m || (m.zone && S.zone && m.zone !== S.zone)) return;
   const log = $('chat-log');
   log.querySelector('.empty')?.remove();
-  const li = document.createElement('li');
-  if (S.me && m.id === S.me.id) li.className = 'mine';
+  const li = document.createElement('p');
+  li.className = S.me && m.id === S.me.id ? 'msg mine' : 'msg';
   const who = document.createElement('span');
   who.className = 'who';
   who.textContent = (m.name || '?') + ':';
@@ -435,7 +436,7 @@ function addChat(m) {
 }
 function addSystemLine(text) {
   const log = $('chat-log');
-  const li = document.createElement('li');
+  const li = document.createElement('p');
   li.className = 'empty';
   li.textContent = text;
   log.replaceChildren(li); // the chat is scoped to the zone: a new zone starts a new conversation

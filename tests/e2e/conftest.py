@@ -1,0 +1,125 @@
+"""End-to-end fixtures: a real `yakuba serve` process and headless Debian Chromium (Playwright).
+
+Screenshots go to artifacts/screenshots/ (gitignored), see docs/client.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+WEB = REPO / "clients" / "web"
+DIST = WEB / "dist" / "index.html"
+AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = REPO / "artifacts" / "screenshots"
+CHROMIUM = os.environ.get("YAKUBA_CHROMIUM", "/usr/bin/chromium")
+CHROME_ARGS = [
+    "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--disable-gpu",
+]
+YAKUBA = Path(sys.executable).parent / "yakuba"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`yakuba serve` on a fixed port; can be killed and started again on the same port."""
+
+    def __init__(self, data: Path, port: int | None = None) -> None:
+        self.data = data
+        self.port = port or free_port()
+        self.proc: subprocess.Popen | None = None
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def start(self, timeout: float = 30) -> None:
+        log = open(self.data / f"serve-{int(time.time() * 1000)}.log", "wb")
+        self.proc = subprocess.Popen(
+            [str(YAKUBA), "serve", "--port", str(self.port), "--data", str(self.data)],
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"yakuba serve exited with {self.proc.returncode}; see {log.name}")
+            try:
+                with urllib.request.urlopen(self.url + "healthz", timeout=1) as r:
+                    if r.status == 200 and json.loads(r.read()).get("status") == "ok":
+                        return
+            except Exception:
+                time.sleep(0.2)
+        raise RuntimeError("yakuba serve did not become healthy")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def _ensure_built() -> None:
+    if DIST.is_file() and AXE.is_file():
+        return
+    if not shutil.which("npm"):
+        pytest.skip("npm not available and clients/web/dist is not built")
+    subprocess.run(["bash", str(REPO / "scripts" / "build-web.sh")], check=True, cwd=REPO)
+
+
+@pytest.fixture(scope="session")
+def built_client() -> Path:
+    _ensure_built()
+    return DIST
+
+
+@pytest.fixture(scope="session")
+def browser(built_client):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, built_client):
+    s = Server(tmp_path_factory.mktemp("yakuba-data"))
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def shots() -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS
+
+
+def axe_serious(page) -> list[dict]:
+    """Run axe-core (from node_modules) in the page; return serious/critical violations."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    res = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+                        ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))")
+    return [v for v in res if v["impact"] in ("serious", "critical")]
