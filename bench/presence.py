@@ -1,0 +1,152 @@
+"""Presence benchmark: N walking avatars over real sockets, load from a separate process.
+
+Prints one JSON line per run: mode, nodes, N, avatars per zone, latency p50/p99 (intent -> own
+avatar seen moving, measured by probe clients), server CPU %, snapshots/s, bytes/s per client.
+Runs yakuba at N = 100, 250, 500, 1000 on one node, 500 and 1000 over two nodes sharing Redis,
+and the naive baseline (every position relayed to the whole room) in the same invocation.
+
+    .venv/bin/python bench/presence.py [--quick] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except Exception:
+            time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def snapshots_total(url: str) -> float:
+    try:
+        text = urllib.request.urlopen(url + "/metrics", timeout=2).read().decode()
+    except Exception:
+        return float("nan")
+    for line in text.splitlines():
+        if line.startswith("yakuba_snapshots_total"):
+            return float(line.split()[1])
+    return float("nan")
+
+
+def run(mode: str, n: int, nodes: int, seconds: float, redis_url: str | None, tmp: Path) -> dict:
+    servers: list[tuple[subprocess.Popen, str]] = []
+    env = {**os.environ, "YAKUBA_TICK_HZ": "10"}
+    for i in range(nodes):
+        port = free_port()
+        if mode == "naive":
+            cmd = [str(BIN / "python"), str(HERE / "naive_server.py"), "--port", str(port)]
+        else:
+            cmd = [str(BIN / "yakuba"), "serve", "--port", str(port), "--data", str(tmp / f"n{i}")]
+            if redis_url:
+                cmd += ["--redis", redis_url]
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url + "/healthz")
+        servers.append((p, url))
+    probes = min(20, max(5, n // 20))
+    lg = subprocess.Popen(
+        [str(BIN / "python"), str(HERE / "loadgen.py"), "--urls", ",".join(u for _, u in servers), "--n", str(n), "--probes", str(probes), "--seconds", str(seconds), "--mode", mode],
+        stdout=subprocess.PIPE, text=True,
+    )
+    cpu0 = snaps0 = t0 = None
+    cpu1 = snaps1 = t1 = None
+    result: dict = {}
+    assert lg.stdout is not None
+    for line in lg.stdout:
+        line = line.strip()
+        if line == "MEASURE_START":
+            t0 = time.perf_counter()
+            cpu0 = [cpu_seconds(p.pid) for p, _ in servers]
+            snaps0 = [snapshots_total(u) for _, u in servers]
+        elif line == "MEASURE_END":
+            t1 = time.perf_counter()
+            cpu1 = [cpu_seconds(p.pid) for p, _ in servers]
+            snaps1 = [snapshots_total(u) for _, u in servers]
+        elif line.startswith("{"):
+            result = json.loads(line)
+    lg.wait()
+    for p, _ in servers:
+        p.terminate()
+    for p, _ in servers:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    dt = (t1 - t0) if t0 and t1 else float("nan")
+    cpu = [round((b - a) / dt * 100, 1) for a, b in zip(cpu0 or [], cpu1 or [])]
+    snaps = sum(b - a for a, b in zip(snaps0 or [], snaps1 or [])) / dt if mode != "naive" else None
+    per_zone = {"lobby": n - int(n * 0.5) if mode != "naive" else n, "hall": int(n * 0.5) if mode != "naive" else 0}
+    return {
+        "bench": "presence", "mode": mode, "nodes": nodes, "N": n, "avatars_per_zone": per_zone,
+        "latency_ms_p50": result.get("latency_ms_p50"), "latency_ms_p99": result.get("latency_ms_p99"),
+        "latency_samples": result.get("samples"), "server_cpu_pct": cpu, "snapshots_per_s": round(snaps) if snaps is not None else None,
+        "messages_per_s_received": result.get("frames_per_s"), "bytes_per_s_per_client": result.get("bytes_per_s_per_client"),
+        "joined": result.get("joined"), "connect_errors": result.get("connect_errors"), "error_events": result.get("error_events"),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--quick", action="store_true", help="small N only (a smoke run)")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="yakuba-bench-"))
+    redis = None
+    exe = shutil.which("redis-server")
+    redis_url = None
+    if exe:
+        rport = free_port()
+        redis = subprocess.Popen([exe, "--port", str(rport), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        redis_url = f"redis://127.0.0.1:{rport}/0"
+        time.sleep(0.5)
+    plan = [("yakuba", 100, 1), ("naive", 50, 1)] if args.quick else [
+        ("yakuba", 100, 1), ("yakuba", 250, 1), ("yakuba", 500, 1), ("yakuba", 1000, 1),
+        ("yakuba", 500, 2), ("yakuba", 1000, 2),
+        ("naive", 50, 1), ("naive", 100, 1), ("naive", 200, 1), ("naive", 300, 1),
+    ]
+    try:
+        for mode, n, nodes in plan:
+            if nodes > 1 and not redis_url:
+                print(json.dumps({"bench": "presence", "mode": mode, "nodes": nodes, "N": n, "skipped": "redis-server not installed"}))
+                continue
+            print(json.dumps(run(mode, n, nodes, args.seconds, redis_url if nodes > 1 else None, tmp)), flush=True)
+    finally:
+        if redis:
+            redis.terminate()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
