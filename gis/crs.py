@@ -53,6 +53,12 @@ def _crs(code: int) -> CRS:
 
 
 @lru_cache(maxsize=64)
+def transformer(src: int | CRS, dst: int) -> Transformer:
+    """Cached: building a pyproj Transformer costs tens of milliseconds."""
+    return Transformer.from_crs(src if isinstance(src, CRS) else _crs(src), _crs(dst), always_xy=True)
+
+
+@lru_cache(maxsize=64)
 def first_axis_is_northing(code: int) -> bool:
     """True when the CRS lists latitude/northing first (6697, 6668, 4326, and 6669-6687 too)."""
     axes = _crs(code).axis_info
@@ -106,8 +112,8 @@ class LocalFrame:
         self.zone_epsg = zone_epsg
         self.origin = (float(origin[0]), float(origin[1]))
         self._swap = first_axis_is_northing(src_epsg)
-        self._fwd = Transformer.from_crs(horiz, _crs(zone_epsg), always_xy=True)
-        self._inv = Transformer.from_crs(_crs(zone_epsg), _crs(6668), always_xy=True)
+        self._fwd = transformer(horiz, zone_epsg)
+        self._inv = transformer(zone_epsg, 6668)
 
     def to_local(self, pts: np.ndarray) -> np.ndarray:
         """(N, 2|3) source-axis-order coordinates -> (N, 3) local x east, y north, z."""
@@ -124,13 +130,13 @@ class LocalFrame:
         return np.column_stack((lon, lat))
 
     def plane_xy(self, lat: float, lon: float) -> tuple[float, float]:
-        x, y = Transformer.from_crs(_crs(6668), _crs(self.zone_epsg), always_xy=True).transform(lon, lat)
+        x, y = transformer(6668, self.zone_epsg).transform(lon, lat)
         return float(x), float(y)
 
 
 def origin_for(lat: float, lon: float, zone_epsg: int) -> tuple[float, float]:
     """An integer-metre plane-rectangular origin near (lat, lon)."""
-    x, y = Transformer.from_crs(_crs(6668), _crs(zone_epsg), always_xy=True).transform(lon, lat)
+    x, y = transformer(6668, zone_epsg).transform(lon, lat)
     return float(round(x)), float(round(y))
 
 

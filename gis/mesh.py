@@ -148,36 +148,36 @@ def _earcut(xy: np.ndarray, ring_ends: list[int]) -> np.ndarray:
     return mapbox_earcut.triangulate_float64(xy, np.asarray(ring_ends, dtype=np.uint32)).astype(np.uint32)
 
 
+def _ring_xy(coords: np.ndarray, ccw: bool) -> np.ndarray:
+    xy = coords[:-1, :2]
+    a = np.dot(xy[:, 0], np.roll(xy[:, 1], -1)) - np.dot(np.roll(xy[:, 0], -1), xy[:, 1])
+    return xy if (a > 0) == ccw else xy[::-1]
+
+
 def extrude(g: Polygon | MultiPolygon, z0: float, z1: float) -> Mesh:
-    """Prism over a (valid) footprint: top and bottom caps by earcut, one quad per edge."""
+    """Prism over a (valid) footprint: top and bottom caps by earcut, one quad per edge.
+    Exterior counter-clockwise and holes clockwise, so every wall faces outwards."""
     meshes = []
     for p in getattr(g, "geoms", [g]):
-        p = shapely.geometry.polygon.orient(p, 1.0)  # exterior CCW, holes CW: outward walls
-        rings = [np.asarray(p.exterior.coords)[:-1, :2]] + [np.asarray(r.coords)[:-1, :2] for r in p.interiors]
-        xy = np.concatenate(rings)
-        ends = list(np.cumsum([len(r) for r in rings]))
-        tri = _earcut(xy, ends).reshape(-1, 3)
+        rings = [_ring_xy(np.asarray(p.exterior.coords), True)] + [_ring_xy(np.asarray(r.coords), False) for r in p.interiors]
+        xy = rings[0] if len(rings) == 1 else np.concatenate(rings)
         n = len(xy)
-        top = np.column_stack((xy, np.full(n, z1)))
-        bot = np.column_stack((xy, np.full(n, z0)))
-        # Walls: per ring, edge i -> i+1 as two triangles (bottom i, bottom j, top j / top i).
-        walls = []
-        start = 0
-        for r in rings:
-            k = len(r)
-            i = np.arange(start, start + k)
-            j = np.roll(i, -1)
-            walls.append(np.column_stack((i + n, j + n, j)))
-            walls.append(np.column_stack((i + n, j, i)))
-            start += k
-        tri_top = tri
-        # earcut output winding follows the input; force CCW-from-above for the top cap.
-        a, b, c = xy[tri[:, 0]], xy[tri[:, 1]], xy[tri[:, 2]]
-        cross = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
-        tri_top = np.where((cross < 0)[:, None], tri[:, ::-1], tri)
-        idx = np.concatenate([tri_top, tri_top[:, ::-1] + n] + walls)
-        meshes.append(Mesh(np.concatenate((top, bot)).astype(np.float32), idx.reshape(-1).astype(np.uint32)))
-    return Mesh.concat(meshes)
+        ends = np.cumsum([len(r) for r in rings])
+        tri = _earcut(xy, list(ends)).reshape(-1, 3)
+        # earcut keeps the input winding (CCW exterior): top faces up; bottom is reversed.
+        i = np.arange(n, dtype=np.uint32)
+        j = i + 1
+        starts = np.concatenate(([0], ends[:-1])).astype(np.uint32)
+        j[ends - 1] = starts  # wrap within each ring
+        walls = np.concatenate((np.column_stack((i + n, i, j)), np.column_stack((i + n, j, j + n))))
+        pos = np.empty((2 * n, 3), dtype=np.float32)
+        pos[:n, :2] = xy
+        pos[n:, :2] = xy
+        pos[:n, 2] = z1
+        pos[n:, 2] = z0
+        idx = np.concatenate((tri, tri[:, ::-1] + n, walls)).astype(np.uint32)
+        meshes.append(Mesh(pos, idx.reshape(-1)))
+    return meshes[0] if len(meshes) == 1 else Mesh.concat(meshes)
 
 
 def triangulate_polygon(rings: PolygonRings) -> Mesh | None:
@@ -266,14 +266,17 @@ def _lod2_mesh(rec: RawBuilding, warn: Warn, gml_id: str) -> Mesh | None:
     return Mesh(pos.astype(np.float32), t.reshape(-1).astype(np.uint32))
 
 
-def _one_mesh(rec: RawBuilding, lod: int, warn: Warn, gml_id: str, height: float | None) -> tuple[Mesh | None, int, tuple[float, float]]:
-    """Mesh for one Building or BuildingPart (its own geometry only)."""
+def _one_mesh(
+    rec: RawBuilding, lod: int, warn: Warn, gml_id: str, height: float | None, fp: Polygon | MultiPolygon | None = None
+) -> tuple[Mesh | None, int, tuple[float, float]]:
+    """Mesh for one Building or BuildingPart (its own geometry only). ``fp``: its footprint
+    when already computed; the LOD1 solid's own base is used only when there is no LOD0."""
     if lod >= 2 and rec.lod2:
         m = _lod2_mesh(rec, warn, gml_id)
         if m is not None:
             return m, 2, (float(m.positions[:, 2].min()), float(m.positions[:, 2].max()))
     base = _lod1_base(rec)
-    g, _src = footprint_of(rec, warn, gml_id, prefer_lod1=True)
+    g = fp if fp is not None else footprint_of(rec, warn, gml_id, prefer_lod1=True)[0]
     if g is None:
         return None, -1, (math.nan, math.nan)
     if base is not None:
@@ -301,8 +304,10 @@ def process(
     _to_local(rec, frame_for)
     pieces = [rec] + rec.parts
     fps = []
+    own_fp: list[Polygon | MultiPolygon | None] = []
     for r in pieces:
-        g, _ = footprint_of(r, warn, gml_id)
+        g, src = footprint_of(r, warn, gml_id)
+        own_fp.append(g if src == "lod0" else None)
         if g is not None:
             fps.append(g)
     if not fps:
@@ -337,9 +342,9 @@ def process(
     h = a.get("measured_height")
     meshes, lods_used = [], set()
     zmin, zmax = math.inf, -math.inf
-    for r in pieces:
+    for r, own in zip(pieces, own_fp):
         ph = r.attrs.get("measured_height", h if r is rec else None)
-        m, used, (z0, z1) = _one_mesh(r, lod, warn, gml_id, ph if isinstance(ph, float) else None)
+        m, used, (z0, z1) = _one_mesh(r, lod, warn, gml_id, ph if isinstance(ph, float) else None, own)
         if m is not None:
             meshes.append(m)
             lods_used.add(used)

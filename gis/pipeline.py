@@ -143,7 +143,9 @@ def _latlon_of(epsg: int, pt: tuple[float, ...]) -> tuple[float, float]:
     src = _crs(epsg)
     horiz = src.sub_crs_list[0] if src.is_compound else src
     a, b = (pt[1], pt[0]) if first_axis_is_northing(epsg) else (pt[0], pt[1])
-    lon, lat = Transformer.from_crs(horiz, _crs(6668), always_xy=True).transform(a, b)
+    from .crs import transformer
+
+    lon, lat = transformer(horiz, 6668).transform(a, b)
     return float(lat), float(lon)
 
 

@@ -1,0 +1,203 @@
+"""Benchmark of the PLATEAU importer. Prints one JSON object per line.
+
+For the real samples (shared/data/plateau if present, else the shipped ones) and synthetic
+districts of 10k and 100k buildings (LOD1 and LOD2) it measures, each in a fresh subprocess so
+peak RSS is per run:
+
+* ``import``: end to end (parse, transform, mesh, tile, write GLB/tileset/table), both cores;
+* ``scan``: a bare lxml iterparse that only counts buildings (the practical ceiling, one core);
+* ``plateaukit``: plateaukit's PLATEAUCityGMLParser from PyPI, installed by this script into a
+  throwaway venv (a JSON line says why when that is not possible).
+
+Synthetic 100k districts are written as 4 files of 25k (PLATEAU ships one file per mesh tile), so
+the importer can use both cores; 10k is one file.
+
+    .venv/bin/python bench/gis_import.py [--sizes 10000,100000] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data" / "plateau" / "udx" / "bldg"
+SHIPPED = REPO / "assets" / "samples" / "plateau" / "udx" / "bldg"
+FILE_CHUNK = 25_000
+
+
+def _rss() -> dict:
+    self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"peak_rss_mb": round(self_mb, 1), "peak_rss_workers_mb": round(kids_mb, 1)}
+
+
+def _rates(n: int, nbytes: int, seconds: float) -> dict:
+    return {
+        "buildings": n,
+        "mb": round(nbytes / 1e6, 2),
+        "seconds": round(seconds, 3),
+        "buildings_per_s": round(n / seconds, 1) if seconds else None,
+        "mb_per_s": round(nbytes / 1e6 / seconds, 2) if seconds else None,
+    }
+
+
+# ----------------------------------------------------------------------------- children
+
+
+def child_import(files: list[str], lod: int, workers: int) -> dict:
+    from yakuba.gis.pipeline import import_dataset
+
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        r = import_dataset([Path(f) for f in files], "bench", Path(d), lod=lod, workers=workers)
+        dt = time.perf_counter() - t0
+    return {**_rates(r.buildings, sum(os.path.getsize(f) for f in files), dt), "tiles": r.tiles, "workers": workers,
+            "warnings": r.warnings, **_rss()}
+
+
+def child_scan(files: list[str]) -> dict:
+    from lxml import etree
+
+    t0 = time.perf_counter()
+    n = 0
+    for f in files:
+        for _, el in etree.iterparse(f, events=("end",), tag="{*}cityObjectMember", huge_tree=True):
+            for c in el:
+                if isinstance(c.tag, str) and c.tag.endswith("}Building"):
+                    n += 1
+            el.clear()
+            while el.getprevious() is not None:
+                del el.getparent()[0]
+    dt = time.perf_counter() - t0
+    return {**_rates(n, sum(os.path.getsize(f) for f in files), dt), **_rss()}
+
+
+def child_plateaukit(files: list[str]) -> dict:
+    from plateaukit.readers.citygml import PLATEAUCityGMLParser  # type: ignore[import-not-found]
+
+    import warnings
+
+    warnings.simplefilter("ignore")  # it warns once per building it cannot parse
+    t0 = time.perf_counter()
+    n = 0
+    failed: dict[str, str] = {}
+    for f in files:
+        parser = PLATEAUCityGMLParser(target_epsg=4326, codelist_file_map={})
+        try:
+            with open(f, "rb") as fh:
+                for obj in parser.iterparse(fh):
+                    n += type(obj).__name__ == "Building"
+        except Exception as e:  # its own errors: report the file, keep measuring the rest
+            failed[os.path.basename(f)] = str(e)[:120]
+    dt = time.perf_counter() - t0
+    import importlib.metadata as md
+
+    return {**_rates(n, sum(os.path.getsize(f) for f in files), dt), "version": md.version("plateaukit"),
+            "files_failed": failed, **_rss()}
+
+
+# ----------------------------------------------------------------------------- parent
+
+
+def run_child(python: str, kind: str, files: list[Path], extra: list[str], label: dict, timeout: float = 3600) -> None:
+    cmd = [python, str(Path(__file__).resolve()), "--child", kind, *extra, "--files", *map(str, files)]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    except subprocess.TimeoutExpired:
+        print(json.dumps({**label, "bench": kind, "error": f"timeout after {timeout} s"}), flush=True)
+        return
+    if r.returncode != 0:
+        print(json.dumps({**label, "bench": kind, "error": r.stderr.strip().splitlines()[-1:] or ["failed"]}), flush=True)
+        return
+    print(json.dumps({**label, "bench": kind, **json.loads(r.stdout.strip().splitlines()[-1])}, ensure_ascii=False), flush=True)
+
+
+def plateaukit_python(work: Path) -> tuple[str | None, str]:
+    venv = work / "plateaukit-venv"
+    py = venv / "bin" / "python"
+    if not py.exists():
+        r = subprocess.run([sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True)
+        if r.returncode != 0:
+            return None, f"venv creation failed: {r.stderr[-300:]}"
+        r = subprocess.run([str(py), "-m", "pip", "install", "-q", "plateaukit"], capture_output=True, text=True, timeout=900)
+        if r.returncode != 0:
+            return None, f"pip install plateaukit failed: {r.stderr.strip()[-300:]}"
+    r = subprocess.run([str(py), "-c", "from plateaukit.readers.citygml import PLATEAUCityGMLParser"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, f"plateaukit import failed: {r.stderr.strip()[-300:]}"
+    return str(py), ""
+
+
+def synthetic_files(work: Path, n: int, lod2: bool) -> list[Path]:
+    from yakuba.gis.district import district_rows
+    from yakuba.gis.synthetic import write_dataset
+
+    root = work / f"syn_{n}_{'lod2' if lod2 else 'lod1'}"
+    marker = root / ".complete"
+    if marker.exists():
+        return sorted((root / "udx" / "bldg").glob("*.gml"))
+    rows = district_rows(n, seed=0)
+    files = []
+    for k, i in enumerate(range(0, n, FILE_CHUNK)):
+        files.append(write_dataset(root, rows[i : i + FILE_CHUNK], name=f"syn{n}_{k}_bldg_6697_op.gml", lod2=lod2))
+    marker.touch()
+    return files
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--child", choices=("import", "scan", "plateaukit"))
+    ap.add_argument("--files", nargs="*", default=[])
+    ap.add_argument("--lod", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--sizes", default="10000,100000")
+    ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "yakuba-gis-bench")
+    ap.add_argument("--no-plateaukit", action="store_true")
+    a = ap.parse_args()
+    if a.child == "import":
+        print(json.dumps(child_import(a.files, a.lod, a.workers)))
+        return 0
+    if a.child == "scan":
+        print(json.dumps(child_scan(a.files)))
+        return 0
+    if a.child == "plateaukit":
+        print(json.dumps(child_plateaukit(a.files)))
+        return 0
+
+    a.work.mkdir(parents=True, exist_ok=True)
+    print(json.dumps({"bench": "env", "cpus": os.cpu_count(), "python": sys.version.split()[0], "work": str(a.work)}), flush=True)
+    pk, why = (None, "disabled by --no-plateaukit") if a.no_plateaukit else plateaukit_python(a.work)
+    if pk is None:
+        print(json.dumps({"bench": "plateaukit", "error": why}), flush=True)
+
+    real = sorted(SHARED.glob("*.gml")) or sorted(SHIPPED.glob("*.gml"))
+    inputs: list[tuple[dict, list[Path], list[int]]] = [
+        ({"input": "real-samples", "files": len(real)}, real, [1, 2]),
+    ]
+    for size in [int(s) for s in a.sizes.split(",") if s]:
+        for lod2 in (False, True):
+            t0 = time.perf_counter()
+            files = synthetic_files(a.work, size, lod2)
+            label = {"input": f"synthetic-{size}-{'lod2' if lod2 else 'lod1'}", "files": len(files)}
+            print(json.dumps({"bench": "generate", **label, "seconds": round(time.perf_counter() - t0, 1),
+                              "mb": round(sum(f.stat().st_size for f in files) / 1e6, 1)}), flush=True)
+            inputs.append((label, files, [2 if lod2 else 1]))
+    for label, files, lods in inputs:
+        run_child(sys.executable, "scan", files, [], label)
+        for lod in lods:
+            run_child(sys.executable, "import", files, ["--lod", str(lod), "--workers", "2"], {**label, "lod": lod})
+        if pk:
+            run_child(pk, "plateaukit", files, [], label)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
