@@ -47,7 +47,7 @@ from .codelists import CodelistResolver, merge_labels
 from .crs import LocalFrame, local_to_ecef_matrix, origin_for, pick_plane_zone
 from .errors import Cancelled, CrsError, DatasetError, GisError, InputError, ParseError
 from .mesh import process
-from pyproj import Transformer
+from shapely.errors import GEOSException
 
 log = logging.getLogger("yakuba.gis.pipeline")
 
@@ -288,7 +288,7 @@ def run_file(task: FileTask, fb: Feedback, label_cache: dict | None = None) -> F
                 pb = process(rec, frame_for, task.lod, local_fb.warn, gml_id)
             except CrsError:
                 raise
-            except (ValueError, ArithmeticError) as e:
+            except (ValueError, ArithmeticError, GEOSException) as e:
                 # One malformed building must not sink the file; count and move on.
                 local_fb.warn("bad_geometry", f"{gml_id} (line {rec.line}): {e}")
                 continue
