@@ -24,6 +24,7 @@ from socketio import packet as sio_packet
 
 from yakuba.server.protocol import (
     CHAT_MAX,
+    UPD,
     UPD_DTYPE,
     AppearanceIn,
     ChatIn,
@@ -47,6 +48,8 @@ log = logging.getLogger("yakuba.realtime")
 KEYFRAME_S = 2.0  # full state of this node's avatars on the bus, for late subscribers
 REMOTE_TTL_S = 6.0  # a remote avatar not refreshed this long belonged to a node that died
 BLOCKED_NOTICE_S = 1.5  # at most one "blocked" error per avatar in this window
+_HEADER_TEXT = sio_packet.Packet(sio_packet.EVENT, namespace="/", data=["snap", b""]).encode()[0]
+SNAP_HEADER = eio_packet.Packet(eio_packet.MESSAGE, _HEADER_TEXT)
 
 
 @dataclass
@@ -86,6 +89,7 @@ class Hub:
         self.tick = 0
         self.draining = False
         self._q: dict[int, tuple[int, int, int]] = {}  # quantised positions last sent
+        self._upd_rec: dict[int, bytes] = {}  # the same, packed as a 9-byte upd record
         self._meta_dirty: set[int] = set()  # new or changed name/appearance/zone
         self._gone: set[int] = set()  # removed since last tick
         self._remote_seen: dict[int, float] = {}
@@ -326,6 +330,7 @@ class Hub:
         if self.world.remove(aid) is not None:
             self._gone.add(aid)
         self._q.pop(aid, None)
+        self._upd_rec.pop(aid, None)
         self._away_until.pop(aid, None)
 
     # ----------------------------------------------------------------------------------------
@@ -390,6 +395,7 @@ class Hub:
                     await self.sio.disconnect(c.sid)
                 self.world.remove(aid)
                 self._q.pop(aid, None)
+                self._upd_rec.pop(aid, None)
                 self._away_until.pop(aid, None)
         except Exception:
             log.exception("bad control message")
@@ -460,11 +466,12 @@ class Hub:
 
     def _quantise_changes(self) -> set[int]:
         changed: set[int] = set()
-        q = self._q
+        q, rec, pack = self._q, self._upd_rec, UPD.pack
         for aid, a in self.world.avatars.items():
             v = quantise(a.x, a.y, a.heading)
             if q.get(aid) != v:
                 q[aid] = v
+                rec[aid] = pack(aid, *v)
                 changed.add(aid)
         return changed
 
@@ -473,13 +480,11 @@ class Hub:
         return [a.id, a.name, a.style, a.color, a.role.value, qx, qy, qh, a.zone]
 
     def _pack_upd(self, ids: list[int]) -> bytes:
+        # Records are packed once per avatar per tick (_quantise_changes) and joined per view.
         if not ids:
             return b""
-        arr = np.empty(len(ids), dtype=UPD_DTYPE)
-        q = self._q
-        rows = [(i, *q[i]) for i in ids]
-        arr[:] = rows
-        return arr.tobytes()
+        rec = self._upd_rec
+        return b"".join([rec[i] for i in ids])
 
     async def _publish(self, changed: set[int], now: float) -> None:
         """This node's changes, one message per zone per tick (and keyframes every 2 s)."""
@@ -567,14 +572,9 @@ class Hub:
         if not (full or add_ids or upd_ids or dels):
             return None  # nothing changed: nothing sent
         frame = encode_snapshot(self.tick, full, [self._record(avatars[i]) for i in add_ids], self._pack_upd(upd_ids), dels)
-        return self._packets("snap", frame)
-
-    @staticmethod
-    def _packets(event: str, data: Any) -> list[eio_packet.Packet]:
-        encoded = sio_packet.Packet(sio_packet.EVENT, namespace="/", data=[event, data]).encode()
-        if not isinstance(encoded, list):
-            encoded = [encoded]
-        return [eio_packet.Packet(eio_packet.MESSAGE, p) for p in encoded]
+        # A socket.io binary event is a constant placeholder text frame plus the bytes; building
+        # it by hand skips Packet.encode's generic walk (~4x the cost of msgpack itself).
+        return [SNAP_HEADER, eio_packet.Packet(eio_packet.MESSAGE, frame)]
 
     # ----------------------------------------------------------------------------------------
     # shutdown
