@@ -406,7 +406,7 @@ def import_dataset(
     """
     t0 = time.perf_counter()
     fb = feedback or Feedback()
-    ds_id = check_dataset_id(dataset_id or slugify(name))
+    ds_id = check_dataset_id(dataset_id if dataset_id is not None else slugify(name))
     paths = [Path(p) for p in paths]
     if not paths:
         raise InputError("no input files")
