@@ -207,7 +207,8 @@ function loop(now) {
     const me = S.me ? net.avatars.get(S.me.id) : null;
     if (world) {
       world.frame(dt, list, me, { staff: t('tag.staff'), you: t('tag.you') });
-      if (!S.firstFrameAt) S.firstFrameAt = performance.now();
+      // first frame = first one drawn with the building in it (what a visitor actually sees)
+      if (!S.firstFrameAt && world.info.building !== 'loading') S.firstFrameAt = performance.now();
       S.frames++;
     }
     if (me && world && S.tapTarget) {

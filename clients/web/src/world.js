@@ -23,7 +23,10 @@ export function createWorld({ container, plan, canvasLabel, reducedMotion, onTap
   // Software renderers (SwiftShader, llvmpipe) get no MSAA and 1x pixels: phones and old PCs first.
   const soft = /swiftshader|llvmpipe|software|basic render/i.test(probeRenderer());
   const renderer = new WebGLRenderer({ antialias: !soft, powerPreference: 'high-performance' });
-  renderer.setPixelRatio(soft ? 1 : Math.min(window.devicePixelRatio || 1, 2));
+  // Software rendering reads every frame back for compositing: draw fewer pixels and let CSS scale
+  // them (?scale=1 forces full resolution).
+  const q = Number(new URLSearchParams(location.search).get('scale'));
+  renderer.setPixelRatio(q > 0 ? q : soft ? 0.5 : Math.min(window.devicePixelRatio || 1, 2));
   renderer.outputColorSpace = SRGBColorSpace;
   const canvas = renderer.domElement;
   canvas.tabIndex = 0;
@@ -74,8 +77,8 @@ export function createWorld({ container, plan, canvasLabel, reducedMotion, onTap
   const bodyMat = new MeshLambertMaterial();
   const headMat = new MeshLambertMaterial({ color: 0xf1d2b6 });
   const noseMat = new MeshLambertMaterial({ color: 0x33312e });
-  const bodyGeo = new CapsuleGeometry(0.26, BODY_H - 0.52, 4, 12).translate(0, BODY_H / 2, 0);
-  const headGeo = new SphereGeometry(0.2, 14, 10);
+  const bodyGeo = new CapsuleGeometry(0.26, BODY_H - 0.52, 2, 10).translate(0, BODY_H / 2, 0);
+  const headGeo = new SphereGeometry(0.2, 10, 7);
   const noseGeo = new BoxGeometry(0.12, 0.06, 0.1);
   function ensureCapacity(n) {
     if (n <= cap) return;
@@ -315,6 +318,8 @@ function segHit(px, py, qx, qy, ax, ay, bx, by) {
   return t >= 0 && t <= 1 && u >= -pad && u <= 1 + pad ? t : null;
 }
 
+const SIGN_BACK = new MeshBasicMaterial({ color: 0x33475b });
+
 function signMesh(text, heightM, maxWidthM) {
   const H = 128;
   const font = (px) => `700 ${px}px "Noto Sans CJK JP", "Noto Sans JP", "Hiragino Sans", "Yu Gothic", system-ui, sans-serif`;
@@ -341,7 +346,12 @@ function signMesh(text, heightM, maxWidthM) {
   tex.colorSpace = SRGBColorSpace;
   tex.anisotropy = 4;
   const w = (heightM * c.width) / H;
-  const mesh = new Mesh(new PlaneGeometry(w, heightM), new MeshBasicMaterial({ map: tex, side: DoubleSide, fog: false }));
+  // front: the text; back: a plain board (never mirrored text)
+  const geo = new PlaneGeometry(w, heightM);
+  const mesh = new Mesh(geo, new MeshBasicMaterial({ map: tex, fog: false }));
+  const back = new Mesh(geo, SIGN_BACK);
+  back.rotation.y = Math.PI;
+  mesh.add(back);
   return mesh;
 }
 

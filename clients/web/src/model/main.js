@@ -87,7 +87,8 @@ scene.add(sun);
 const controls = new OrbitControls(camera, renderer.domElement);
 controls.enableDamping = true;
 controls.maxPolarAngle = Math.PI * 0.48;
-controls.listenToKeyEvents(view); // arrow keys pan while the view has focus
+controls.listenToKeyEvents(view);
+controls.addEventListener('start', () => { userMoved = true; }); // arrow keys pan while the view has focus
 const material = new THREE.MeshLambertMaterial({ vertexColors: true, flatShading: true, side: THREE.DoubleSide });
 const overlay = new THREE.Group(); // policy footprints (road corridor, open space)
 scene.add(overlay);
@@ -105,7 +106,8 @@ function resize() {
   needsRender = true;
   drawChartNow();
 }
-new ResizeObserver(resize).observe(view);
+let userMoved = false;
+new ResizeObserver(() => { resize(); if (S.meta && !userMoved) frameDistrict(); }).observe(view);
 
 // local (x east, y north, z up) -> three world (x, z, -y)
 const toWorld = (x, y, z) => new THREE.Vector3(x, z, -y);
@@ -113,19 +115,24 @@ const toWorld = (x, y, z) => new THREE.Vector3(x, z, -y);
 function frameDistrict() {
   const e = S.meta.extent;
   const lo = e.local_min, hi = e.local_max;
-  const c = toWorld((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, lo[2]);
-  const sx = hi[0] - lo[0], sy = hi[1] - lo[1];
-  const fov = (camera.fov * Math.PI) / 180;
-  const hfov = 2 * Math.atan(Math.tan(fov / 2) * camera.aspect);
-  // fit the footprint: depth (north-south) against the vertical fov, width against the horizontal
-  const pitch = (58 * Math.PI) / 180; // looking down 58 degrees, from the south
-  const dv = (sy * Math.sin(pitch) * 0.5 + 10) / Math.tan(fov / 2);
-  const dh = (sx * 0.5 + 10) / Math.tan(hfov / 2);
-  const d = Math.max(dv, dh, 60) * 1.08;
+  const c = toWorld((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2);
+  const corners = [];
+  for (const x of [lo[0], hi[0]]) for (const y of [lo[1], hi[1]]) for (const z of [lo[2], hi[2]]) corners.push(toWorld(x, y, z));
+  const pitch = (55 * Math.PI) / 180; // looking down 55 degrees, from the south (north is up)
+  const dir = new THREE.Vector3(0, Math.sin(pitch), Math.cos(pitch));
+  const fits = (d) => {
+    camera.position.copy(c).addScaledVector(dir, d);
+    camera.lookAt(c);
+    camera.updateMatrixWorld();
+    camera.updateProjectionMatrix();
+    return corners.every((p) => { const q = p.clone().project(camera); return Math.abs(q.x) < 0.92 && Math.abs(q.y) < 0.9 && q.z < 1; });
+  };
+  let a = 10, b = 20000;
+  for (let i = 0; i < 40; i++) { const m = (a + b) / 2; if (fits(m)) b = m; else a = m; }
   controls.target.copy(c);
-  camera.position.set(c.x, c.y + d * Math.sin(pitch), c.z + d * Math.cos(pitch));
-  camera.near = Math.max(0.5, d / 200);
-  camera.far = d * 20 + 5000;
+  camera.position.copy(c).addScaledVector(dir, b);
+  camera.near = Math.max(0.5, b / 200);
+  camera.far = b * 20 + 5000;
   camera.updateProjectionMatrix();
   controls.update();
   needsRender = true;
@@ -179,8 +186,8 @@ async function start() {
   tiles.addEventListener('tiles-load-end', () => { needsRender = true; });
   scene.add(tiles.group);
   addGround();
-  frameDistrict();
   resize();
+  frameDistrict();
   // Fire classes and clusters are cheap; loaded up front so the fire-class legend is ready.
   loadClusters().catch(() => {});
   renderLegend();
@@ -388,6 +395,7 @@ function renderLegend() {
   const ul = $('m-legend');
   if (!ul) return;
   ul.replaceChildren();
+  const seenKey = new Set();
   if (S.mode === 'cluster') {
     const li = document.createElement('li');
     li.className = 'm-small';
@@ -395,6 +403,8 @@ function renderLegend() {
     ul.appendChild(li);
   }
   for (const it of legendItems()) {
+    if (seenKey.has(it.hex + it.label) || (it.hex === P.UNKNOWN && [...seenKey].some((k) => k.startsWith(P.UNKNOWN)))) continue;
+    seenKey.add(it.hex + it.label);
     const li = document.createElement('li');
     const sw = document.createElement('span');
     sw.className = 'sw';
