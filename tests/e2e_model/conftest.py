@@ -1,0 +1,119 @@
+"""Fixtures for the city model view e2e tests: a tmp data dir with the shipped Osaka sample and a
+synthetic dense wooden district (imported with the real CLI), a `yakuba serve` process on a free
+port, and headless Debian Chromium through Playwright (never `playwright install`).
+
+Screenshots go to artifacts/screenshots/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "artifacts" / "screenshots"
+CHROMIUM = os.environ.get("YAKUBA_CHROMIUM", "/usr/bin/chromium")
+CHROME_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--no-first-run", "--disable-gpu"]
+YAKUBA = str(Path(sys.executable).parent / "yakuba")
+SYNTH_ID = "synth-mokumitsu"
+SYNTH_N = 1500
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def built_web() -> None:
+    # incremental: scripts/build-web.sh skips npm ci / vite build when nothing changed
+    # one retry: another build of the shared dist/ running at the same moment (emptyOutDir) can
+    # remove files under this one's feet
+    for attempt in range(2):
+        r = subprocess.run(["bash", str(REPO / "scripts" / "build-web.sh")], cwd=REPO, capture_output=True, text=True)
+        if r.returncode == 0:
+            break
+        if attempt:
+            pytest.fail("web build failed:\n" + r.stdout[-2000:] + r.stderr[-2000:])
+    if not (REPO / "clients" / "web" / "dist" / "model.html").is_file():
+        pytest.fail("clients/web/dist/model.html was not built (vite.config.js input)")
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory) -> Path:
+    data = tmp_path_factory.mktemp("model-data")
+    subprocess.run([YAKUBA, "import-defaults", "--data", str(data)], check=True, cwd=REPO, capture_output=True)
+    from yakuba.gis.synthetic import synthetic_district
+
+    gml = synthetic_district(data / "src", SYNTH_N, seed=3)
+    subprocess.run([YAKUBA, "import", str(gml), "--name", "密集市街地（合成）", "--id", SYNTH_ID, "--data", str(data)],
+                   check=True, cwd=REPO, capture_output=True)
+    return data
+
+
+@pytest.fixture(scope="session")
+def server(data_dir, built_web):
+    port = _free_port()
+    log = open(data_dir / "serve.log", "wb")
+    proc = subprocess.Popen([YAKUBA, "serve", "--port", str(port), "--data", str(data_dir)], cwd=REPO,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"yakuba serve exited with {proc.returncode}; see {log.name}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
+                if r.status == 200 and json.loads(r.read()).get("status") == "ok":
+                    break
+        except Exception:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("yakuba serve did not become healthy")
+        time.sleep(0.2)
+    yield url
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1, locale="ja-JP")
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.errors = errors
+    yield pg
+    ctx.close()
+
+
+@pytest.fixture(scope="session")
+def shots() -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS
