@@ -23,7 +23,7 @@ export function drawChart(canvas, runs, tSec, tMaxSec, opts) {
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
   g.clearRect(0, 0, w, h);
   const font = '"Noto Sans CJK JP", "Noto Sans JP", sans-serif';
-  const L = 62, R = 12, T = 12, B = 26;
+  const L = 62, R = 12, T = 26, B = 26;
   const pw = w - L - R, ph = h - T - B;
   let yMax = 0;
   for (const r of Object.values(runs)) if (r) for (const v of r.series.burnt_footprint_area_m2) yMax = Math.max(yMax, v);
@@ -50,12 +50,6 @@ export function drawChart(canvas, runs, tSec, tMaxSec, opts) {
   for (let hh = 0; hh <= hours + 1e-9; hh += step) {
     g.fillText(`${Number.isInteger(hh) ? hh : hh.toFixed(1)}h`, X(hh * 3600), T + ph + 6);
   }
-  g.save();
-  g.translate(12, T + ph / 2);
-  g.rotate(-Math.PI / 2);
-  g.textBaseline = 'middle';
-  g.fillText(opts.yLabel, 0, 0);
-  g.restore();
   // lines
   for (const [slot, r] of Object.entries(runs)) {
     if (!r) continue;
