@@ -2,87 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-VENV_BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 20.0, ok_status: tuple[int, ...] = (200,)) -> None:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status in ok_status:
-                    return
-        except urllib.error.HTTPError as e:  # 503 counts as "up" when asked for
-            if e.code in ok_status:
-                return
-            last = e
-        except Exception as e:  # not listening yet
-            last = e
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} not ready: {last}")
-
-
-class RedisServer:
-    """A real redis-server on a free port, with no persistence; can be stopped and restarted."""
-
-    def __init__(self) -> None:
-        exe = shutil.which("redis-server")
-        if exe is None:
-            pytest.skip("redis-server not installed (make test installs it)")
-        self.exe = exe
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="yakuba-redis-")
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.dir],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise TimeoutError("redis did not start")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-        self.proc = None
-
+from yakuba_testing import RedisServer, ServeProcess
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
@@ -99,44 +24,6 @@ def own_redis() -> Iterator[RedisServer]:
     r.start()
     yield r
     r.stop()
-
-
-class ServeProcess:
-    """`yakuba serve` as a real subprocess, as an operator would run it."""
-
-    def __init__(self, data: Path, redis_url: str | None = None, port: int | None = None, env: dict | None = None) -> None:
-        self.port = port or free_port()
-        self.data = data
-        self.redis_url = redis_url
-        self.env = {**os.environ, "YAKUBA_GRACE_S": "30", **(env or {})}
-        self.proc: subprocess.Popen | None = None
-        self.log = data / f"serve-{self.port}.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, wait: bool = True) -> "ServeProcess":
-        cmd = [str(VENV_BIN / "yakuba"), "serve", "--port", str(self.port), "--data", str(self.data)]
-        if self.redis_url:
-            cmd += ["--redis", self.redis_url]
-        self.data.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(cmd, env=self.env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
-        if wait:
-            wait_http(self.url + "/healthz", 30)
-        return self
-
-    def stop(self, sig: str = "term") -> int | None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate() if sig == "term" else self.proc.kill()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        rc = self.proc.returncode if self.proc else None
-        self.proc = None
-        return rc
 
 
 @pytest.fixture

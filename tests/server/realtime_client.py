@@ -17,7 +17,7 @@ from yakuba.server.app import create_app
 from yakuba.server.config import Config
 from yakuba.server.protocol import decode_snapshot
 
-from conftest import free_port
+from yakuba_testing import free_port
 
 
 class Peer:
