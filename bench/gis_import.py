@@ -33,8 +33,20 @@ SHIPPED = REPO / "assets" / "samples" / "plateau" / "udx" / "bldg"
 FILE_CHUNK = 25_000
 
 
+def _vm_hwm_mb() -> float:
+    # ru_maxrss survives fork+exec on Linux (a child reports its parent's peak), so read this
+    # process's own high-water mark instead.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _rss() -> dict:
-    self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    self_mb = _vm_hwm_mb()
     kids_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"peak_rss_mb": round(self_mb, 1), "peak_rss_workers_mb": round(kids_mb, 1)}
 
