@@ -91,7 +91,9 @@ def built_client() -> Path:
     return DIST
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in this thread while it is
+# open, which would break every asyncio test collected after the browser tests.
+@pytest.fixture(scope="module")
 def browser(built_client):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
