@@ -107,6 +107,8 @@ def run(mode: str, n: int, nodes: int, seconds: float, redis_url: str | None, tm
     dt = (t1 - t0) if t0 and t1 else float("nan")
     cpu = [round((b - a) / dt * 100, 1) for a, b in zip(cpu0 or [], cpu1 or [])]
     snaps = sum(b - a for a, b in zip(snaps0 or [], snaps1 or [])) / dt if mode != "naive" else None
+    if snaps is not None and snaps != snaps:  # NaN: /metrics did not answer in time (saturated)
+        snaps = None
     per_zone = {"lobby": n - int(n * 0.5) if mode != "naive" else n, "hall": int(n * 0.5) if mode != "naive" else 0}
     return {
         "bench": "presence", "mode": mode, "nodes": nodes, "N": n, "avatars_per_zone": per_zone,
