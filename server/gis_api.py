@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -24,11 +23,12 @@ import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
 from yakuba.gis.buildings import BuildingTable
+from yakuba.server.http_errors import ApiError, json_errors
 from yakuba.gis.errors import GisError, InputError, UploadError
 from yakuba.gis.pipeline import DATASET_ID_RE, Feedback, import_dataset, slugify
 
@@ -41,36 +41,9 @@ MAX_MEMBERS = 2000
 TILE_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-.")
 _CACHE_ENTRIES = 256
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        self.status, self.code, self.message = status, code, message
-        super().__init__(message)
-
-
-def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-
-def _json_errors(fn: Handler) -> Handler:
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            return await fn(request)
-        except ApiError as e:
-            log.info("gis api %s %s -> %d %s", request.method, request.path, e.status, e.code)
-            return _error(e.status, e.code, e.message)
-        except UploadError as e:
-            log.info("gis api upload rejected %s -> %d %s", request.path, e.status, e.code)
-            return _error(e.status, e.code, str(e))
-        except web.HTTPException:
-            raise
-        except Exception:  # last resort: a log line with the traceback, a clean JSON 500 to the client
-            log.exception("gis api internal error %s %s", request.method, request.path)
-            return _error(500, "internal", "internal server error")
-
-    return wrapper
+_json_errors = json_errors(log, "gis api", {UploadError: lambda e: (e.status, e.code)})
 
 
 @dataclass

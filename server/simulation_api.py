@@ -32,15 +32,16 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
 from yakuba.gis.buildings import BuildingTable
+from yakuba.server.http_errors import ApiError, json_errors
 from yakuba.gis.firespread import FireSpreadError
 from yakuba.gis.firespread.montecarlo import MAX_RUNS
 from yakuba.gis.firespread.run import clusters_of, run_montecarlo, run_scenario
-from yakuba.gis.firespread.scenarios import MAX_HOURS, MAX_IGNITIONS, Scenario, ScenarioError, parse_scenario
+from yakuba.gis.firespread.scenarios import MAX_HOURS, MAX_IGNITIONS, Scenario, parse_scenario
 
 log = logging.getLogger("yakuba.server.simulation_api")
 
@@ -52,36 +53,9 @@ MAX_ACTIVE_JOBS = 4
 KEEP_JOBS = 64
 TABLE_CACHE = 8
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        self.status, self.code, self.message = status, code, message
-        super().__init__(message)
-
-
-def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-
-def _json_errors(fn: Handler) -> Handler:
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            return await fn(request)
-        except ApiError as e:
-            log.info("simulation api %s %s -> %d %s", request.method, request.path, e.status, e.code)
-            return _error(e.status, e.code, e.message)
-        except FireSpreadError as e:
-            log.info("simulation api %s %s -> 400 invalid_scenario", request.method, request.path)
-            return _error(400, "invalid_scenario", str(e))
-        except web.HTTPException:
-            raise
-        except Exception:  # the traceback goes to the log, never to the client
-            log.exception("simulation api internal error %s %s", request.method, request.path)
-            return _error(500, "internal", "internal server error")
-
-    return wrapper
+_json_errors = json_errors(log, "simulation api", {FireSpreadError: (400, "invalid_scenario")})
 
 
 @dataclass
