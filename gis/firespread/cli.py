@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hours", type=float, help="simulated time (default 6, or the scenario's)")
     p.add_argument("--seed", type=int, help="random seed (spotting)")
     p.add_argument("--spotting", action="store_true", help="enable firebrand spotting (飛び火)")
+    p.add_argument("--compare", metavar="FILE", help="a second scenario (B) run under the same weather and ignition; "
+                   "the output gains `comparison` (buildings and floor area saved by B)")
     p.add_argument("--out", required=True, help="output JSON file")
     p.set_defaults(func=_simulate)
 
@@ -83,12 +85,11 @@ def _simulate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .run import run_scenario
-    from .scenarios import MAX_HOURS, MAX_IGNITIONS, ScenarioError, parse_scenario
+    from .scenarios import MAX_IGNITIONS, ScenarioError, compare, parse_scenario
     from .weather import weather_from_dict
 
-    try:
-        table = load_table(args.data, args.dataset)
-        s = _scenario(args)
+    def with_overrides(s):
+        """The command line's weather, ignition, hours and seed override the scenario file's."""
         wd: dict = {}
         if args.weather:
             wd["preset"] = args.weather
@@ -113,12 +114,29 @@ def _simulate(args: argparse.Namespace) -> int:
             s.seed = args.seed
         if args.spotting:
             s.spotting = True
-        with tqdm(total=100, desc="延焼", unit="%", file=sys.stderr, leave=False) as bar:
+        return s
+
+    def run_with_bar(s, label: str):
+        with tqdm(total=100, desc=label, unit="%", file=sys.stderr, leave=False) as bar:
             def progress(f: float, stage: str) -> None:
                 bar.set_postfix_str(stage)
                 bar.update(max(0, int(f * 100) - bar.n))
 
-            run = run_scenario(table, s, progress=progress)
+            return run_scenario(table, s, progress=progress)
+
+    try:
+        table = load_table(args.data, args.dataset)
+        s = with_overrides(_scenario(args))
+        run = run_with_bar(s, "延焼 A" if args.compare else "延焼")
+        comparison = None
+        if args.compare:
+            b = with_overrides(_scenario(argparse.Namespace(scenario=args.compare)))
+            if b.weather is None:
+                b.weather = run.weather  # the same weather as A unless B names its own
+            if not b.ignition:
+                b.ignition = [table.gml_id[i] for i in run.result.sources.tolist()]
+            run_b = run_with_bar(b, "延焼 B")
+            comparison = {"a": s.name, "b": b.name, **compare(run.applied.district, run.result.ignition_s, run_b.applied.district, run_b.result.ignition_s)}
         compact = run.to_compact()
         t = run.result.ignition_s
         doc = {
@@ -133,6 +151,8 @@ def _simulate(args: argparse.Namespace) -> int:
             "burnt_area_series": compact["series"],
             "measures": compact["measures"],
         }
+        if comparison is not None:
+            doc["comparison"] = comparison
         _write(args.out, doc)
     except FireSpreadError as e:
         print(f"yakuba simulate: {e}", file=sys.stderr)

@@ -48,3 +48,26 @@ def test_user_errors_are_one_line_without_traceback(data_dir, tmp_path, capsys, 
     assert message in err
     assert "Traceback" not in err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_compare_reports_buildings_and_floor_area_saved(data_dir, tmp_path, osaka_table):
+    a = tmp_path / "a.yaml"
+    a.write_text("name: 現況\nwooden: 裸木造\n", encoding="utf-8")
+    # B rebuilds the eastern half as 耐火; the fire starts at the westernmost building.
+    xs = [fp.centroid.x for fp in osaka_table.footprints]
+    ys = [fp.centroid.y for fp in osaka_table.footprints]
+    mid = (min(xs) + max(xs)) / 2
+    area = [[mid, min(ys) - 50], [max(xs) + 50, min(ys) - 50], [max(xs) + 50, max(ys) + 50], [mid, max(ys) + 50]]
+    b = tmp_path / "b.json"
+    b.write_text(json.dumps({"name": "東側不燃化", "wooden": "裸木造", "measures": [{"type": "rebuild", "to": "耐火", "area": area}]}), encoding="utf-8")
+    out = tmp_path / "cmp.json"
+    src = osaka_table.gml_id[xs.index(min(xs))]
+    rc = main(["simulate", "osaka", "--data", str(data_dir), "--scenario", str(a), "--compare", str(b),
+               "--weather", "最悪", "--ignite", src, "--hours", "6", "--out", str(out)])
+    assert rc == 0
+    doc = json.loads(out.read_text())
+    c = doc["comparison"]
+    assert c["a"] == "現況" and c["b"] == "東側不燃化"
+    assert c["buildings_burnt_a"] == doc["summary"]["buildings_burnt"]
+    assert c["buildings_saved"] == c["buildings_burnt_a"] - c["buildings_burnt_b"]
+    assert c["buildings_saved"] > 0 and c["floor_area_saved_m2"] > 0
