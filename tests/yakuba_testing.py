@@ -13,7 +13,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -112,6 +111,9 @@ class ServeProcess:
             wait_http(self.url + "/healthz", 30)
         return self
 
+    def kill(self) -> int | None:
+        return self.stop("kill")
+
     def stop(self, sig: str = "term") -> int | None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate() if sig == "term" else self.proc.kill()
@@ -123,3 +125,11 @@ class ServeProcess:
         rc = self.proc.returncode if self.proc else None
         self.proc = None
         return rc
+
+
+# Headless Debian Chromium for the browser tests (never a downloaded browser build).
+CHROMIUM = os.environ.get("YAKUBA_CHROMIUM", "/usr/bin/chromium")
+CHROME_ARGS = [
+    "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--disable-gpu",
+]

@@ -7,32 +7,18 @@ Screenshots go to artifacts/screenshots/ (gitignored).
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from yakuba_testing import CHROME_ARGS, CHROMIUM, ServeProcess
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "artifacts" / "screenshots"
-CHROMIUM = os.environ.get("YAKUBA_CHROMIUM", "/usr/bin/chromium")
-CHROME_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--no-first-run", "--disable-gpu"]
 YAKUBA = str(Path(sys.executable).parent / "yakuba")
 SYNTH_ID = "synth-mokumitsu"
 SYNTH_N = 1500
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -64,31 +50,9 @@ def data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(data_dir, built_web):
-    port = _free_port()
-    log = open(data_dir / "serve.log", "wb")
-    proc = subprocess.Popen([YAKUBA, "serve", "--port", str(port), "--data", str(data_dir)], cwd=REPO,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"yakuba serve exited with {proc.returncode}; see {log.name}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
-                if r.status == 200 and json.loads(r.read()).get("status") == "ok":
-                    break
-        except Exception:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("yakuba serve did not become healthy")
-        time.sleep(0.2)
-    yield url
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    proc = ServeProcess(data_dir).start()
+    yield proc.url
+    proc.stop()
 
 
 # Module scope: Playwright's sync API keeps an event loop running in this thread while it is
