@@ -12,7 +12,9 @@ peak RSS is per run:
 Synthetic 100k districts are written as 4 files of 25k (PLATEAU ships one file per mesh tile), so
 the importer can use both cores; 10k is one file.
 
-    .venv/bin/python bench/gis_import.py [--sizes 10000,100000] [--work DIR]
+    .venv/bin/python bench/gis_import.py [--sizes 10000,100000] [--work DIR] [--quick]
+
+``--quick`` runs only the synthetic LOD1 inputs (scan, import, plateaukit).
 """
 
 from __future__ import annotations
@@ -173,6 +175,7 @@ def main() -> int:
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "yakuba-gis-bench")
     ap.add_argument("--no-plateaukit", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="only the synthetic LOD1 inputs (no real samples, no LOD2)")
     a = ap.parse_args()
     if a.child == "import":
         print(json.dumps(child_import(a.files, a.lod, a.workers)))
@@ -191,11 +194,11 @@ def main() -> int:
         print(json.dumps({"bench": "plateaukit", "error": why}), flush=True)
 
     real = sorted(SHARED.glob("*.gml")) or sorted(SHIPPED.glob("*.gml"))
-    inputs: list[tuple[dict, list[Path], list[int]]] = [
-        ({"input": "real-samples", "files": len(real)}, real, [1, 2]),
-    ]
+    inputs: list[tuple[dict, list[Path], list[int]]] = (
+        [] if a.quick else [({"input": "real-samples", "files": len(real)}, real, [1, 2])]
+    )
     for size in [int(s) for s in a.sizes.split(",") if s]:
-        for lod2 in (False, True):
+        for lod2 in (False,) if a.quick else (False, True):
             t0 = time.perf_counter()
             files = synthetic_files(a.work, size, lod2)
             label = {"input": f"synthetic-{size}-{'lod2' if lod2 else 'lod1'}", "files": len(files)}
