@@ -57,11 +57,18 @@ _LOD1 = ("lod1Solid", "lod1MultiSurface")
 _LOD2 = ("lod2Solid", "lod2MultiSurface", "lod2Geometry")
 
 
-def _ln(tag: object) -> str:
-    # Comments/PIs have a non-str tag; '' never matches anything below.
-    if not isinstance(tag, str):
-        return ""
-    return tag[tag.rfind("}") + 1 :]
+class _LocalNames(dict):
+    """Clark tag -> local name, memoised (a handful of distinct tags, millions of lookups)."""
+
+    def __missing__(self, tag: object) -> str:
+        # Comments/PIs have a non-str tag; '' never matches anything below.
+        v = tag[tag.rfind("}") + 1 :] if isinstance(tag, str) else ""
+        if len(self) < 4096:
+            self[tag] = v
+        return v
+
+
+_ln = _LocalNames().__getitem__
 
 
 def _gml_id(el: etree._Element) -> str | None:
@@ -372,7 +379,9 @@ def _ring(lr: etree._Element, dim: int, warn: Warn) -> Ring | None:
     for c in lr:
         ln = _ln(c.tag)
         if ln == "posList":
-            dim = int(c.get("srsDimension", dim))
+            d = c.get("srsDimension")
+            if d is not None:
+                dim = int(d)
             texts.append(c.text or "")
         elif ln == "pos":
             texts.append(c.text or "")
@@ -385,7 +394,7 @@ def _ring(lr: etree._Element, dim: int, warn: Warn) -> Ring | None:
         warn("bad_coordinates", f"coordinate count {len(a)} not a multiple of {dim} at line {lr.sourceline}")
         return None
     a = a.reshape(-1, dim)
-    if len(a) > 1 and (a[0] == a[-1]).all():
+    if len(a) > 1 and a[0].tolist() == a[-1].tolist():
         a = a[:-1]
     if len(a) < 3:
         warn("degenerate_ring", f"ring with {len(a)} distinct points at line {lr.sourceline}")

@@ -42,11 +42,11 @@ import numpy as np
 
 from . import tiles as tiles_mod
 from .buildings import BuildingTable
-from .citygml import iter_buildings, read_header
+from .citygml import RawBuilding, iter_buildings, read_header
 from .codelists import CodelistResolver, merge_labels
 from .crs import LocalFrame, local_to_ecef_matrix, origin_for, pick_plane_zone
 from .errors import Cancelled, CrsError, DatasetError, GisError, InputError, ParseError
-from .mesh import process
+from .mesh import process, to_local_batch
 from shapely.errors import GEOSException
 
 log = logging.getLogger("yakuba.gis.pipeline")
@@ -54,6 +54,7 @@ log = logging.getLogger("yakuba.gis.pipeline")
 DATASET_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 SPILL_VERTICES = 1_500_000  # per worker, ~18 MB of float32 positions before flushing to disk
 MAX_SAMPLES = 5
+BATCH = 256  # buildings per pyproj call in a worker
 
 
 def check_dataset_id(dataset_id: str) -> str:
@@ -274,10 +275,9 @@ def run_file(task: FileTask, fb: Feedback, label_cache: dict | None = None) -> F
         codes = CodelistResolver(path, local_fb.warn, label_cache)
         spill = _Spill(res, task.spill_dir)
         lods: Counter[int] = Counter()
-        zlo, zhi = math.inf, -math.inf
-        for n, rec in enumerate(iter_buildings(path, local_fb.warn, fb.progress)):
-            if n % 256 == 0 and fb.cancelled:
-                raise Cancelled("import cancelled")
+        zr = [math.inf, -math.inf]
+
+        def handle(rec: RawBuilding) -> None:
             gml_id = rec.gml_id or f"{path.stem}_L{rec.line}"
             if rec.gml_id is None:
                 local_fb.warn("missing_gml_id", f"building at line {rec.line} has no gml:id; named {gml_id}")
@@ -291,9 +291,9 @@ def run_file(task: FileTask, fb: Feedback, label_cache: dict | None = None) -> F
             except (ValueError, ArithmeticError, GEOSException) as e:
                 # One malformed building must not sink the file; count and move on.
                 local_fb.warn("bad_geometry", f"{gml_id} (line {rec.line}): {e}")
-                continue
+                return
             if pb is None:
-                continue
+                return
             local_id = len(res.rows)
             res.rows.append(pb.row)
             pb.attrs["source"] = path.name
@@ -301,10 +301,34 @@ def run_file(task: FileTask, fb: Feedback, label_cache: dict | None = None) -> F
             res.n_parts += pb.n_parts
             for l in pb.lods:
                 lods[l] += 1
-            zlo, zhi = min(zlo, pb.zrange[0]), max(zhi, pb.zrange[1])
+            zr[0], zr[1] = min(zr[0], pb.zrange[0]), max(zr[1], pb.zrange[1])
             key = tiles_mod.tile_key(pb.centroid[0] + task.origin[0], pb.centroid[1] + task.origin[1], task.tile_size)
             if len(pb.mesh.indices):
                 spill.add(key, pb.mesh.positions, pb.mesh.indices, local_id)
+
+        def run_batch(batch: list[RawBuilding]) -> None:
+            # One pyproj call for the whole batch; a failure leaves the records in source
+            # coordinates and process() then transforms (and reports) them one by one.
+            try:
+                to_local_batch(batch, frame_for)
+            except CrsError:
+                raise
+            except (ValueError, ArithmeticError):
+                pass
+            for rec in batch:
+                handle(rec)
+
+        batch: list[RawBuilding] = []
+        for n, rec in enumerate(iter_buildings(path, local_fb.warn, fb.progress)):
+            if n % 256 == 0 and fb.cancelled:
+                raise Cancelled("import cancelled")
+            batch.append(rec)
+            if len(batch) >= BATCH:
+                run_batch(batch)
+                batch = []
+        if batch:
+            run_batch(batch)
+        zlo, zhi = zr
         spill.flush()
         res.lods = dict(lods)
         res.zrange = (zlo, zhi)
