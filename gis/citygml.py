@@ -13,6 +13,7 @@ coordinates: rings stay in the source CRS's axis order; see crs.py and mesh.py.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
@@ -189,19 +190,125 @@ class _Counter:
         return b
 
 
+@dataclass
+class Chunk:
+    """A byte range of one file that parses on its own: [start, end) begins at a member's start
+    tag (or at 0) and ends at another's (or at EOF). ``prefix`` bytes (XML declaration, root
+    start tag, boundedBy) are replayed before it, then ``pad_lines`` newlines so libxml2's line
+    numbers match the whole file, and ``close`` (the root end tag) after it unless it is last."""
+
+    start: int
+    end: int
+    prefix: int  # length of the file's header (offset of the first member)
+    pad_lines: int
+    close: bytes
+
+
+_MEMBER_RE = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?(?:cityObjectMember|featureMember))[\s>]")
+_ROOT_RE = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?CityModel)[\s>]")
+
+
+def plan_chunks(path: Path, n: int) -> list[Chunk] | None:
+    """Cut a file into about ``n`` independently parsable chunks at member start tags, or None
+    when it cannot be cut safely (no member/root found in the first MiB, n < 2, tiny file)."""
+    size = os.path.getsize(path)
+    if n < 2:
+        return None
+    with open(path, "rb") as f:
+        head = f.read(1 << 20)
+        m = _MEMBER_RE.search(head)
+        if m is None or b"<!--" in head[: m.start()] or b"<![CDATA[" in head[: m.start()]:
+            return None
+        r = _ROOT_RE.search(head, 0, m.start())
+        if r is None:
+            return None
+        first, member_tag, root_tag = m.start(), m.group(1), r.group(1)
+        pat = re.compile(b"<" + re.escape(member_tag) + rb"[\s>]")
+        bounds = [first]
+        for k in range(1, n):
+            t = max(k * size // n, bounds[-1] + 1)
+            f.seek(t)
+            buf = f.read(1 << 20)
+            mm = pat.search(buf)
+            if mm is not None and t + mm.start() < size:
+                bounds.append(t + mm.start())
+        if len(bounds) < 2:
+            return None
+        # Line numbers at each boundary: one pass over the file up to the last one.
+        lines = []
+        f.seek(0)
+        pos = 0
+        nl = 0
+        for b in bounds:
+            while pos < b:
+                blk = f.read(min(1 << 22, b - pos))
+                if not blk:
+                    break
+                nl += blk.count(b"\n")
+                pos += len(blk)
+            lines.append(nl)
+    close = b"</" + root_tag + b">"
+    out = [Chunk(0, bounds[1], first, 0, close)]
+    for i in range(1, len(bounds)):
+        end = bounds[i + 1] if i + 1 < len(bounds) else size
+        out.append(Chunk(bounds[i], end, first, lines[i] - lines[0], close if i + 1 < len(bounds) else b""))
+    return out
+
+
+class _ChunkReader:
+    """File-like over prefix + padding + [start, end) + close; ``n`` counts only real bytes of
+    the range, so progress sums to the file size over all chunks."""
+
+    def __init__(self, f: BinaryIO, c: Chunk) -> None:
+        self.f = f
+        self.c = c
+        self.pad = b"\n" * c.pad_lines if c.start else b""
+        self.stage = 0
+        self.n = 0
+        self.left = c.end - c.start
+
+    def read(self, size: int = -1) -> bytes:
+        size = 1 << 16 if size is None or size < 0 else size
+        while True:
+            if self.stage == 0:
+                self.stage = 1
+                if self.c.start:
+                    self.f.seek(0)
+                    head = self.f.read(self.c.prefix)
+                    return head + self.pad
+                continue
+            if self.stage == 1:
+                at = self.c.end - self.left
+                if self.f.tell() != at:
+                    self.f.seek(at)
+                if self.left > 0:
+                    b = self.f.read(min(size, self.left))
+                    if b:
+                        self.left -= len(b)
+                        self.n += len(b)
+                        return b
+                self.stage = 2
+                if self.c.close:
+                    return self.c.close
+                continue
+            return b""
+
+
 def iter_buildings(
     path: Path,
     warn: Warn,
     progress: Callable[[int], None] | None = None,
+    chunk: Chunk | None = None,
 ) -> Iterator[RawBuilding]:
     """Yield one RawBuilding per top-level bldg:Building; other city objects are skipped.
 
     Raises ParseError (with file and line) for malformed XML, a wrong root or a 0-byte file;
     buildings already yielded stay valid, so a caller may keep them (partial import).
+    ``chunk``: parse only that part of the file (see plan_chunks); lines stay file lines.
     """
     _check_nonempty(path)
     with open(path, "rb") as raw:
-        src = _Counter(raw)
+        src = _Counter(raw) if chunk is None else _ChunkReader(raw, chunk)
         ctx = etree.iterparse(
             src,
             events=("end",),

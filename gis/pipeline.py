@@ -42,7 +42,7 @@ import numpy as np
 
 from . import tiles as tiles_mod
 from .buildings import BuildingTable
-from .citygml import RawBuilding, iter_buildings, read_header
+from .citygml import Chunk, RawBuilding, iter_buildings, plan_chunks, read_header
 from .codelists import CodelistResolver, merge_labels
 from .crs import LocalFrame, local_to_ecef_matrix, origin_for, pick_plane_zone
 from .errors import Cancelled, CrsError, DatasetError, GisError, InputError, ParseError
@@ -195,12 +195,15 @@ class FileTask:
     lod: int
     tile_size: float
     spill_dir: str
+    chunk: Chunk | None = None  # a byte range of the file (large files are split across workers)
+    part: int = 0
 
 
 @dataclass
 class FileResult:
     index: int
     path: str
+    part: int = 0
     bytes: int = 0
     sha256: str = ""
     rows: list[dict] = field(default_factory=list)
@@ -239,7 +242,7 @@ class _Spill:
             pos = np.concatenate([p for p, _, _ in items])
             idx = np.concatenate([i + o for (_, i, _), o in zip(items, offs)])
             ids = np.repeat(np.array([l for _, _, l in items], dtype=np.int64), counts)
-            path = os.path.join(self.dir, f"{self.res.index}_{key[0]}_{key[1]}_{self.seq}.npz")
+            path = os.path.join(self.dir, f"{self.res.index}_{self.res.part}_{key[0]}_{key[1]}_{self.seq}.npz")
             np.savez(path, pos=pos, idx=idx, ids=ids)
             self.res.chunks.setdefault(key, []).append(path)
             self.seq += 1
@@ -259,11 +262,12 @@ def run_file(task: FileTask, fb: Feedback, label_cache: dict | None = None) -> F
     """Parse + transform + mesh one file; rows use file-local indices. Never raises InputError:
     it is returned in ``error`` so the parent can name the file."""
     path = Path(task.path)
-    res = FileResult(index=task.index, path=task.path)
+    res = FileResult(index=task.index, path=task.path, part=task.part)
     local_fb = Feedback()  # warnings of this file only; merged by the parent
     try:
-        res.bytes = path.stat().st_size
-        res.sha256 = _sha256(task.path)
+        if task.part == 0:  # a split file's size and hash are reported once, by its first part
+            res.bytes = path.stat().st_size
+            res.sha256 = _sha256(task.path)
         frames: dict[int, LocalFrame] = {}
 
         def frame_for(epsg: int | None) -> LocalFrame:
@@ -319,7 +323,7 @@ def run_file(task: FileTask, fb: Feedback, label_cache: dict | None = None) -> F
                 handle(rec)
 
         batch: list[RawBuilding] = []
-        for n, rec in enumerate(iter_buildings(path, local_fb.warn, fb.progress)):
+        for n, rec in enumerate(iter_buildings(path, local_fb.warn, fb.progress, task.chunk)):
             if n % 256 == 0 and fb.cancelled:
                 raise Cancelled("import cancelled")
             batch.append(rec)
@@ -368,9 +372,9 @@ def _write_tiles(
     out_dir: Path, results: list[FileResult], offsets: list[int], table: BuildingTable
 ) -> tuple[list[dict], np.ndarray, np.ndarray]:
     keys: dict[tuple[int, int], list[tuple[int, str]]] = {}
-    for r in results:
+    for ri, r in enumerate(results):
         for k, paths in r.chunks.items():
-            keys.setdefault(k, []).extend((r.index, p) for p in paths)
+            keys.setdefault(k, []).extend((ri, p) for p in paths)
     tdir = out_dir / "tiles"
     tdir.mkdir(parents=True, exist_ok=True)
     entries = []
@@ -447,10 +451,9 @@ def import_dataset(
     spill_dir.mkdir()
     log.info("import start dataset=%s files=%d bytes=%d zone=EPSG:%d", ds_id, len(paths), fb.total_bytes, zone_epsg)
     try:
-        tasks = [
-            FileTask(i, str(p), srs[p], zone_epsg, origin, lod, tile_size, str(spill_dir)) for i, p in enumerate(paths)
-        ]
-        nworkers = min(workers or os.cpu_count() or 1, len(tasks))
+        nworkers = workers or os.cpu_count() or 1
+        tasks = _plan_tasks(paths, srs, zone_epsg, origin, lod, tile_size, str(spill_dir), nworkers)
+        nworkers = min(nworkers, len(tasks))
         results = _run_tasks(tasks, fb, nworkers)
         errors = [r.error for r in results if r.error]
         if fb.cancelled:
@@ -523,7 +526,7 @@ def import_dataset(
             }
         else:
             extent = None
-        sources = [{"file": Path(r.path).name, "bytes": r.bytes, "sha256": r.sha256} for r in results]
+        sources = [{"file": Path(r.path).name, "bytes": r.bytes, "sha256": r.sha256} for r in results if r.part == 0]
         seconds = time.perf_counter() - t0
         meta = {
             "id": ds_id,
@@ -557,6 +560,27 @@ def import_dataset(
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
+
+
+SPLIT_MIN_BYTES = 8 << 20  # smaller files are not worth a second parser
+
+
+def _plan_tasks(
+    paths: list[Path], srs: dict[Path, int], zone_epsg: int, origin: tuple[float, float], lod: int, tile_size: float,
+    spill_dir: str, nworkers: int,
+) -> list[FileTask]:
+    """One task per file, except that with several workers a large file is cut into byte
+    ranges at member boundaries (citygml.plan_chunks) so one file keeps every core busy; rows
+    stay in file then document order because results are merged in task order."""
+    total = sum(p.stat().st_size for p in paths)
+    target = max(SPLIT_MIN_BYTES, total / (2 * nworkers)) if nworkers > 1 else math.inf
+    tasks = []
+    for i, p in enumerate(paths):
+        size = p.stat().st_size
+        chunks = plan_chunks(p, min(math.ceil(size / target), 4 * nworkers)) if size > target else None
+        for part, c in enumerate(chunks or [None]):
+            tasks.append(FileTask(i, str(p), srs[p], zone_epsg, origin, lod, tile_size, spill_dir, c, part))
+    return tasks
 
 
 def source_hash(sources: list[dict]) -> str:
