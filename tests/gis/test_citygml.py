@@ -172,3 +172,22 @@ def test_per_building_problems_give_warnings_and_partial_import(tmp_path: Path) 
 
     assert math.isnan(t.height[0]) and t.year[2] == -1
     assert t.code_labels["structure_code"]["777"] == "unknown"
+
+
+def test_chunks_parse_like_the_whole_file(tmp_path: Path) -> None:
+    """plan_chunks cuts at member start tags; the parts together yield the same buildings with
+    the same (file) line numbers, and progress sums to the file size."""
+    from yakuba.gis.citygml import plan_chunks
+
+    src = next(p for p in sorted(BLDG.glob("*.gml")) if plan_chunks(p, 4))
+    whole = list(iter_buildings(src, lambda k, m: None))
+    chunks = plan_chunks(src, 4)
+    assert chunks and len(chunks) >= 2 and chunks[-1].end == src.stat().st_size
+    done: list[int] = []
+    parts = [b for c in chunks for b in iter_buildings(src, lambda k, m: None, done.append, c)]
+    assert [(b.gml_id, b.line, b.attrs) for b in whole] == [(b.gml_id, b.line, b.attrs) for b in parts]
+    assert sum(done) == src.stat().st_size
+    # A file too small to find members in cannot be cut.
+    tiny = tmp_path / "t.gml"
+    tiny.write_text(HEAD.format(srs="EPSG:6697") + "</core:CityModel>\n")
+    assert plan_chunks(tiny, 4) is None

@@ -61,3 +61,24 @@ def test_reimport_replaces_and_bad_ids_refused(tmp_path: Path) -> None:
     for bad in ("../etc", "A", "", "-x", "x" * 65):
         with pytest.raises(DatasetError):
             import_dataset([OSAKA], "z", tmp_path, dataset_id=bad, workers=1)
+
+
+def test_split_file_imports_like_one_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file cut into byte ranges for several workers gives the same table, attributes and tiles."""
+    import yakuba.gis.pipeline as pl
+
+    whole = import_dataset([OSAKA], "whole", tmp_path / "a", workers=1)
+    monkeypatch.setattr(pl, "SPLIT_MIN_BYTES", 100_000)
+    tasks = pl._plan_tasks([OSAKA], {OSAKA: 6697}, 6674, (0.0, 0.0), 1, 250.0, str(tmp_path), 2)
+    assert len(tasks) > 1 and [t.part for t in tasks] == list(range(len(tasks)))
+    split = import_dataset([OSAKA], "whole", tmp_path / "b", workers=2)
+    a, b = whole.path, split.path
+    with np.load(a / "buildings.npz") as x, np.load(b / "buildings.npz") as y:
+        assert set(x) == set(y) and all(np.array_equal(x[k], y[k], equal_nan=x[k].dtype.kind == "f") for k in x)
+    assert (a / "attributes.jsonl").read_text() == (b / "attributes.jsonl").read_text()
+    assert sorted(p.name for p in (a / "tiles").iterdir()) == sorted(p.name for p in (b / "tiles").iterdir())
+    for t in (a / "tiles").iterdir():
+        assert t.read_bytes() == (b / "tiles" / t.name).read_bytes()
+    ma, mb = json.loads((a / "dataset.json").read_text()), json.loads((b / "dataset.json").read_text())
+    for k in ("sources", "counts", "coverage", "warnings", "extent"):
+        assert ma[k] == mb[k]
