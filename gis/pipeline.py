@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 import uuid
+from types import SimpleNamespace
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ from .codelists import CodelistResolver, merge_labels
 from .crs import LocalFrame, local_to_ecef_matrix, origin_for, pick_plane_zone
 from .errors import Cancelled, CrsError, DatasetError, GisError, InputError, ParseError
 from .mesh import process, to_local_batch
+from .table_parts import merge_parts, save_table, write_part
 from shapely.errors import GEOSException
 
 log = logging.getLogger("yakuba.gis.pipeline")
@@ -206,8 +208,11 @@ class FileResult:
     part: int = 0
     bytes: int = 0
     sha256: str = ""
-    rows: list[dict] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)  # emptied into table_part when the task ends
     attrs: list[dict] = field(default_factory=list)
+    table_part: str = ""  # <spill>/<index>_<part>: .rows.npz + .attrs.jsonl (gis.table_parts)
+    n_rows: int = 0
+    n_building_id: int = 0
     chunks: dict[tuple[int, int], list[str]] = field(default_factory=dict)
     warnings: dict[str, int] = field(default_factory=dict)
     samples: dict[str, list[str]] = field(default_factory=dict)
@@ -334,6 +339,11 @@ def run_file(task: FileTask, fb: Feedback, label_cache: dict | None = None) -> F
             run_batch(batch)
         zlo, zhi = zr
         spill.flush()
+        res.table_part = os.path.join(task.spill_dir, f"{task.index}_{task.part}")
+        res.n_rows = len(res.rows)
+        res.n_building_id = sum(1 for a in res.attrs if a.get("building_id"))
+        write_part(res.table_part, res.rows, res.attrs, _json_default)
+        res.rows, res.attrs = [], []
         res.lods = dict(lods)
         res.zrange = (zlo, zhi)
         res.labels = codes.used
@@ -369,7 +379,7 @@ def _run_file_proc(task: FileTask, q: Any, cancel: Any) -> FileResult:
 
 
 def _write_tiles(
-    out_dir: Path, results: list[FileResult], offsets: list[int], table: BuildingTable
+    out_dir: Path, results: list[FileResult], offsets: list[int], table: Any
 ) -> tuple[list[dict], np.ndarray, np.ndarray]:
     keys: dict[tuple[int, int], list[tuple[int, str]]] = {}
     for ri, r in enumerate(results):
@@ -467,36 +477,46 @@ def import_dataset(
             fb.merge(r.warnings, r.samples)
 
         # Rows: file order, then document order. Duplicate gml:ids get a suffix, never overwrite.
-        rows: list[dict] = []
-        attrs: list[dict] = []
+        # Workers wrote their rows as column parts; only numpy columns and the ids sit here.
+        cols = merge_parts([r.table_part for r in results])
+        gml_ids: list[str] = []
         offsets: list[int] = []
         seen: dict[str, int] = {}
-        for r in results:
-            offsets.append(len(rows))
-            for row, a in zip(r.rows, r.attrs):
-                gid = row["gml_id"]
-                if gid in seen:
-                    seen[gid] += 1
-                    new = f"{gid}__{seen[gid]}"
-                    while new in seen:
-                        seen[gid] += 1
-                        new = f"{gid}__{seen[gid]}"
-                    fb.warn("duplicate_gml_id", f"{gid} seen again in {Path(r.path).name} line {a.get('line')}; renamed {new}")
-                    a["original_gml_id"] = gid
-                    row["gml_id"] = gid = new
-                seen[gid] = seen.get(gid, 1)
-                rows.append(row)
-                attrs.append(a)
+        n_building_id = 0
+        with open(work / "attributes.jsonl", "w", encoding="utf-8") as f:
+            for r in results:
+                offsets.append(len(gml_ids))
+                n_building_id += r.n_building_id
+                with open(r.table_part + ".attrs.jsonl", encoding="utf-8") as af:
+                    for gid, line in zip(cols["gml_id"][offsets[-1] : offsets[-1] + r.n_rows].tolist(), af):
+                        if gid in seen:
+                            a = json.loads(line)
+                            seen[gid] += 1
+                            new = f"{gid}__{seen[gid]}"
+                            while new in seen:
+                                seen[gid] += 1
+                                new = f"{gid}__{seen[gid]}"
+                            fb.warn("duplicate_gml_id", f"{gid} seen again in {Path(r.path).name} line {a.get('line')}; renamed {new}")
+                            a["original_gml_id"] = gid
+                            gid = new
+                            f.write(json.dumps({"gml_id": gid, **a}, ensure_ascii=False, default=_json_default) + "\n")
+                        elif line.startswith("{}"):
+                            f.write(json.dumps({"gml_id": gid}, ensure_ascii=False) + "\n")
+                        else:
+                            f.write('{"gml_id": ' + json.dumps(gid, ensure_ascii=False) + ", " + line[1:])
+                        seen[gid] = seen.get(gid, 1)
+                        gml_ids.append(gid)
+                for ext in (".rows.npz", ".attrs.jsonl"):
+                    os.unlink(r.table_part + ext)
+        cols["gml_id"] = np.array(gml_ids, dtype=np.str_)
+        del gml_ids, seen
         labels: dict[str, dict[str, str]] = {}
         labels_en: dict[str, dict[str, str]] = {}
         for r in results:
             merge_labels(labels, r.labels, fb.warn)
             merge_labels(labels_en, r.labels_en, lambda k, m: None)
-        table = BuildingTable.from_rows(rows, crs=f"EPSG:{zone_epsg}", origin=origin, code_labels=labels)
-        table.save(work / "buildings.npz")
-        with open(work / "attributes.jsonl", "w", encoding="utf-8") as f:
-            for row, a in zip(rows, attrs):
-                f.write(json.dumps({"gml_id": row["gml_id"], **a}, ensure_ascii=False, default=_json_default) + "\n")
+        save_table(work / "buildings.npz", cols, f"EPSG:{zone_epsg}", origin, labels)
+        table = SimpleNamespace(**cols)
 
         entries, lo, hi = _write_tiles(work, results, offsets, table)
         shutil.rmtree(spill_dir, ignore_errors=True)
@@ -504,15 +524,17 @@ def import_dataset(
         ts = tiles_mod.tileset_json(entries, transform, ds_id)
         (work / "tileset.json").write_text(json.dumps(ts, indent=1))
 
-        n = len(table)
+        n = len(cols["gml_id"])
         coverage = {}
         for k in COVERAGE_KEYS:
-            v = getattr(table, k)
-            if isinstance(v, np.ndarray):
-                coverage[k] = int(np.count_nonzero(~np.isnan(v)) if v.dtype.kind == "f" else np.count_nonzero(v >= 0))
+            v = cols[k]
+            if v.dtype.kind == "f":
+                coverage[k] = int(np.count_nonzero(~np.isnan(v)))
+            elif v.dtype.kind == "U":
+                coverage[k] = int(np.count_nonzero(v != ""))
             else:
-                coverage[k] = sum(1 for x in v if x)
-        coverage["building_id"] = sum(1 for a in attrs if a.get("building_id"))
+                coverage[k] = int(np.count_nonzero(v >= 0))
+        coverage["building_id"] = n_building_id
         lods_total: Counter[int] = Counter()
         for r in results:
             lods_total.update(r.lods)
@@ -563,6 +585,7 @@ def import_dataset(
 
 
 SPLIT_MIN_BYTES = 8 << 20  # smaller files are not worth a second parser
+MAX_CHUNK_BYTES = 64 << 20  # larger files are always cut (worker memory ~ one chunk's rows)
 
 
 def _plan_tasks(
@@ -574,10 +597,11 @@ def _plan_tasks(
     stay in file then document order because results are merged in task order."""
     total = sum(p.stat().st_size for p in paths)
     target = max(SPLIT_MIN_BYTES, total / (2 * nworkers)) if nworkers > 1 else math.inf
+    target = min(target, MAX_CHUNK_BYTES)  # a worker holds one task's rows: bound it
     tasks = []
     for i, p in enumerate(paths):
         size = p.stat().st_size
-        chunks = plan_chunks(p, min(math.ceil(size / target), 4 * nworkers)) if size > target else None
+        chunks = plan_chunks(p, math.ceil(size / target)) if size > target else None
         for part, c in enumerate(chunks or [None]):
             tasks.append(FileTask(i, str(p), srs[p], zone_epsg, origin, lod, tile_size, spill_dir, c, part))
     return tasks
