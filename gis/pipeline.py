@@ -361,7 +361,8 @@ def run_file(task: FileTask, fb: Feedback, label_cache: dict | None = None) -> F
     return res
 
 
-# Worker-process side: progress goes through a Manager queue, cancel through a Manager event.
+# Worker-process side: progress goes through a multiprocessing queue, cancel through an event,
+# both handed to each worker once by the pool initializer (no Manager process to start).
 class _ProxyFeedback(Feedback):
     def __init__(self, q: Any, cancel: Any) -> None:
         super().__init__(cancel=cancel)
@@ -371,8 +372,15 @@ class _ProxyFeedback(Feedback):
         self.q.put(nbytes)
 
 
-def _run_file_proc(task: FileTask, q: Any, cancel: Any) -> FileResult:
-    return run_file(task, _ProxyFeedback(q, cancel))
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(q: Any, cancel: Any) -> None:
+    _WORKER["q"], _WORKER["cancel"] = q, cancel
+
+
+def _run_file_proc(task: FileTask) -> FileResult:
+    return run_file(task, _ProxyFeedback(_WORKER["q"], _WORKER["cancel"]))
 
 
 # ----------------------------------------------------------------------------- parent
@@ -640,22 +648,23 @@ def _run_tasks(tasks: list[FileTask], fb: Feedback, nworkers: int) -> list[FileR
         return [run_file(t, fb, cache) for t in tasks]
     import multiprocessing as mp
 
-    with mp.Manager() as mgr:
-        q = mgr.Queue()
-        cancel = mgr.Event()
-        ctx = mp.get_context("spawn")  # no forked copies of the parent's threads/event loop
-        with ProcessPoolExecutor(max_workers=nworkers, mp_context=ctx) as ex:
-            futs = [ex.submit(_run_file_proc, t, q, cancel) for t in tasks]
-            while not all(f.done() for f in futs):
-                if fb.cancelled:
-                    cancel.set()
-                try:
-                    fb.progress(q.get(timeout=0.1))
-                except queue.Empty:
-                    pass
-            while True:
-                try:
-                    fb.progress(q.get_nowait())
-                except queue.Empty:
-                    break
-            return [f.result() for f in futs]
+    ctx = mp.get_context("spawn")  # no forked copies of the parent's threads/event loop
+    q = ctx.Queue()
+    cancel = ctx.Event()
+    with ProcessPoolExecutor(max_workers=nworkers, mp_context=ctx, initializer=_init_worker, initargs=(q, cancel)) as ex:
+        futs = [ex.submit(_run_file_proc, t) for t in tasks]
+        while not all(f.done() for f in futs):
+            if fb.cancelled:
+                cancel.set()
+            try:
+                fb.progress(q.get(timeout=0.1))
+            except queue.Empty:
+                pass
+        results = [f.result() for f in futs]
+    while True:
+        try:
+            fb.progress(q.get_nowait())
+        except queue.Empty:
+            break
+    q.close()
+    return results
