@@ -141,15 +141,18 @@ def _lod1_base(rec: RawBuilding) -> tuple[list[PolygonRings], float, float] | No
     cached = getattr(rec, "_lod1_base_cache", None)
     if cached is not None and cached[0] is rec.lod1:
         return cached[1]
-    exts = [p[0] for p in rec.lod1]
-    zs = np.concatenate([e[:, 2] for e in exts])
-    starts = [0, *accumulate(len(e) for e in exts[:-1])]
-    lo = np.minimum.reduceat(zs, starts)
-    hi = np.maximum.reduceat(zs, starts)
-    zmin, zmax = float(lo.min()), float(hi.max())
-    first = zs[starts]
-    flat = ((hi - lo) < 1e-3) & (np.abs(first - zmin) < 1e-3)
-    bottom = [p for p, f in zip(rec.lod1, flat.tolist()) if f]
+    # Small rings: Python min/max over lists beats numpy's per-call overhead several times.
+    zs = [p[0][:, 2].tolist() for p in rec.lod1]
+    lo = [min(z) for z in zs]
+    hi = [max(z) for z in zs]
+    zmin, zmax = min(lo), max(hi)
+    total = sum(lo) + sum(hi)
+    if total != total or math.isinf(total):  # NaN/inf coordinates: numpy's propagation rules
+        a = np.concatenate([p[0][:, 2] for p in rec.lod1])
+        zmin, zmax = float(a.min()), float(a.max())
+        lo = [float(np.min(z)) for z in zs]
+        hi = [float(np.max(z)) for z in zs]
+    bottom = [p for p, z, l, h in zip(rec.lod1, zs, lo, hi) if (h - l) < 1e-3 and abs(z[0] - zmin) < 1e-3]
     out = (bottom or rec.lod1), zmin, zmax
     rec._lod1_base_cache = (rec.lod1, out)  # type: ignore[attr-defined]
     return out
