@@ -648,7 +648,14 @@ def _run_tasks(tasks: list[FileTask], fb: Feedback, nworkers: int) -> list[FileR
         return [run_file(t, fb, cache) for t in tasks]
     import multiprocessing as mp
 
-    ctx = mp.get_context("spawn")  # no forked copies of the parent's threads/event loop
+    # forkserver (as gis.firespread does): no forked copies of the parent's threads/event loop,
+    # and workers fork from a server that imported the pipeline once instead of each importing
+    # shapely/pyproj/lxml again (~0.5 s of CPU per worker). spawn where forkserver is missing.
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["yakuba.gis.pipeline"])
+    else:
+        ctx = mp.get_context("spawn")
     q = ctx.Queue()
     cancel = ctx.Event()
     with ProcessPoolExecutor(max_workers=nworkers, mp_context=ctx, initializer=_init_worker, initargs=(q, cancel)) as ex:
