@@ -487,17 +487,21 @@ def import_dataset(
         # Rows: file order, then document order. Duplicate gml:ids get a suffix, never overwrite.
         # Workers wrote their rows as column parts; only numpy columns and the ids sit here.
         cols = merge_parts([r.table_part for r in results])
-        gml_ids: list[str] = []
+        all_ids = cols["gml_id"]
+        # Usually every id is unique: then no Python set of all ids is needed at all.
+        has_dups = len(all_ids) > 0 and len(np.unique(all_ids)) < len(all_ids)
+        renamed: dict[int, str] = {}
         offsets: list[int] = []
         seen: dict[str, int] = {}
         n_building_id = 0
         with open(work / "attributes.jsonl", "w", encoding="utf-8") as f:
             for r in results:
-                offsets.append(len(gml_ids))
+                base = offsets[-1] + results[len(offsets) - 1].n_rows if offsets else 0
+                offsets.append(base)
                 n_building_id += r.n_building_id
                 with open(r.table_part + ".attrs.jsonl", encoding="utf-8") as af:
-                    for gid, line in zip(cols["gml_id"][offsets[-1] : offsets[-1] + r.n_rows].tolist(), af):
-                        if gid in seen:
+                    for i, (gid, line) in enumerate(zip(all_ids[base : base + r.n_rows].tolist(), af), start=base):
+                        if has_dups and gid in seen:
                             a = json.loads(line)
                             seen[gid] += 1
                             new = f"{gid}__{seen[gid]}"
@@ -506,18 +510,23 @@ def import_dataset(
                                 new = f"{gid}__{seen[gid]}"
                             fb.warn("duplicate_gml_id", f"{gid} seen again in {Path(r.path).name} line {a.get('line')}; renamed {new}")
                             a["original_gml_id"] = gid
-                            gid = new
+                            gid = renamed[i] = new
                             f.write(json.dumps({"gml_id": gid, **a}, ensure_ascii=False, default=_json_default) + "\n")
                         elif line.startswith("{}"):
                             f.write(json.dumps({"gml_id": gid}, ensure_ascii=False) + "\n")
                         else:
                             f.write('{"gml_id": ' + json.dumps(gid, ensure_ascii=False) + ", " + line[1:])
-                        seen[gid] = seen.get(gid, 1)
-                        gml_ids.append(gid)
+                        if has_dups:
+                            seen[gid] = seen.get(gid, 1)
                 for ext in (".rows.npz", ".attrs.jsonl"):
                     os.unlink(r.table_part + ext)
-        cols["gml_id"] = np.array(gml_ids, dtype=np.str_)
-        del gml_ids, seen
+        del seen
+        if renamed:
+            ids = all_ids.tolist()
+            for i, g in renamed.items():
+                ids[i] = g
+            cols["gml_id"] = np.array(ids, dtype=np.str_)
+            del ids
         labels: dict[str, dict[str, str]] = {}
         labels_en: dict[str, dict[str, str]] = {}
         for r in results:
