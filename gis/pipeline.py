@@ -3,9 +3,12 @@ triangulate: mesh.process) -> sinks (tile chunks -> GLB + tileset.json; Building
 attributes.jsonl; dataset.json).
 
 One ``Feedback`` object carries warnings by kind, progress and cancellation through every stage.
-Several files are parsed by a ProcessPoolExecutor (one file per task); each worker spills its
-meshes into per-tile chunk files, so memory is bounded by one tile, not by the dataset. The
-parent numbers rows, resolves duplicate gml:ids, writes tiles and the table, then moves the
+Files are parsed by a ProcessPoolExecutor (forkserver); a large file is cut at member boundaries
+into byte ranges (citygml.plan_chunks, at most MAX_CHUNK_BYTES each) so one file keeps every core
+busy and a worker holds one chunk's rows at most. Workers transform in batches (one pyproj call
+per BATCH buildings), spill meshes into per-tile chunk files and write their table rows and
+attributes to part files (gis.table_parts). The parent merges the parts as numpy columns,
+streams attributes.jsonl, resolves duplicate gml:ids, writes tiles and the table, then moves the
 finished dataset directory into place in one rename.
 
 Dataset directory layout (``DATA/datasets/<id>/``)::
