@@ -50,7 +50,7 @@ from .citygml import Chunk, RawBuilding, iter_buildings, plan_chunks, read_heade
 from .codelists import CodelistResolver, merge_labels
 from .crs import LocalFrame, local_to_ecef_matrix, origin_for, pick_plane_zone
 from .errors import Cancelled, CrsError, DatasetError, GisError, InputError, ParseError
-from .mesh import process, to_local_batch
+from .mesh import footprint_hints, process, to_local_batch
 from .table_parts import merge_parts, save_table, write_part
 from shapely.errors import GEOSException
 
@@ -327,6 +327,7 @@ def run_file(task: FileTask, fb: Feedback, label_cache: dict | None = None) -> F
                 raise
             except (ValueError, ArithmeticError):
                 pass
+            footprint_hints(batch)
             for rec in batch:
                 handle(rec)
 
