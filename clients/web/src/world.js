@@ -3,7 +3,7 @@ import {
   WebGLRenderer, Scene, PerspectiveCamera, Color, HemisphereLight, DirectionalLight, MeshLambertMaterial,
   MeshBasicMaterial, InstancedMesh, CapsuleGeometry, SphereGeometry, BoxGeometry, PlaneGeometry, RingGeometry,
   Mesh, Object3D, Vector3, Raycaster, Plane, Vector2, CanvasTexture, SRGBColorSpace, DoubleSide, Fog,
-  InstancedBufferAttribute, DynamicDrawUsage, Group,
+  InstancedBufferAttribute, DynamicDrawUsage, Group, ShaderMaterial, UniformsUtils, UniformsLib,
 } from 'three';
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
 
@@ -16,13 +16,86 @@ const STYLE_SCALE = {
 const BODY_H = 1.15; // capsule total height (unscaled), feet at 0
 const HEAD_Y = 1.42;
 
+// Light: a sky/ground hemisphere and one sun, evaluated per vertex (see vertexLit).
+const LIGHT = {
+  sky: new Color(0xffffff).multiplyScalar(2.2),
+  ground: new Color(0x9a8f80).multiplyScalar(2.2),
+  sun: new Color(0xffffff).multiplyScalar(1.4),
+  sunDir: new Vector3(-20, 40, 25).normalize(),
+};
+const LAMBERT = /[?&]lambert\b/.test(location.search); // the old per-fragment path, for comparisons
+
+const VLIT_VERTEX = /* glsl */ `
+uniform vec3 diffuse, uSky, uGround, uSun, uSunDir;
+#ifdef USE_FOG
+uniform vec3 fogColor;
+uniform float fogNear, fogFar;
+#endif
+varying vec3 vRGB;
+void main() {
+  vec3 c = diffuse;
+  #if defined(USE_COLOR_ALPHA)
+    c *= color.rgb;
+  #elif defined(USE_COLOR)
+    c *= color;
+  #endif
+  #ifdef USE_INSTANCING_COLOR
+    c *= instanceColor;
+  #endif
+  vec3 n = normal;
+  vec4 p = vec4(position, 1.0);
+  #ifdef USE_INSTANCING
+    mat3 im = mat3(instanceMatrix);
+    n /= vec3(dot(im[0], im[0]), dot(im[1], im[1]), dot(im[2], im[2]));
+    n = im * n;
+    p = instanceMatrix * p;
+  #endif
+  n = normalize(mat3(modelMatrix) * n);
+  // MeshLambertMaterial: (hemisphere irradiance + sun * max(N.L, 0)) * diffuse / PI
+  vec3 lin = c * (mix(uGround, uSky, 0.5 * n.y + 0.5) + uSun * max(dot(n, uSunDir), 0.0)) * 0.3183099;
+  lin = clamp(lin, 0.0, 1.0);
+  vec3 rgb = mix(pow(lin, vec3(0.41666)) * 1.055 - 0.055, lin * 12.92, vec3(lessThanEqual(lin, vec3(0.0031308))));
+  vec4 mv = modelViewMatrix * p;
+  gl_Position = projectionMatrix * mv;
+  #ifdef USE_FOG
+    rgb = mix(rgb, fogColor, smoothstep(fogNear, fogFar, -mv.z)); // three mixes fog in output space too
+  #endif
+  vRGB = rgb;
+}`;
+const VLIT_FRAGMENT = /* glsl */ `
+varying vec3 vRGB;
+void main() { gl_FragColor = vec4(vRGB, 1.0); }`;
+
+/**
+ * MeshLambertMaterial's light formula (hemisphere + sun, diffuse only), sRGB encoding and fog, all
+ * evaluated per vertex; the fragment shader only writes the interpolated colour. For the flat-faced
+ * building this is the same picture as Lambert; the avatars get Gouraud shading. Software
+ * renderers (SwiftShader) pay per fragment, and Lambert's per-fragment lighting + sRGB pow() + fog
+ * were most of the frame there.
+ */
+function vertexLit({ color = 0xffffff, vertexColors = false } = {}) {
+  if (LAMBERT) return new MeshLambertMaterial({ color, vertexColors });
+  return new ShaderMaterial({
+    uniforms: {
+      ...UniformsUtils.clone(UniformsLib.fog),
+      diffuse: { value: new Color(color) },
+      uSky: { value: LIGHT.sky }, uGround: { value: LIGHT.ground }, uSun: { value: LIGHT.sun }, uSunDir: { value: LIGHT.sunDir },
+    },
+    vertexShader: VLIT_VERTEX,
+    fragmentShader: VLIT_FRAGMENT,
+    vertexColors,
+    fog: true,
+  });
+}
+
 /** plan (x, y) -> three (x, h, -y) */
 const P = (x, y, h = 0) => new Vector3(x, h, -y);
 
 export function createWorld({ container, plan, canvasLabel, reducedMotion, onTapFloor, onDragYaw }) {
   // Software renderers (SwiftShader, llvmpipe) get no MSAA and 1x pixels: phones and old PCs first.
   const soft = /swiftshader|llvmpipe|software|basic render/i.test(probeRenderer());
-  const renderer = new WebGLRenderer({ antialias: !soft, powerPreference: 'high-performance' });
+  // alpha: false lets the compositor treat the canvas as opaque (the scene always has a background)
+  const renderer = new WebGLRenderer({ antialias: !soft, alpha: false, powerPreference: 'high-performance' });
   // Software rendering reads every frame back for compositing: draw fewer pixels and let CSS scale
   // them (?scale=1 forces full resolution).
   const q = Number(new URLSearchParams(location.search).get('scale'));
@@ -39,10 +112,12 @@ export function createWorld({ container, plan, canvasLabel, reducedMotion, onTap
   scene.background = new Color(0xcfe3f2);
   scene.fog = new Fog(0xcfe3f2, 45, 110);
   const camera = new PerspectiveCamera(55, 1, 0.1, 200);
-  scene.add(new HemisphereLight(0xffffff, 0x9a8f80, 2.2));
-  const sun = new DirectionalLight(0xffffff, 1.4);
-  sun.position.set(-20, 40, 25);
-  scene.add(sun);
+  if (LAMBERT) {
+    scene.add(new HemisphereLight(0xffffff, 0x9a8f80, 2.2));
+    const sun = new DirectionalLight(0xffffff, 1.4);
+    sun.position.copy(LIGHT.sunDir);
+    scene.add(sun);
+  }
 
   // --- building: the server's GLB, or the same boxes built here if that route is missing ---
   const building = new Group();
@@ -62,7 +137,7 @@ export function createWorld({ container, plan, canvasLabel, reducedMotion, onTap
     signGroup.clear();
     for (const s of [...plan.signs, ...extraSigns]) {
       const text = s.text[lang] || s.text.ja;
-      const mesh = signMesh(text, s.big ? 0.55 : s.zone === "infodesk" ? 1.0 : 0.5, s.big ? 7 : 5.6);
+      const mesh = signMesh(text, s.big ? 0.55 : s.zone === "infodesk" ? 1.0 : 0.5, s.big ? 7 : 5.6, soft ? 1 : 4);
       const [x, y] = s.at;
       mesh.position.copy(P(x, y, s.h || (s.zone === "infodesk" ? 2.4 : 2.72)));
       mesh.rotation.y = Math.PI - (s.facing * Math.PI) / 180;
@@ -71,14 +146,32 @@ export function createWorld({ container, plan, canvasLabel, reducedMotion, onTap
     }
   }
 
+  /**
+   * A sign right next to the camera is a blurred board filling the view (at the spawn point the
+   * camera stands between the entrance and the back of the welcome sign): hide it while the camera
+   * is behind it within 3 m, or within 1.2 m of its face.
+   */
+  function hideSignsNearCamera() {
+    const cx = camera.position.x, cz = camera.position.z;
+    for (const m of signGroup.children) {
+      const ry = m.rotation.y, nx = Math.sin(ry), nz = Math.cos(ry);
+      const rx = cx - m.position.x, rz = cz - m.position.z;
+      const along = rx * nx + rz * nz;
+      const side = Math.max(0, Math.abs(rx * nz - rz * nx) - m.geometry.parameters.width / 2);
+      const d = Math.hypot(along, side);
+      m.visible = !(along < 0 ? d < 3 : d < 1.2);
+    }
+  }
+
   // --- avatars: three instanced meshes (body, head, nose) whatever the crowd size ---
   let cap = 0;
   let bodies, heads, noses;
-  const bodyMat = new MeshLambertMaterial();
-  const headMat = new MeshLambertMaterial({ color: 0xf1d2b6 });
-  const noseMat = new MeshLambertMaterial({ color: 0x33312e });
-  const bodyGeo = new CapsuleGeometry(0.26, BODY_H - 0.52, 2, 10).translate(0, BODY_H / 2, 0);
-  const headGeo = new SphereGeometry(0.2, 10, 7);
+  const bodyMat = vertexLit({ color: 0xffffff });
+  const headMat = vertexLit({ color: 0xf1d2b6 });
+  const noseMat = vertexLit({ color: 0x33312e });
+  // 8 sides are still round at avatar size; software renderers pay per triangle
+  const bodyGeo = new CapsuleGeometry(0.26, BODY_H - 0.52, 2, 8).translate(0, BODY_H / 2, 0);
+  const headGeo = new SphereGeometry(0.2, 8, 6);
   const noseGeo = new BoxGeometry(0.12, 0.06, 0.1);
   function ensureCapacity(n) {
     if (n <= cap) return;
@@ -91,6 +184,7 @@ export function createWorld({ container, plan, canvasLabel, reducedMotion, onTap
     for (const m of [bodies, heads, noses]) {
       m.instanceMatrix.setUsage(DynamicDrawUsage);
       m.frustumCulled = false;
+      m.renderOrder = -1; // avatars stand in front of the building: draw them first (early depth test)
       m.count = 0;
       scene.add(m);
     }
@@ -111,10 +205,16 @@ export function createWorld({ container, plan, canvasLabel, reducedMotion, onTap
 
   const dummy = new Object3D();
   const col = new Color();
+  const order = [];
   function drawAvatars(list, meId) {
     ensureCapacity(list.length);
+    // nearest first, so the depth test rejects the hidden parts of the avatars behind them
+    const cx = camera.position.x, cz = camera.position.z;
+    order.length = 0;
+    for (const a of list) { a._d = (a.x - cx) ** 2 + (-a.y - cz) ** 2; order.push(a); }
+    order.sort((p, q) => p._d - q._d);
     let i = 0;
-    for (const a of list) {
+    for (const a of order) {
       const s = STYLE_SCALE[a.style] || STYLE_SCALE.round;
       const yaw = -(a.h * Math.PI) / 180; // clockwise-from-north heading -> rotation about +y
       dummy.position.set(a.x, 0, -a.y);
@@ -273,6 +373,7 @@ export function createWorld({ container, plan, canvasLabel, reducedMotion, onTap
       drawAvatars(list, me ? me.id : -1);
       if (!me) meRing.visible = false;
       updateCamera(dt, me);
+      hideSignsNearCamera();
       renderer.render(scene, camera);
       drawTags(list, me ? me.id : -1, labels);
     },
@@ -320,7 +421,7 @@ function segHit(px, py, qx, qy, ax, ay, bx, by) {
 
 const SIGN_BACK = new MeshBasicMaterial({ color: 0x33475b });
 
-function signMesh(text, heightM, maxWidthM) {
+function signMesh(text, heightM, maxWidthM, anisotropy) {
   const H = 128;
   const font = (px) => `700 ${px}px "Noto Sans CJK JP", "Noto Sans JP", "Hiragino Sans", "Yu Gothic", system-ui, sans-serif`;
   const c = document.createElement('canvas');
@@ -344,7 +445,7 @@ function signMesh(text, heightM, maxWidthM) {
   ctx.fillText(text, c.width / 2, H / 2 + 3);
   const tex = new CanvasTexture(c);
   tex.colorSpace = SRGBColorSpace;
-  tex.anisotropy = 4;
+  tex.anisotropy = anisotropy; // software renderers pay dearly for anisotropic filtering
   const w = (heightM * c.width) / H;
   // front: the text; back: a plain board (never mirrored text)
   const geo = new PlaneGeometry(w, heightM);
@@ -361,7 +462,14 @@ async function loadBuilding(plan, group) {
     const gltf = await new GLTFLoader().loadAsync(url);
     gltf.scene.traverse((o) => {
       if (o.isMesh) {
-        o.material = new MeshLambertMaterial({ vertexColors: true });
+        // The GLB has no normals (and shares vertices between a box's faces): give every face its
+        // own normal so walls, tops and sides are lit differently (flat shading).
+        if (!o.geometry.attributes.normal) {
+          if (o.geometry.index) o.geometry = o.geometry.toNonIndexed();
+          o.geometry.computeVertexNormals();
+        }
+        o.material = vertexLit({ vertexColors: true });
+        if (o.name === 'floors') o.renderOrder = 1; // everything stands on the floor: draw it last
         o.matrixAutoUpdate = false;
         o.updateMatrix();
       }
@@ -379,7 +487,7 @@ function buildFromPlan(plan, group) {
   const box = new BoxGeometry(1, 1, 1);
   const dummy = new Object3D();
   const boxes = (items, color) => {
-    const m = new InstancedMesh(box, new MeshLambertMaterial({ color: color || 0xffffff }), items.length);
+    const m = new InstancedMesh(box, vertexLit({ color: color || 0xffffff }), items.length);
     items.forEach((b, i) => {
       const [x0, y0, x1, y1, z0, z1, c] = b;
       dummy.position.set((x0 + x1) / 2, (z0 + z1) / 2, -(y0 + y1) / 2);
@@ -389,13 +497,15 @@ function buildFromPlan(plan, group) {
       if (c) m.setColorAt(i, new Color(c));
     });
     group.add(m);
+    return m;
   };
   const FLOOR = { entrance: '#d6cebe', infodesk: '#c4d6e2', corridor: '#dedad0', booth: '#cee2c8', staffroom: '#c8c8ce', hall: '#e2ccb0', salon: '#d6cae4' };
-  boxes([[plan.bounds[0] - 12, plan.bounds[1] - 14, plan.bounds[2] + 12, plan.bounds[1], -0.12, -0.02, '#a8aca8'],
+  const floors = boxes([[plan.bounds[0] - 12, plan.bounds[1] - 14, plan.bounds[2] + 12, plan.bounds[1], -0.12, -0.02, '#a8aca8'],
     ...plan.zones.map((z) => {
       const xs = z.polygon.map((p) => p[0]), ys = z.polygon.map((p) => p[1]);
       return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys), -0.1, 0, FLOOR[z.kind] || '#d2d2d2'];
     })]);
+  floors.renderOrder = 1;
   const t = (plan.wall_thickness || 0.2) / 2, H = plan.wall_height || 3.2;
   boxes(plan.walls.map(([a, b]) => [Math.min(a[0], b[0]) - t, Math.min(a[1], b[1]) - t, Math.max(a[0], b[0]) + t, Math.max(a[1], b[1]) + t, 0, H]), 0xf0ece4);
   boxes(plan.furniture.map((f) => [f.box[0], f.box[1], f.box[2], f.box[3], 0, f.height, '#96704c']));
