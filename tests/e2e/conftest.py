@@ -6,10 +6,8 @@ Screenshots go to artifacts/screenshots/ (gitignored), see docs/client.md.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,24 +15,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from yakuba_testing import CHROME_ARGS, CHROMIUM, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "clients" / "web"
 DIST = WEB / "dist" / "index.html"
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = REPO / "artifacts" / "screenshots"
-CHROMIUM = os.environ.get("YAKUBA_CHROMIUM", "/usr/bin/chromium")
-CHROME_ARGS = [
-    "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run", "--disable-gpu",
-]
 YAKUBA = Path(sys.executable).parent / "yakuba"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
