@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from yakuba_testing import RedisServer, ServeProcess
+from yakuba_testing import CHROME_ARGS, CHROMIUM, REPO, RedisServer, ServeProcess
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
@@ -38,3 +38,24 @@ def serve(tmp_path: Path):
     yield start
     for p in procs:
         p.stop()
+
+
+# Module scope: Playwright's sync API keeps an event loop running in this thread while it is
+# open, which would break every asyncio test collected after the browser tests.
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def shots() -> Path:
+    """Screenshots for people to look at (gitignored)."""
+    d = REPO / "artifacts" / "screenshots"
+    d.mkdir(parents=True, exist_ok=True)
+    return d

@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from yakuba_testing import CHROME_ARGS, CHROMIUM, free_port
+from yakuba_testing import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "clients" / "web"
@@ -79,17 +79,6 @@ def built_client() -> Path:
     return DIST
 
 
-# Module scope: Playwright's sync API keeps an event loop running in this thread while it is
-# open, which would break every asyncio test collected after the browser tests.
-@pytest.fixture(scope="module")
-def browser(built_client):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -100,10 +89,6 @@ def server(tmp_path_factory, built_client):
     s.stop()
 
 
-@pytest.fixture(scope="session")
-def shots() -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS
 
 
 def axe_serious(page) -> list[dict]:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from yakuba_testing import CHROME_ARGS, CHROMIUM, ServeProcess
+from yakuba_testing import ServeProcess
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "artifacts" / "screenshots"
@@ -55,17 +55,6 @@ def server(data_dir, built_web):
     proc.stop()
 
 
-# Module scope: Playwright's sync API keeps an event loop running in this thread while it is
-# open, which would break every asyncio test collected after the browser tests.
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture()
@@ -79,7 +68,3 @@ def page(browser):
     ctx.close()
 
 
-@pytest.fixture(scope="session")
-def shots() -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS
