@@ -25,7 +25,8 @@ web:
 
 # The default district shown by `make serve` (a real PLATEAU sample shipped in assets/samples).
 $(DATA)/.sample-district: $(VENV)/.installed
-	@$(PY) -m yakuba.server.cli import-defaults --data $(DATA) && touch $@ || echo "sample district import skipped"
+	$(PY) -m yakuba.server.cli import-defaults --data $(DATA)
+	@touch $@
 
 serve: setup
 	$(VENV)/bin/yakuba serve --host $(HOST) --port $(PORT) --data $(DATA)

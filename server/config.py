@@ -33,7 +33,8 @@ class Config:
     admin_token: str | None = None
     word_list: tuple[str, ...] = ()
     web_root: Path | None = None
-    cors_origins: str | list[str] = field(default_factory=list)
+    # None = same origin only (engine.io's default). Never [], which turns origin checks off.
+    cors_origins: str | list[str] | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> "Config":
@@ -48,6 +49,7 @@ class Config:
             admin_token=env.get("YAKUBA_ADMIN_TOKEN") or None,
             word_list=tuple(_tokens(env.get("YAKUBA_WORD_FILTER"))),
             web_root=Path(env["YAKUBA_WEB_ROOT"]) if env.get("YAKUBA_WEB_ROOT") else None,
+            cors_origins=sorted(_tokens(env.get("YAKUBA_CORS_ORIGINS"))) or None,
         )
         if env.get("YAKUBA_NODE_ID"):
             cfg.node_id = env["YAKUBA_NODE_ID"]

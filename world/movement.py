@@ -48,7 +48,6 @@ class Collider:
         self.root = NodePath("collision-world")
         r = layout.avatar_radius
         half = layout.wall_thickness / 2
-        self.boxes: list[tuple[float, float, float, float]] = []
         self._box_of: dict[str, tuple[float, float, float, float]] = {}
         for i, (a, b) in enumerate(layout.walls):
             self._add_box(f"wall{i}", _segment_box(a, b, half + r))
@@ -56,6 +55,8 @@ class Collider:
             if not f.walkable:
                 x0, y0, x1, y1 = f.rect
                 self._add_box(f"furniture:{f.id}", (x0 - r, y0 - r, x1 + r, y1 + r))
+        self.static_boxes = list(self._box_of.values())
+        self.version = 0  # bumped when a door opens or closes (caches key on it)
         self.door_nodes: dict[str, NodePath] = {}
         self.door_boxes: dict[str, tuple[float, float, float, float]] = {}
         for d in layout.doors.values():
@@ -82,7 +83,6 @@ class Collider:
         node.addSolid(CollisionBox(Point3(x0, y0, 0), Point3(x1, y1, self.layout.wall_height)))
         node.setIntoCollideMask(WALL_MASK)
         node.setFromCollideMask(BitMask32.allOff())
-        self.boxes.append(box)
         np_ = self.root.attachNewNode(node)
         self._box_of[name] = box
         return np_
@@ -95,6 +95,7 @@ class Collider:
         else:
             node.unstash()
         self._grid = None
+        self.version += 1
 
     def door_open(self, door_id: str) -> bool:
         return self.door_nodes[door_id].isStashed()
@@ -140,7 +141,7 @@ class Collider:
 
     def _active_boxes(self) -> list[tuple[float, float, float, float]]:
         closed = [self.door_boxes[d] for d, n in self.door_nodes.items() if not n.isStashed()]
-        return [b for b in self.boxes if b not in self.door_boxes.values()] + closed
+        return self.static_boxes + closed
 
     # -- paths ------------------------------------------------------------------------------
     CELL = 0.25

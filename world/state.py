@@ -138,7 +138,7 @@ class World:
     def _forbidden_mask(self, a: Avatar) -> np.ndarray:
         """Grid cells in zones this avatar may not enter (so paths route around them)."""
         closed = tuple(sorted(z for z, b in self.booths.items() if b.locked and a.id not in b.members))
-        key = (a.role, closed, id(self.collider.grid()))
+        key = (a.role, closed, self.collider.version)
         mask = self._forbidden_cache.get(key)
         if mask is None:
             grid = self.collider.grid()

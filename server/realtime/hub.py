@@ -91,7 +91,7 @@ class Hub:
         self._q: dict[int, tuple[int, int, int]] = {}  # quantised positions last sent
         self._upd_rec: dict[int, bytes] = {}  # the same, packed as a 9-byte upd record
         self._meta_dirty: set[int] = set()  # new or changed name/appearance/zone
-        self._gone: set[int] = set()  # removed since last tick
+        self._gone_local: set[int] = set()  # this node's avatars removed since last tick
         self._remote_seen: dict[int, float] = {}
         self._area_prev: dict[str, frozenset[int]] = {}
         self._away_until: dict[int, float] = {}
@@ -327,8 +327,9 @@ class Hub:
         return {"ok": True}
 
     def _remove_avatar(self, aid: int) -> None:
-        if self.world.remove(aid) is not None:
-            self._gone.add(aid)
+        a = self.world.remove(aid)
+        if a is not None and a.local:
+            self._gone_local.add(aid)
         self._q.pop(aid, None)
         self._upd_rec.pop(aid, None)
         self._away_until.pop(aid, None)
@@ -452,7 +453,7 @@ class Hub:
         await self._publish(changed, now)
         await self._send_snapshots(changed)
         self._meta_dirty.clear()
-        self._gone.clear()
+        self._gone_local.clear()
 
     def _expire(self, now: float) -> None:
         for aid in [aid for aid, until in self._away_until.items() if until < now]:
@@ -501,7 +502,7 @@ class Hub:
                 per_zone.setdefault(a.zone, {"add": [], "upd": []})["add"].append(self._record(a))
             elif aid in changed:
                 per_zone.setdefault(a.zone, {"add": [], "upd": []})["upd"].append(aid)
-        gone = [aid for aid in self._gone if aid not in self._remote_seen]
+        gone = list(self._gone_local)
         try:
             for zone, d in per_zone.items():
                 await self.store.publish(ZONE_CHANNEL + zone, msgpack.packb({"n": self.store.node_id, "add": d["add"], "upd": self._pack_upd(d["upd"]), "del": []}))
