@@ -28,6 +28,7 @@ HUB_KEY = web.AppKey("hub", Hub)
 STORE_KEY = web.AppKey("store", Store)
 METRICS_KEY = web.AppKey("metrics", Metrics)
 CONFIG_KEY = web.AppKey("config", Config)
+GLB_KEY = web.AppKey("cityhall_glb", dict)  # filled on first request (the app is frozen by then)
 
 PLACEHOLDER = """<!doctype html><html lang="ja"><meta charset="utf-8"><title>Yakuba</title>
 <body><h1>メタバース庁舎 (Yakuba)</h1><p>ブラウザ版クライアントは <code>make setup</code> でビルドされます。</p>
@@ -65,13 +66,14 @@ def create_app(config: Config) -> web.Application:
     )
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app[HUB_KEY], app[STORE_KEY], app[METRICS_KEY], app[CONFIG_KEY] = hub, store, metrics, config
+    app[GLB_KEY] = {}
     sio.attach(app)
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
     app.router.add_get("/assets/cityhall/plan.json", plan_view)
     app.router.add_get("/assets/cityhall.glb", cityhall_glb_view)
-    _optional_routes(app, config)
+    _api_routes(app, config)
     _static(app, config)
 
     async def on_startup(app: web.Application) -> None:
@@ -92,20 +94,13 @@ def create_app(config: Config) -> web.Application:
     return app
 
 
-def _optional_routes(app: web.Application, config: Config) -> None:
+def _api_routes(app: web.Application, config: Config) -> None:
     """GIS and simulation routes live with their modules."""
-    try:
-        from yakuba.server.gis_api import setup_gis_routes
-    except ImportError:
-        setup_gis_routes = None
-    if setup_gis_routes:
-        setup_gis_routes(app, config.data_dir, config.admin_token)
-    try:
-        from yakuba.server.simulation_api import setup_simulation_routes
-    except ImportError:
-        setup_simulation_routes = None
-    if setup_simulation_routes:
-        setup_simulation_routes(app, config.data_dir)
+    from yakuba.server.gis_api import setup_gis_routes
+    from yakuba.server.simulation_api import setup_simulation_routes
+
+    setup_gis_routes(app, config.data_dir, config.admin_token)
+    setup_simulation_routes(app, config.data_dir)
 
 
 def _static(app: web.Application, config: Config) -> None:
@@ -150,19 +145,17 @@ async def plan_view(request: web.Request) -> web.FileResponse:
     return web.FileResponse(default_plan_path())
 
 
-_GLB_CACHE: dict[str, bytes] = {}
-
-
 async def cityhall_glb_view(request: web.Request) -> web.Response:
-    """The city hall model, generated from the same plan the server collides against."""
-    if "glb" not in _GLB_CACHE:
-        try:
-            from yakuba.world.gltf import cityhall_glb
-        except ImportError:
-            raise web.HTTPNotFound(text="model generator not available")
+    """The city hall model, generated once per app from the same plan the server collides against."""
+    cache = request.app[GLB_KEY]
+    glb = cache.get("glb")
+    if glb is None:
+        from yakuba.world.gltf import cityhall_glb
+
         hub = request.app[HUB_KEY]
-        _GLB_CACHE["glb"] = await asyncio.get_running_loop().run_in_executor(None, cityhall_glb, hub.world.layout.raw)
-    return web.Response(body=_GLB_CACHE["glb"], content_type="model/gltf-binary", headers={"Cache-Control": "public, max-age=300"})
+        glb = await asyncio.get_running_loop().run_in_executor(None, cityhall_glb, hub.world.layout.raw)
+        cache["glb"] = glb
+    return web.Response(body=glb, content_type="model/gltf-binary", headers={"Cache-Control": "public, max-age=300"})
 
 
 def run(args: argparse.Namespace) -> int:

@@ -214,3 +214,14 @@ async def test_foreign_origin_is_refused_same_origin_allowed(tmp_path):
             msg = await ws.receive(timeout=5)
             assert msg.data.startswith("0{")
             await ws.close()
+
+
+async def test_cityhall_model_is_served_from_the_plan(tmp_path):
+    async with running_app(tmp_path) as (url, app):
+        async with aiohttp.ClientSession() as http:
+            async with http.get(url + "/assets/cityhall.glb") as r:
+                assert r.status == 200 and r.headers["Content-Type"] == "model/gltf-binary"
+                body = await r.read()
+                assert body[:4] == b"glTF"
+            async with http.get(url + "/assets/cityhall.glb") as r:
+                assert await r.read() == body  # generated once, then cached
