@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
+import orjson
 from lxml import etree
 
 from .crs import DEFAULT_SRS, parse_srs_name
@@ -70,6 +71,7 @@ class _LocalNames(dict):
 
 
 _ln = _LocalNames().__getitem__
+_BATCH = 64  # buildings whose rings are parsed together
 
 
 def _gml_id(el: etree._Element) -> str | None:
@@ -99,6 +101,7 @@ class RawBuilding:
     lod2: list[Surface] = field(default_factory=list)
     srs: int | None = None  # EPSG named on the geometry itself, when given
     parts: list["RawBuilding"] = field(default_factory=list)
+    lazy: list[tuple[list, int]] = field(default_factory=list)  # text rings not yet parsed
 
     def lods(self) -> set[int]:
         s = set()
@@ -299,8 +302,12 @@ def iter_buildings(
     warn: Warn,
     progress: Callable[[int], None] | None = None,
     chunk: Chunk | None = None,
+    lazy: bool = False,
 ) -> Iterator[RawBuilding]:
     """Yield one RawBuilding per top-level bldg:Building; other city objects are skipped.
+
+    Rings are parsed in batches (``materialize``); with ``lazy`` they are left as text for the
+    caller to materialize together with a coordinate transform.
 
     Raises ParseError (with file and line) for malformed XML, a wrong root or a 0-byte file;
     buildings already yielded stay valid, so a caller may keep them (partial import).
@@ -320,6 +327,7 @@ def iter_buildings(
         )
         root_checked = False
         last_reported = 0
+        pending: list[RawBuilding] = []
         try:
             for _, member in ctx:
                 if not root_checked:
@@ -332,7 +340,12 @@ def iter_buildings(
                 for feat in member:
                     ln = _ln(feat.tag)
                     if ln == "Building":
-                        yield _building(feat, False, warn)
+                        pending.append(_building(feat, False, warn))
+                        if len(pending) >= _BATCH:
+                            if not lazy:
+                                materialize(pending, warn)
+                            yield from pending
+                            pending = []
                     elif ln:
                         warn("skipped_feature", f"{ln} at line {feat.sourceline} is not a building")
                 # Free the finished member and everything before it (the root holds them).
@@ -349,7 +362,16 @@ def iter_buildings(
                 if root is not None and _ln(root.tag) != "CityModel":
                     raise ParseError(f"wrong root element <{_ln(root.tag)}>: expected core:CityModel", file=str(path), line=1)
         except etree.XMLSyntaxError as e:
-            raise _xml_error(path, e) from None
+            err = _xml_error(path, e)
+        else:
+            err = None
+        finally:
+            # What parsed before an error is still delivered (partial import).
+            if not lazy:
+                materialize(pending, warn)
+        yield from pending
+        if err is not None:
+            raise err
         if progress is not None:
             progress(src.n - last_reported)
 
@@ -365,52 +387,78 @@ def _num(el: etree._Element, warn: Warn, what: str) -> float | None:
         return None
 
 
-def _store_value(rec: RawBuilding, key: str, kind: str, el: etree._Element, warn: Warn) -> None:
-    if kind == "code":
-        t = (el.text or "").strip()
-        if t:
-            rec.codes[key] = (t, el.get("codeSpace"))
+# One small function per kind of value (called ~10 times per building, so no dispatch chain).
+def _v_code(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
+    t = el.text
+    if t and (t := t.strip()):
+        rec.codes[key] = (t, el.get("codeSpace"))
+
+
+def _v_str(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
+    t = el.text
+    if t and (t := t.strip()):
+        rec.attrs[key] = t
+
+
+def _v_year(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
+    # Years come as "1975" or as dates ("2021-01-01"); "0001" is PLATEAU's unknown.
+    t = (el.text or "").strip()
+    if len(t) >= 4 and t[:4].isdigit() and (len(t) == 4 or t[4] == "-"):
+        y = int(t[:4])
+        if 1 < y < 9999:
+            rec.attrs[key] = y
         return
-    if kind == "str":
-        t = (el.text or "").strip()
-        if t:
-            rec.attrs[key] = t
-        return
-    if kind == "year":
-        # Years come as "1975" or as dates ("2021-01-01"); "0001" is PLATEAU's unknown.
-        t = (el.text or "").strip()
-        if len(t) >= 4 and t[:4].isdigit() and (len(t) == 4 or t[4] == "-"):
-            y = int(t[:4])
-            if 1 < y < 9999:
-                rec.attrs[key] = y
-            return
     v = _num(el, warn, key)
-    if v is None:
-        return
+    if v is not None and 1 < v < 9999:
+        rec.attrs[key] = int(v)
+
+
+def _v_measure(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
+    t = el.text
+    try:
+        v = float(t)  # float() strips whitespace itself
+    except (TypeError, ValueError):
+        v = _num(el, warn, key)
+        if v is None:
+            return
     # PLATEAU sentinels mean "not surveyed": keep them unknown rather than as numbers.
-    if kind in ("height", "area") and v <= -9999:
-        return
-    if kind == "storeys":
-        if v >= 9999 or v < 0:
-            return
-        rec.attrs[key] = int(v)
-        return
-    if kind == "year":
-        if v <= 1 or v >= 9999:
-            return
-        rec.attrs[key] = int(v)
-        return
-    rec.attrs[key] = v
+    if v > -9999:
+        rec.attrs[key] = v
 
 
-_DIRECT: dict[str, tuple[str, str]] = {
-    "measuredHeight": ("measured_height", "height"),
-    "storeysAboveGround": ("storeys_above", "storeys"),
-    "storeysBelowGround": ("storeys_below", "storeys"),
-    "yearOfConstruction": ("year", "year"),
-    "usage": ("usage_code", "code"),
-    "class": ("class_code", "code"),
+def _v_storeys(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
+    v = _num(el, warn, key)
+    if v is not None and 0 <= v < 9999:
+        rec.attrs[key] = int(v)
+
+
+def _v_number(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
+    v = _num(el, warn, key)
+    if v is not None:
+        rec.attrs[key] = v
+
+
+_STORE: dict[str, Callable[[RawBuilding, str, etree._Element, Warn], None]] = {
+    "code": _v_code, "str": _v_str, "year": _v_year, "height": _v_measure, "area": _v_measure,
+    "storeys": _v_storeys, "number": _v_number,
 }
+
+
+def _store_value(rec: RawBuilding, key: str, kind: str, el: etree._Element, warn: Warn) -> None:
+    _STORE[kind](rec, key, el, warn)
+
+
+_DIRECT: dict[str, tuple[str, Callable]] = {
+    "measuredHeight": ("measured_height", _v_measure),
+    "storeysAboveGround": ("storeys_above", _v_storeys),
+    "storeysBelowGround": ("storeys_below", _v_storeys),
+    "yearOfConstruction": ("year", _v_year),
+    "usage": ("usage_code", _v_code),
+    "class": ("class_code", _v_code),
+}
+_URO_STORE = {ln: (key, _STORE[kind]) for ln, (key, kind) in _URO_LEAVES.items()}
+_URO_TAGS = tuple("{*}" + ln for ln in _URO_LEAVES)
+_IUR = "{https://www.geospatial.jp/iur/"
 
 
 def _building(el: etree._Element, is_part: bool, warn: Warn) -> RawBuilding:
@@ -420,19 +468,20 @@ def _building(el: etree._Element, is_part: bool, warn: Warn) -> RawBuilding:
     lod0_re: list[PolygonRings] = []
     lod2_direct: list[etree._Element] = []
     for child in el:
-        ln = _ln(child.tag)
+        tag = child.tag
+        ln = _ln(tag)
         if not ln:
             continue
         d = _DIRECT.get(ln)
         if d is not None:
             if ln == "usage" and "usage_code" in rec.codes:
                 continue  # several usages: the first is the main one
-            _store_value(rec, d[0], d[1], child, warn)
+            d[1](rec, d[0], child, warn)
         elif ln in _LOD0:
-            polys = _polygons(child, rec, ids, warn)
+            polys = _polygons(child, rec, None, warn)
             (lod0_fp if ln != "lod0RoofEdge" else lod0_re).extend(polys)
         elif ln in _LOD1:
-            rec.lod1.extend(_polygons(child, rec, ids, warn))
+            rec.lod1.extend(_polygons(child, rec, None, warn))
         elif ln in _LOD2:
             lod2_direct.append(child)
         elif ln in ("boundedBy", "boundary"):
@@ -450,11 +499,11 @@ def _building(el: etree._Element, is_part: bool, warn: Warn) -> RawBuilding:
                     rec.parts.append(_building(p, True, warn))
         elif ln == "height":  # CityGML 3.0 con:height/con:Height
             _height30(child, rec, warn)
-        elif child.tag.startswith("{https://www.geospatial.jp/iur/") or ln.startswith("adeOf"):
-            for leaf in child.iter():
-                spec = _URO_LEAVES.get(_ln(leaf.tag))
-                if spec is not None and spec[0] not in rec.attrs and spec[0] not in rec.codes:
-                    _store_value(rec, spec[0], spec[1], leaf, warn)
+        elif tag.startswith(_IUR) or ln.startswith("adeOf"):
+            for leaf in child.iter(_URO_TAGS):
+                key, store = _URO_STORE[_ln(leaf.tag)]
+                if key not in rec.attrs and key not in rec.codes:
+                    store(rec, key, leaf, warn)
     if lod0_fp:
         rec.lod0, rec.lod0_kind = lod0_fp, "footprint"
     elif lod0_re:
@@ -481,7 +530,15 @@ def _height30(el: etree._Element, rec: RawBuilding, warn: Warn) -> None:
             _store_value(rec, "measured_height", "height", value, warn)
 
 
-def _ring(lr: etree._Element, dim: int, warn: Warn) -> Ring | None:
+LazyRing = tuple  # (posList text, srsDimension, source line): parsed later by materialize()
+
+
+def _ring_text(lr: etree._Element, dim: int) -> LazyRing:
+    """A LinearRing's coordinates as text (one gml:posList, or several gml:pos joined)."""
+    if len(lr) == 1:
+        c = lr[0]
+        d = c.get("srsDimension")
+        return (c.text or "", int(d) if d is not None else dim, c.sourceline or 0)
     texts = []
     for c in lr:
         ln = _ln(c.tag)
@@ -492,60 +549,240 @@ def _ring(lr: etree._Element, dim: int, warn: Warn) -> Ring | None:
             texts.append(c.text or "")
         elif ln == "pos":
             texts.append(c.text or "")
-    try:
-        a = np.array((texts[0] if len(texts) == 1 else " ".join(texts)).split(), dtype=np.float64)
-    except ValueError:
-        warn("bad_coordinates", f"non-numeric coordinates at line {lr.sourceline}")
-        return None
-    if dim not in (2, 3) or len(a) % dim:
-        warn("bad_coordinates", f"coordinate count {len(a)} not a multiple of {dim} at line {lr.sourceline}")
-        return None
-    a = a.reshape(-1, dim)
-    if len(a) > 1 and a[0].tolist() == a[-1].tolist():
-        a = a[:-1]
-    if len(a) < 3:
-        warn("degenerate_ring", f"ring with {len(a)} distinct points at line {lr.sourceline}")
-        return None
-    return a
+    return (" ".join(texts), dim, lr.sourceline or 0)
+
+
+# Per GML namespace: every posList text of a geometry property in document order, plus any
+# element that makes "one posList = one polygon's exterior" untrue (interior rings, gml:pos,
+# a posList with its own srsDimension or without text); those send the property to _walk.
+_RINGS_XPATH: dict[str, etree.XPath] = {}
+
+
+def _rings_xpath(ns: str) -> etree.XPath:
+    xp = _RINGS_XPATH.get(ns)
+    if xp is None:
+        xp = _RINGS_XPATH[ns] = etree.XPath(
+            ".//g:posList/text() | .//g:interior | .//g:pos | .//g:posList[@srsDimension or not(text())]",
+            namespaces={"g": ns}, smart_strings=False,
+        )
+    return xp
 
 
 def _polygons(
-    prop: etree._Element, rec: RawBuilding, ids: dict[str, PolygonRings], warn: Warn, resolve: bool = False
+    prop: etree._Element, rec: RawBuilding, ids: dict[str, PolygonRings] | None, warn: Warn, resolve: bool = False
 ) -> list[PolygonRings]:
-    out: list[PolygonRings] = []
-    if len(prop):
-        srs = prop[0].get("srsName")
-        if srs and rec.srs is None:
-            rec.srs = parse_srs_name(srs)
-    dim = int(prop[0].get("srsDimension", 3)) if len(prop) else 3
-    for poly in prop.iter("{*}Polygon"):
-        rings: PolygonRings = []
-        for part in poly:
-            pln = _ln(part.tag)
-            if pln not in ("exterior", "interior"):
-                continue
-            for lr in part:
-                if _ln(lr.tag) == "LinearRing":
-                    r = _ring(lr, dim, warn)
-                    if r is not None:
-                        rings.append(r)
-                    elif pln == "exterior":
-                        rings = []
-                        break
-            if not rings:
+    """Polygons under a geometry property, each a list of rings (exterior first). Rings stay
+    text until ``materialize`` parses a whole batch. ``ids``: where to register polygons by
+    gml:id for xlink:href resolution (LOD2 only; None skips the lookups)."""
+    if not len(prop):
+        return []
+    g = prop[0]
+    srs = g.get("srsName")
+    if srs and rec.srs is None:
+        rec.srs = parse_srs_name(srs)
+    dim = int(g.get("srsDimension", 3))
+    tag = g.tag
+    if ids is None and isinstance(tag, str) and tag[0] == "{":
+        # Common case in one C-level query: texts only, one polygon per posList.
+        found = _rings_xpath(tag[1 : tag.index("}")])(prop)
+        for x in found:
+            if type(x) is not str:
                 break
-        pid = _gml_id(poly)
-        if rings:
+        else:
+            line = prop.sourceline or 0
+            out = [[(t, dim, line)] for t in found]
+            rec.lazy.extend((p, 0) for p in out)
+            return out
+    return _walk(prop, rec, ids, warn, resolve, dim)
+
+
+def _walk(
+    prop: etree._Element, rec: RawBuilding, ids: dict[str, PolygonRings] | None, warn: Warn, resolve: bool, dim: int
+) -> list[PolygonRings]:
+    """Polygon by polygon: GML orders exterior before interior, so document order of the
+    LinearRings gives each polygon's rings without touching exterior/interior elements."""
+    out: list[PolygonRings] = []
+    rings: PolygonRings | None = None
+    for e in prop.iter("{*}Polygon", "{*}LinearRing"):
+        if _ln(e.tag) == "Polygon":
+            rings = []
             out.append(rings)
-            if pid:
-                ids[pid] = rings
+            if ids is not None:
+                pid = _gml_id(e)
+                if pid:
+                    ids[pid] = rings
+        elif rings is not None:
+            rec.lazy.append((rings, len(rings)))
+            rings.append(_ring_text(e, dim))  # type: ignore[arg-type]
+    if out and not all(out):
+        out = [r for r in out if r]  # a Polygon without rings
     if resolve:
         for sm in prop.iter("{*}surfaceMember", "{*}baseSurface"):
             href = sm.get(XLINK_HREF)
             if href and not len(sm):
-                target = ids.get(href.lstrip("#"))
+                target = (ids or {}).get(href.lstrip("#"))
                 if target is None:
                     warn("unresolved_href", f"xlink:href {href} at line {sm.sourceline} not found in its building")
                 else:
                     out.append(target)
     return out
+
+
+# Between the rings of a batch: a value no coordinate has, so one C-level parse of the joined
+# text gives every ring's values and the marks give their boundaries.
+_MARK = "-9.87654321e300"
+_MARK_VALUE = float(_MARK)
+
+
+def _ring_slots(recs: list[RawBuilding]) -> tuple[list[tuple[list, int]], list[LazyRing], list[int]]:
+    """Where each text ring sits (registered by the parser), its text, its batch record."""
+    slots: list[tuple[list, int]] = []
+    group: list[int] = []
+    for gi, top in enumerate(recs):
+        for r in (top, *top.parts) if top.parts else (top,):
+            if r.lazy:
+                slots.extend(r.lazy)
+                group.extend([gi] * len(r.lazy))
+    return slots, [poly[k] for poly, k in slots], group
+
+
+def _parse_values(texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """All numbers of all texts and each text's (start, end) in them; None if any is not numeric."""
+    if not texts:
+        return np.zeros(0), np.zeros((0, 2), dtype=np.int64)
+    joined = (" " + _MARK + " ").join(texts) + " " + _MARK
+    a = None
+    # orjson's float parser is ~3x numpy's. JSON needs exactly one separator between numbers
+    # (true of PLATEAU's posLists); anything else (newlines, double spaces, NaN) raises and
+    # takes numpy's path. true/false/null would parse, so text with their letters skips it.
+    if "u" not in joined and "a" not in joined and "l" not in joined:
+        try:
+            a = np.array(orjson.loads("[" + joined.replace(" ", ",") + "]"), dtype=np.float64)
+        except (orjson.JSONDecodeError, TypeError, ValueError):
+            a = None
+    if a is None or a.ndim != 1:
+        try:
+            a = np.fromstring(joined, sep=" ")
+        except ValueError:
+            return None
+    marks = np.flatnonzero(a == _MARK_VALUE)
+    if len(marks) != len(texts):
+        return None
+    starts = np.empty(len(marks), dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = marks[:-1] + 1
+    return a, np.column_stack((starts, marks))
+
+
+def materialize(
+    recs: list[RawBuilding], warn: Warn, to_local: Callable[[int | None], Callable[[np.ndarray], np.ndarray]] | None = None
+) -> None:
+    """Parse every text ring of ``recs`` (and their parts) in one pass: (N, dim) float arrays,
+    closing point removed; bad rings are warned about and dropped (a polygon whose exterior is
+    bad goes with it). ``to_local(srs)`` maps (N, 3) source points to another frame; the whole
+    batch is transformed in one call per source CRS and the records are marked local."""
+    slots, lazy, group = _ring_slots(recs)
+    if slots:
+        parsed = _parse_values([t for t, _, _ in lazy])
+        dims = np.fromiter((d for _, d, _ in lazy), dtype=np.int64, count=len(lazy))
+        if parsed is not None and (dims == 3).all():
+            vals, se = parsed
+            counts = se[:, 1] - se[:, 0]
+            good = counts % 3 == 0
+        else:
+            vals, se, good = None, None, None
+        if good is not None and good.all():
+            rings = _split_xyz(vals, se, counts, recs, group, to_local)
+        else:
+            rings = [_one_ring(t, d, line, warn) for t, d, line in lazy]
+            if to_local is not None:
+                rings = _transform_each(rings, recs, group, to_local)
+        for top in recs:
+            for r in (top, *top.parts) if top.parts else (top,):
+                r.lazy = []
+        dropped = False
+        for (poly, k), ring, (_, _, line) in zip(slots, rings, lazy):
+            if ring is not None and len(ring) < 3:
+                warn("degenerate_ring", f"ring with {len(ring)} distinct points at line {line}")
+                ring = None
+            poly[k] = ring
+            dropped = dropped or ring is None
+        if dropped:
+            _drop_bad_rings(recs)
+    if to_local is not None:
+        for rec in recs:
+            rec._local = True  # type: ignore[attr-defined]
+
+
+def _split_xyz(vals, se, counts, recs, group, to_local) -> list[np.ndarray]:
+    """Vectorised path (every ring 3D and well formed): one reshape, one closing-point test,
+    one transform per CRS, then views."""
+    keep = np.ones(len(vals), dtype=bool)
+    keep[se[:, 1]] = False
+    pts = vals[keep].reshape(-1, 3)
+    n = counts // 3
+    p0 = np.zeros(len(n), dtype=np.int64)
+    np.cumsum(n[:-1], out=p0[1:])
+    last = p0 + n - 1
+    has = n > 1
+    closed = np.zeros(len(n), dtype=bool)
+    closed[has] = (pts[p0[has]] == pts[last[has]]).all(axis=1)
+    n = n - closed
+    if to_local is not None and len(pts):
+        srs = [recs[g].srs for g in group]
+        if all(s == srs[0] for s in srs):
+            pts = to_local(srs[0])(pts)
+        else:
+            gid = np.repeat(np.array([hash(s) for s in srs]), counts // 3)
+            out = np.empty_like(pts)
+            for s in set(srs):
+                m = gid == hash(s)
+                out[m] = to_local(s)(pts[m])
+            pts = out
+    ends = p0 + n
+    return [pts[a:b] for a, b in zip(p0.tolist(), ends.tolist())]
+
+
+def _one_ring(text: str, dim: int, line: int, warn: Warn) -> Ring | None:
+    try:
+        a = np.array(text.split(), dtype=np.float64)
+    except ValueError:
+        warn("bad_coordinates", f"non-numeric coordinates at line {line}")
+        return None
+    if dim not in (2, 3) or len(a) % dim:
+        warn("bad_coordinates", f"coordinate count {len(a)} not a multiple of {dim} at line {line}")
+        return None
+    a = a.reshape(-1, dim)
+    if len(a) > 1 and a[0].tolist() == a[-1].tolist():
+        a = a[:-1]
+    return a
+
+
+def _transform_each(rings, recs, group, to_local) -> list[np.ndarray | None]:
+    out = []
+    for ring, g in zip(rings, group):
+        if ring is None or len(ring) < 3:
+            out.append(ring)
+            continue
+        xyz = ring if ring.shape[1] == 3 else np.column_stack((ring, np.zeros(len(ring))))
+        out.append(to_local(recs[g].srs)(xyz))
+    return out
+
+
+def _drop_bad_rings(recs: list[RawBuilding]) -> None:
+    def clean(polys: list[PolygonRings]) -> list[PolygonRings]:
+        for poly in polys:
+            if poly and poly[0] is not None and None in poly:
+                poly[:] = [r for r in poly if r is not None]
+        return [p for p in polys if p and p[0] is not None]
+
+    for top in recs:
+        for r in (top, *top.parts):
+            r.lod0 = clean(r.lod0)
+            r.lod1 = clean(r.lod1)
+            kept = []
+            for surf in r.lod2:
+                if surf.rings and surf.rings[0] is not None:
+                    surf.rings[:] = [x for x in surf.rings if x is not None]
+                    kept.append(surf)
+            r.lod2 = kept

@@ -23,6 +23,7 @@ Dataset directory layout (``DATA/datasets/<id>/``)::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -35,7 +36,6 @@ import tempfile
 import threading
 import time
 import uuid
-from types import SimpleNamespace
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -43,15 +43,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import orjson
 
 from . import tiles as tiles_mod
-from .buildings import BuildingTable
-from .citygml import Chunk, RawBuilding, iter_buildings, plan_chunks, read_header
+from .citygml import Chunk, RawBuilding, iter_buildings, materialize, plan_chunks, read_header
 from .codelists import CodelistResolver, merge_labels
 from .crs import LocalFrame, local_to_ecef_matrix, origin_for, pick_plane_zone
 from .errors import Cancelled, CrsError, DatasetError, GisError, InputError, ParseError
-from .mesh import footprint_hints, process, to_local_batch
-from .table_parts import merge_parts, save_table, write_part
+from .mesh import Processed, lod1_batch, process, row_and_attrs
+from .table_parts import TablePart, merge_parts, save_table
 from shapely.errors import GEOSException
 
 log = logging.getLogger("yakuba.gis.pipeline")
@@ -211,8 +211,6 @@ class FileResult:
     part: int = 0
     bytes: int = 0
     sha256: str = ""
-    rows: list[dict] = field(default_factory=list)  # emptied into table_part when the task ends
-    attrs: list[dict] = field(default_factory=list)
     table_part: str = ""  # <spill>/<index>_<part>: .rows.npz + .attrs.jsonl (gis.table_parts)
     n_rows: int = 0
     n_building_id: int = 0
@@ -227,12 +225,18 @@ class FileResult:
     error: dict | None = None
 
 
-class _Spill:
-    """Per-tile mesh buffers of one worker, flushed to .npz chunks when large."""
+TILE_PROPS = ("gml_id", "height", "storeys_above", "year", "structure_code", "fireproof_code", "usage_code")
 
-    def __init__(self, res: FileResult, spill_dir: str) -> None:
+
+class _Spill:
+    """Per-tile mesh buffers of one worker, flushed to .npz chunks when large. A chunk also
+    carries its buildings' tile properties (from the worker's TablePart), so any process can
+    write the tile without the dataset's table."""
+
+    def __init__(self, res: FileResult, spill_dir: str, part: TablePart) -> None:
         self.res = res
         self.dir = spill_dir
+        self.part = part
         self.buf: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray, int]]] = {}
         self.nverts = 0
         self.seq = 0
@@ -244,14 +248,21 @@ class _Spill:
             self.flush()
 
     def flush(self) -> None:
+        part = self.part
         for key, items in self.buf.items():
             counts = [len(p) for p, _, _ in items]
             offs = np.cumsum([0] + counts[:-1]).astype(np.uint32)
             pos = np.concatenate([p for p, _, _ in items])
             idx = np.concatenate([i + o for (_, i, _), o in zip(items, offs)])
-            ids = np.repeat(np.array([l for _, _, l in items], dtype=np.int64), counts)
+            local = [l for _, _, l in items]
+            ids = np.repeat(np.array(local, dtype=np.int64), counts)
+            props = {
+                "p_id": np.array(local, dtype=np.int64),
+                "p_gml_id": np.array([part.gml_id[l] for l in local], dtype=np.str_),
+                **{f"p_{c}": np.array([part.cols[c][l] for l in local]) for c in TILE_PROPS[1:]},
+            }
             path = os.path.join(self.dir, f"{self.res.index}_{self.res.part}_{key[0]}_{key[1]}_{self.seq}.npz")
-            np.savez(path, pos=pos, idx=idx, ids=ids)
+            np.savez(path, pos=pos, idx=idx, ids=ids, **props)
             self.res.chunks.setdefault(key, []).append(path)
             self.seq += 1
         self.buf.clear()
@@ -285,31 +296,25 @@ def run_file(task: FileTask, fb: Feedback, label_cache: dict | None = None) -> F
             return frames[e]
 
         codes = CodelistResolver(path, local_fb.warn, label_cache)
-        spill = _Spill(res, task.spill_dir)
         lods: Counter[int] = Counter()
         zr = [math.inf, -math.inf]
+        res.table_part = os.path.join(task.spill_dir, f"{task.index}_{task.part}")
+        part = TablePart(res.table_part, _json_default)
+        spill = _Spill(res, task.spill_dir, part)
 
-        def handle(rec: RawBuilding) -> None:
+        def name_of(rec: RawBuilding) -> str:
             gml_id = rec.gml_id or f"{path.stem}_L{rec.line}"
             if rec.gml_id is None:
                 local_fb.warn("missing_gml_id", f"building at line {rec.line} has no gml:id; named {gml_id}")
             for column, (code, space) in rec.codes.items():
                 if column in ("structure_code", "fireproof_code", "usage_code", "class_code"):
                     codes.resolve(column, code, space)
-            try:
-                pb = process(rec, frame_for, task.lod, local_fb.warn, gml_id)
-            except CrsError:
-                raise
-            except (ValueError, ArithmeticError, GEOSException) as e:
-                # One malformed building must not sink the file; count and move on.
-                local_fb.warn("bad_geometry", f"{gml_id} (line {rec.line}): {e}")
-                return
-            if pb is None:
-                return
-            local_id = len(res.rows)
-            res.rows.append(pb.row)
+            return gml_id
+
+        def emit(pb: Processed) -> None:
+            local_id = len(part)
             pb.attrs["source"] = path.name
-            res.attrs.append(pb.attrs)
+            part.add(pb.row, pb.attrs)
             res.n_parts += pb.n_parts
             for l in pb.lods:
                 lods[l] += 1
@@ -318,21 +323,45 @@ def run_file(task: FileTask, fb: Feedback, label_cache: dict | None = None) -> F
             if len(pb.mesh.indices):
                 spill.add(key, pb.mesh.positions, pb.mesh.indices, local_id)
 
-        def run_batch(batch: list[RawBuilding]) -> None:
-            # One pyproj call for the whole batch; a failure leaves the records in source
-            # coordinates and process() then transforms (and reports) them one by one.
+        def handle(rec: RawBuilding) -> None:
+            gml_id = name_of(rec)
             try:
-                to_local_batch(batch, frame_for)
+                pb = process(rec, frame_for, task.lod, local_fb.warn, gml_id)
+            except CrsError:
+                raise
+            except (ValueError, ArithmeticError, GEOSException) as e:
+                # One malformed building must not sink the file; count and move on.
+                local_fb.warn("bad_geometry", f"{gml_id} (line {rec.line}): {e}")
+                return
+            if pb is not None:
+                emit(pb)
+
+        def run_batch(batch: list[RawBuilding]) -> None:
+            # One parse and one pyproj call for the whole batch; if the transform fails the
+            # records stay in source coordinates and process() transforms (and reports) them
+            # one by one.
+            try:
+                materialize(batch, local_fb.warn, lambda srs: frame_for(srs).to_local)
             except CrsError:
                 raise
             except (ValueError, ArithmeticError):
-                pass
-            footprint_hints(batch)
-            for rec in batch:
-                handle(rec)
+                materialize(batch, local_fb.warn)
+            fast = lod1_batch(batch, task.lod)
+            at = dict(zip(fast.index, range(len(fast.index))))
+            for i, rec in enumerate(batch):
+                k = at.get(i)
+                if k is None:
+                    handle(rec)
+                    continue
+                gml_id = name_of(rec)
+                row, attrs = row_and_attrs(rec, gml_id, fast.rings[k], fast.height[k], fast.height_source[k])
+                row["footprint_area"] = float(fast.area[k])
+                z0, z1 = float(fast.z0[k]), float(fast.z1[k])
+                emit(Processed(gml_id, row, attrs, fast.meshes[k], (float(fast.centroid[k, 0]), float(fast.centroid[k, 1])),
+                               (z0, z1), 0, set(attrs["lods"])))
 
         batch: list[RawBuilding] = []
-        for n, rec in enumerate(iter_buildings(path, local_fb.warn, fb.progress, task.chunk)):
+        for n, rec in enumerate(iter_buildings(path, local_fb.warn, fb.progress, task.chunk, lazy=True)):
             if n % 256 == 0 and fb.cancelled:
                 raise Cancelled("import cancelled")
             batch.append(rec)
@@ -343,11 +372,9 @@ def run_file(task: FileTask, fb: Feedback, label_cache: dict | None = None) -> F
             run_batch(batch)
         zlo, zhi = zr
         spill.flush()
-        res.table_part = os.path.join(task.spill_dir, f"{task.index}_{task.part}")
-        res.n_rows = len(res.rows)
-        res.n_building_id = sum(1 for a in res.attrs if a.get("building_id"))
-        write_part(res.table_part, res.rows, res.attrs, _json_default)
-        res.rows, res.attrs = [], []
+        res.n_rows = len(part)
+        res.n_building_id = part.n_building_id
+        part.close()
         res.lods = dict(lods)
         res.zrange = (zlo, zhi)
         res.labels = codes.used
@@ -390,49 +417,69 @@ def _run_file_proc(task: FileTask) -> FileResult:
 # ----------------------------------------------------------------------------- parent
 
 
-def _write_tiles(
-    out_dir: Path, results: list[FileResult], offsets: list[int], table: Any
-) -> tuple[list[dict], np.ndarray, np.ndarray]:
-    keys: dict[tuple[int, int], list[tuple[int, str]]] = {}
-    for ri, r in enumerate(results):
+@dataclass
+class TileTask:
+    key: tuple[int, int]
+    chunks: list[tuple[str, int]]  # (spill chunk path, row offset of its task)
+    out: str
+    renamed: dict[int, str]  # row -> new gml:id, for duplicates among this tile's rows
+
+
+def write_tile(t: TileTask) -> dict:
+    """One GLB from its spill chunks; runs in a pool worker. Returns the tileset entry."""
+    poss, idxs, rows, prow, props = [], [], [], [], {c: [] for c in TILE_PROPS}
+    nv = 0
+    for p, off in t.chunks:
+        with np.load(p) as z:
+            poss.append(z["pos"])
+            idxs.append(z["idx"] + np.uint32(nv))
+            rows.append(z["ids"] + off)
+            prow.append(z["p_id"] + off)
+            for c in TILE_PROPS:
+                props[c].append(z["p_" + c])
+            nv += len(z["pos"])
+        os.unlink(p)
+    pos = np.concatenate(poss)
+    idx = np.concatenate(idxs)
+    row = np.concatenate(rows)
+    uniq, local = np.unique(row, return_inverse=True)
+    pr = np.concatenate(prow)
+    order = np.argsort(pr, kind="stable")  # each building is in exactly one chunk: pr[order] == uniq
+    col = {c: np.concatenate(v)[order] for c, v in props.items()}
+    gml = col["gml_id"].tolist()
+    if t.renamed:
+        gml = [t.renamed.get(r, g) for r, g in zip(uniq.tolist(), gml)]
+    cols = {
+        "gml_id": gml,
+        "row": uniq.tolist(),
+        "height": col["height"].astype(np.float64).tolist(),
+        "storeys_above": col["storeys_above"].astype(np.int64).tolist(),
+        "year": col["year"].astype(np.int64).tolist(),
+        "structure_code": col["structure_code"].tolist(),
+        "fireproof_code": col["fireproof_code"].tolist(),
+        "usage_code": col["usage_code"].tolist(),
+    }
+    name = tiles_mod.tile_name(t.key)
+    Path(t.out, name).write_bytes(tiles_mod.build_glb(pos, idx, row, local, cols))
+    lo, hi = pos.min(0).astype(np.float64), pos.max(0).astype(np.float64)
+    return {"uri": f"tiles/{name}", "lo": lo.tolist(), "hi": hi.tolist(), "features": int(len(uniq))}
+
+
+def _tile_tasks(out_dir: Path, results: list[FileResult], offsets: list[int], renamed: dict[int, str]) -> list[TileTask]:
+    keys: dict[tuple[int, int], list[tuple[str, int]]] = {}
+    spans: dict[tuple[int, int], set[tuple[int, int]]] = {}
+    for r, off in zip(results, offsets):
         for k, paths in r.chunks.items():
-            keys.setdefault(k, []).extend((ri, p) for p in paths)
+            keys.setdefault(k, []).extend((p, off) for p in paths)
+            spans.setdefault(k, set()).add((off, off + r.n_rows))
     tdir = out_dir / "tiles"
     tdir.mkdir(parents=True, exist_ok=True)
-    entries = []
-    glo = np.full(3, np.inf)
-    ghi = np.full(3, -np.inf)
-    height = table.height
+    tasks = []
     for key in sorted(keys):
-        poss, idxs, rows = [], [], []
-        nv = 0
-        for file_index, p in keys[key]:
-            with np.load(p) as z:
-                poss.append(z["pos"])
-                idxs.append(z["idx"] + np.uint32(nv))
-                rows.append(z["ids"] + offsets[file_index])
-                nv += len(z["pos"])
-            os.unlink(p)
-        pos = np.concatenate(poss)
-        idx = np.concatenate(idxs)
-        row = np.concatenate(rows)
-        uniq, local = np.unique(row, return_inverse=True)
-        cols = {
-            "gml_id": [table.gml_id[i] for i in uniq],
-            "row": uniq.tolist(),
-            "height": [float(height[i]) for i in uniq],
-            "storeys_above": [int(table.storeys_above[i]) for i in uniq],
-            "year": [int(table.year[i]) for i in uniq],
-            "structure_code": [table.structure_code[i] for i in uniq],
-            "fireproof_code": [table.fireproof_code[i] for i in uniq],
-            "usage_code": [table.usage_code[i] for i in uniq],
-        }
-        name = tiles_mod.tile_name(key)
-        (tdir / name).write_bytes(tiles_mod.build_glb(pos, idx, row, local, cols))
-        lo, hi = pos.min(0).astype(np.float64), pos.max(0).astype(np.float64)
-        glo, ghi = np.minimum(glo, lo), np.maximum(ghi, hi)
-        entries.append({"uri": f"tiles/{name}", "lo": lo.tolist(), "hi": hi.tolist(), "features": int(len(uniq))})
-    return entries, glo, ghi
+        # Renamed rows are few: each tile gets those within its chunks' row ranges.
+        mine = {r: g for r, g in renamed.items() if any(a <= r < b for a, b in spans[key])} if renamed else {}
+        tasks.append(TileTask(key, keys[key], str(tdir), mine))
+    return tasks
 
 
 COVERAGE_KEYS = ("height", "storeys_above", "year", "total_floor_area", "structure_code", "fireproof_code", "usage_code", "class_code")
@@ -472,11 +519,13 @@ def import_dataset(
     spill_dir = work / "spill"
     spill_dir.mkdir()
     log.info("import start dataset=%s files=%d bytes=%d zone=EPSG:%d", ds_id, len(paths), fb.total_bytes, zone_epsg)
+    stack = contextlib.ExitStack()
     try:
         nworkers = workers or os.cpu_count() or 1
         tasks = _plan_tasks(paths, srs, zone_epsg, origin, lod, tile_size, str(spill_dir), nworkers)
         nworkers = min(nworkers, len(tasks))
-        results = _run_tasks(tasks, fb, nworkers)
+        pool = stack.enter_context(_Pool(nworkers, fb))
+        results = pool.files(tasks)
         errors = [r.error for r in results if r.error]
         if fb.cancelled:
             raise Cancelled("import cancelled")
@@ -491,42 +540,29 @@ def import_dataset(
         # Rows: file order, then document order. Duplicate gml:ids get a suffix, never overwrite.
         # Workers wrote their rows as column parts; only numpy columns and the ids sit here.
         cols = merge_parts([r.table_part for r in results])
-        all_ids = cols["gml_id"]
-        # Usually every id is unique: then no Python set of all ids is needed at all.
-        has_dups = len(all_ids) > 0 and len(np.unique(all_ids)) < len(all_ids)
-        renamed: dict[int, str] = {}
-        offsets: list[int] = []
-        seen: dict[str, int] = {}
-        n_building_id = 0
-        with open(work / "attributes.jsonl", "w", encoding="utf-8") as f:
-            for r in results:
-                base = offsets[-1] + results[len(offsets) - 1].n_rows if offsets else 0
-                offsets.append(base)
-                n_building_id += r.n_building_id
-                with open(r.table_part + ".attrs.jsonl", encoding="utf-8") as af:
-                    for i, (gid, line) in enumerate(zip(all_ids[base : base + r.n_rows].tolist(), af), start=base):
-                        if has_dups and gid in seen:
-                            a = json.loads(line)
-                            seen[gid] += 1
-                            new = f"{gid}__{seen[gid]}"
-                            while new in seen:
-                                seen[gid] += 1
-                                new = f"{gid}__{seen[gid]}"
-                            fb.warn("duplicate_gml_id", f"{gid} seen again in {Path(r.path).name} line {a.get('line')}; renamed {new}")
-                            a["original_gml_id"] = gid
-                            gid = renamed[i] = new
-                            f.write(json.dumps({"gml_id": gid, **a}, ensure_ascii=False, default=_json_default) + "\n")
-                        elif line.startswith("{}"):
-                            f.write(json.dumps({"gml_id": gid}, ensure_ascii=False) + "\n")
-                        else:
-                            f.write('{"gml_id": ' + json.dumps(gid, ensure_ascii=False) + ", " + line[1:])
-                        if has_dups:
-                            seen[gid] = seen.get(gid, 1)
+        renamed = _rename_duplicates(cols["gml_id"])
+        offsets = np.concatenate(([0], np.cumsum([r.n_rows for r in results])[:-1])).astype(int).tolist() if results else []
+        # Tiles are written by the workers while this process writes the table and attributes.
+        tiles = pool.map(write_tile, _tile_tasks(work, results, offsets, renamed))
+        n_building_id = sum(r.n_building_id for r in results)
+        with open(work / "attributes.jsonl", "wb") as f:
+            for r, base in zip(results, offsets):
+                with open(r.table_part + ".attrs.jsonl", "rb") as af:
+                    if not renamed:
+                        for gid, line in zip(cols["gml_id"][base : base + r.n_rows].tolist(), af):
+                            f.write(b'{"gml_id":' + orjson.dumps(gid) + (b"," + line[1:] if line[1:2] != b"}" else b"}\n"))
+                    else:
+                        for i, (gid, line) in enumerate(zip(cols["gml_id"][base : base + r.n_rows].tolist(), af), start=base):
+                            a = orjson.loads(line)
+                            if i in renamed:
+                                fb.warn("duplicate_gml_id", f"{gid} seen again in {Path(r.path).name} line {a.get('line')}; renamed {renamed[i]}")
+                                a["original_gml_id"] = gid
+                                gid = renamed[i]
+                            f.write(orjson.dumps({"gml_id": gid, **a}, option=orjson.OPT_APPEND_NEWLINE))
                 for ext in (".rows.npz", ".attrs.jsonl"):
                     os.unlink(r.table_part + ext)
-        del seen
         if renamed:
-            ids = all_ids.tolist()
+            ids = cols["gml_id"].tolist()
             for i, g in renamed.items():
                 ids[i] = g
             cols["gml_id"] = np.array(ids, dtype=np.str_)
@@ -537,9 +573,9 @@ def import_dataset(
             merge_labels(labels, r.labels, fb.warn)
             merge_labels(labels_en, r.labels_en, lambda k, m: None)
         save_table(work / "buildings.npz", cols, f"EPSG:{zone_epsg}", origin, labels)
-        table = SimpleNamespace(**cols)
-
-        entries, lo, hi = _write_tiles(work, results, offsets, table)
+        entries = list(tiles)
+        lo = np.min([e["lo"] for e in entries], axis=0) if entries else np.full(3, np.inf)
+        hi = np.max([e["hi"] for e in entries], axis=0) if entries else np.full(3, -np.inf)
         shutil.rmtree(spill_dir, ignore_errors=True)
         transform = local_to_ecef_matrix(frame)
         ts = tiles_mod.tileset_json(entries, transform, ds_id)
@@ -601,6 +637,7 @@ def import_dataset(
             lods=meta["counts"]["lods"], coverage=coverage, warnings=dict(fb.warnings), seconds=seconds,
         )
     finally:
+        stack.close()
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
 
@@ -626,6 +663,25 @@ def _plan_tasks(
         for part, c in enumerate(chunks or [None]):
             tasks.append(FileTask(i, str(p), srs[p], zone_epsg, origin, lod, tile_size, spill_dir, c, part))
     return tasks
+
+
+def _rename_duplicates(ids: np.ndarray) -> dict[int, str]:
+    """Row -> new id for every repeat of a gml:id (``id__2``, ``id__3``...); usually empty, and
+    then no Python set of all ids is built."""
+    if len(ids) == 0 or len(np.unique(ids)) == len(ids):
+        return {}
+    renamed: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for i, gid in enumerate(ids.tolist()):
+        if gid in seen:
+            seen[gid] += 1
+            new = f"{gid}__{seen[gid]}"
+            while new in seen:
+                seen[gid] += 1
+                new = f"{gid}__{seen[gid]}"
+            renamed[i] = gid = new
+        seen[gid] = seen.get(gid, 1)
+    return renamed
 
 
 def source_hash(sources: list[dict]) -> str:
@@ -655,36 +711,65 @@ def _json_default(o: Any) -> Any:
     raise TypeError(type(o).__name__)
 
 
-def _run_tasks(tasks: list[FileTask], fb: Feedback, nworkers: int) -> list[FileResult]:
-    if nworkers <= 1:
-        cache: dict = {}
-        return [run_file(t, fb, cache) for t in tasks]
-    import multiprocessing as mp
+class _Pool:
+    """The worker processes of one import: file tasks (with progress and cancellation), then
+    tile tasks. One process runs everything inline."""
 
-    # forkserver (as gis.firespread does): no forked copies of the parent's threads/event loop,
-    # and workers fork from a server that imported the pipeline once instead of each importing
-    # shapely/pyproj/lxml again (~0.5 s of CPU per worker). spawn where forkserver is missing.
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["yakuba.gis.pipeline"])
-    else:
-        ctx = mp.get_context("spawn")
-    q = ctx.Queue()
-    cancel = ctx.Event()
-    with ProcessPoolExecutor(max_workers=nworkers, mp_context=ctx, initializer=_init_worker, initargs=(q, cancel)) as ex:
-        futs = [ex.submit(_run_file_proc, t) for t in tasks]
+    def __init__(self, nworkers: int, fb: Feedback) -> None:
+        self.n = nworkers
+        self.fb = fb
+        self.ex: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "_Pool":
+        if self.n <= 1:
+            return self
+        import multiprocessing as mp
+
+        # fork when this process runs no other thread (CLI, benchmark): workers start at once
+        # with everything imported. Otherwise (the server's executor threads) forkserver, as
+        # gis.firespread does: no forked copies of other threads' locks; its server imports
+        # the pipeline once for all workers. spawn where forkserver is missing.
+        methods = mp.get_all_start_methods()
+        if threading.active_count() == 1 and "fork" in methods:
+            ctx = mp.get_context("fork")
+        elif "forkserver" in methods:
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(["yakuba.gis.pipeline"])
+        else:
+            ctx = mp.get_context("spawn")
+        self.q = ctx.Queue()
+        self.cancel = ctx.Event()
+        self.ex = ProcessPoolExecutor(max_workers=self.n, mp_context=ctx, initializer=_init_worker, initargs=(self.q, self.cancel))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.ex is not None:
+            self.ex.shutdown(wait=True, cancel_futures=True)
+            self.q.close()
+
+    def files(self, tasks: list[FileTask]) -> list[FileResult]:
+        fb = self.fb
+        if self.ex is None:
+            cache: dict = {}
+            return [run_file(t, fb, cache) for t in tasks]
+        futs = [self.ex.submit(_run_file_proc, t) for t in tasks]
         while not all(f.done() for f in futs):
             if fb.cancelled:
-                cancel.set()
+                self.cancel.set()
             try:
-                fb.progress(q.get(timeout=0.1))
+                fb.progress(self.q.get(timeout=0.1))
             except queue.Empty:
                 pass
         results = [f.result() for f in futs]
-    while True:
-        try:
-            fb.progress(q.get_nowait())
-        except queue.Empty:
-            break
-    q.close()
-    return results
+        while True:
+            try:
+                fb.progress(self.q.get_nowait())
+            except queue.Empty:
+                break
+        return results
+
+    def map(self, fn: Callable[[Any], Any], items: list) -> Any:
+        """Results in order; lazily, so the caller can work while the workers do."""
+        if self.ex is None:
+            return (fn(x) for x in items)
+        return self.ex.map(fn, items, chunksize=max(1, len(items) // (4 * self.n)))

@@ -14,27 +14,73 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import orjson
 
-from .buildings import CODE_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, BuildingTable, _pack_footprints
+from shapely.geometry import Polygon
+
+from .buildings import CODE_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS
 
 COLUMNS = FLOAT_COLUMNS + INT_COLUMNS + CODE_COLUMNS
+_JSON_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY
 
 
-def write_part(base: str, rows: list[dict], attrs: list[dict], default: Callable[[Any], Any]) -> None:
-    """Columns of ``rows`` to ``base.rows.npz``; ``attrs`` (without gml_id) to ``base.attrs.jsonl``."""
-    t = BuildingTable.from_rows(rows)
-    coords, offsets = _pack_footprints(t.footprints)
-    np.savez(
-        base + ".rows.npz",
-        gml_id=np.array(t.gml_id, dtype=np.str_),
-        coords=coords,
-        ring_offsets=offsets,
-        **{c: getattr(t, c) for c in FLOAT_COLUMNS + INT_COLUMNS},
-        **{c: np.array(getattr(t, c), dtype=np.str_) for c in CODE_COLUMNS},
-    )
-    with open(base + ".attrs.jsonl", "w", encoding="utf-8") as f:
-        for a in attrs:
-            f.write(json.dumps(a, ensure_ascii=False, default=default) + "\n")
+class TablePart:
+    """One worker task's rows as growing columns; attribute lines go to ``base.attrs.jsonl``
+    as they come, so a worker never holds a dict per building. ``close`` writes
+    ``base.rows.npz`` with the same columns ``BuildingTable`` would give."""
+
+    def __init__(self, base: str, default: Callable[[Any], Any]) -> None:
+        self.base = base
+        self.default = default
+        self.f = open(base + ".attrs.jsonl", "wb")
+        self.gml_id: list[str] = []
+        self.rings: list[np.ndarray] = []
+        self.area: list[float] = []
+        self.cols: dict[str, list] = {c: [] for c in COLUMNS if c != "footprint_area"}
+        self.n_building_id = 0
+
+    def __len__(self) -> int:
+        return len(self.gml_id)
+
+    def add(self, row: dict, attrs: dict) -> None:
+        """``row["footprint"]``: a shapely Polygon, or a closed (n, 2) ring with
+        ``row["footprint_area"]``."""
+        fp = row["footprint"]
+        if isinstance(fp, Polygon):
+            ring = np.asarray(fp.exterior.coords, dtype=np.float64)[:, :2] if not fp.is_empty else np.zeros((0, 2))
+            area = fp.area
+        else:
+            ring, area = fp, row["footprint_area"]
+        self.gml_id.append(str(row["gml_id"]))
+        self.rings.append(ring)
+        self.area.append(area)
+        for c, out in self.cols.items():
+            v = row.get(c)
+            if c in CODE_COLUMNS:
+                out.append(str(v or ""))
+            elif c in INT_COLUMNS:
+                out.append(-1 if v is None else int(v))
+            else:
+                out.append(np.nan if v is None else float(v))
+        if attrs.get("building_id"):
+            self.n_building_id += 1
+        self.f.write(orjson.dumps(attrs, default=self.default, option=_JSON_OPTS))
+
+    def close(self) -> None:
+        self.f.close()
+        offsets = np.zeros(len(self.rings) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(r) for r in self.rings])
+        coords = np.concatenate(self.rings) if self.rings else np.zeros((0, 2))
+        cols = {c: np.array(v, dtype=np.int32 if c in INT_COLUMNS else np.float64) for c, v in self.cols.items() if c not in CODE_COLUMNS}
+        cols["footprint_area"] = np.array(self.area, dtype=np.float64)
+        np.savez(
+            self.base + ".rows.npz",
+            gml_id=np.array(self.gml_id, dtype=np.str_),
+            coords=coords.astype(np.float64, copy=False),
+            ring_offsets=offsets,
+            **{c: cols[c] for c in FLOAT_COLUMNS + INT_COLUMNS},
+            **{c: np.array(self.cols[c], dtype=np.str_) for c in CODE_COLUMNS},
+        )
 
 
 def merge_parts(parts: list[str]) -> dict[str, np.ndarray]:
