@@ -376,49 +376,50 @@ def iter_buildings(
             progress(src.n - last_reported)
 
 
-def _num(el: etree._Element, warn: Warn, what: str) -> float | None:
-    t = (el.text or "").strip()
+def _num(text: str | None, warn: Warn, what: str, line: int) -> float | None:
+    t = (text or "").strip()
     if not t:
         return None
     try:
         return float(t)
     except ValueError:
-        warn("bad_value", f"{what} {t!r} at line {el.sourceline} is not a number")
+        warn("bad_value", f"{what} {t!r} at line {line} is not a number")
         return None
 
 
-# One small function per kind of value (called ~10 times per building, so no dispatch chain).
-def _v_code(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
-    t = el.text
+# One small function per kind of value, on the value's text (the XSLT extractor has no
+# elements) and codeSpace; ``line`` only names the place in warnings.
+Store = Callable[[RawBuilding, str, "str | None", "str | None", Warn, int], None]
+
+
+def _v_code(rec: RawBuilding, key: str, t: str | None, space: str | None, warn: Warn, line: int) -> None:
     if t and (t := t.strip()):
-        rec.codes[key] = (t, el.get("codeSpace"))
+        rec.codes[key] = (t, space or None)
 
 
-def _v_str(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
-    t = el.text
+def _v_str(rec: RawBuilding, key: str, t: str | None, space: str | None, warn: Warn, line: int) -> None:
     if t and (t := t.strip()):
         rec.attrs[key] = t
 
 
-def _v_year(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
+def _v_year(rec: RawBuilding, key: str, t: str | None, space: str | None, warn: Warn, line: int) -> None:
     # Years come as "1975" or as dates ("2021-01-01"); "0001" is PLATEAU's unknown.
-    t = (el.text or "").strip()
+    t = (t or "").strip()
     if len(t) >= 4 and t[:4].isdigit() and (len(t) == 4 or t[4] == "-"):
         y = int(t[:4])
         if 1 < y < 9999:
             rec.attrs[key] = y
         return
-    v = _num(el, warn, key)
+    v = _num(t, warn, key, line)
     if v is not None and 1 < v < 9999:
         rec.attrs[key] = int(v)
 
 
-def _v_measure(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
-    t = el.text
+def _v_measure(rec: RawBuilding, key: str, t: str | None, space: str | None, warn: Warn, line: int) -> None:
     try:
-        v = float(t)  # float() strips whitespace itself
+        v = float(t)  # type: ignore[arg-type]  # float() strips whitespace itself
     except (TypeError, ValueError):
-        v = _num(el, warn, key)
+        v = _num(t, warn, key, line)  # type: ignore[assignment]
         if v is None:
             return
     # PLATEAU sentinels mean "not surveyed": keep them unknown rather than as numbers.
@@ -426,26 +427,19 @@ def _v_measure(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> No
         rec.attrs[key] = v
 
 
-def _v_storeys(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
-    v = _num(el, warn, key)
+def _v_storeys(rec: RawBuilding, key: str, t: str | None, space: str | None, warn: Warn, line: int) -> None:
+    v = _num(t, warn, key, line)
     if v is not None and 0 <= v < 9999:
         rec.attrs[key] = int(v)
 
 
-def _v_number(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
-    v = _num(el, warn, key)
-    if v is not None:
-        rec.attrs[key] = v
-
-
-_STORE: dict[str, Callable[[RawBuilding, str, etree._Element, Warn], None]] = {
-    "code": _v_code, "str": _v_str, "year": _v_year, "height": _v_measure, "area": _v_measure,
-    "storeys": _v_storeys, "number": _v_number,
+_STORE: dict[str, Store] = {
+    "code": _v_code, "str": _v_str, "year": _v_year, "height": _v_measure, "area": _v_measure, "storeys": _v_storeys,
 }
 
 
 def _store_value(rec: RawBuilding, key: str, kind: str, el: etree._Element, warn: Warn) -> None:
-    _STORE[kind](rec, key, el, warn)
+    _STORE[kind](rec, key, el.text, el.get("codeSpace"), warn, el.sourceline or 0)
 
 
 _DIRECT: dict[str, tuple[str, Callable]] = {
@@ -476,7 +470,7 @@ def _building(el: etree._Element, is_part: bool, warn: Warn) -> RawBuilding:
         if d is not None:
             if ln == "usage" and "usage_code" in rec.codes:
                 continue  # several usages: the first is the main one
-            d[1](rec, d[0], child, warn)
+            d[1](rec, d[0], child.text, child.get("codeSpace"), warn, child.sourceline or 0)
         elif ln in _LOD0:
             polys = _polygons(child, rec, None, warn)
             (lod0_fp if ln != "lod0RoofEdge" else lod0_re).extend(polys)
@@ -503,7 +497,7 @@ def _building(el: etree._Element, is_part: bool, warn: Warn) -> RawBuilding:
             for leaf in child.iter(_URO_TAGS):
                 key, store = _URO_STORE[_ln(leaf.tag)]
                 if key not in rec.attrs and key not in rec.codes:
-                    store(rec, key, leaf, warn)
+                    store(rec, key, leaf.text, leaf.get("codeSpace"), warn, leaf.sourceline or 0)
     if lod0_fp:
         rec.lod0, rec.lod0_kind = lod0_fp, "footprint"
     elif lod0_re:
@@ -786,3 +780,4 @@ def _drop_bad_rings(recs: list[RawBuilding]) -> None:
                     surf.rings[:] = [x for x in surf.rings if x is not None]
                     kept.append(surf)
             r.lod2 = kept
+

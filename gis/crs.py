@@ -32,6 +32,7 @@ _SRS_PATTERNS = (
 )
 
 
+@lru_cache(maxsize=256)
 def parse_srs_name(srs_name: str) -> int:
     """Return the EPSG code named by a GML srsName, or raise CrsError."""
     s = srs_name.strip()

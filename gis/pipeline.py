@@ -37,7 +37,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -544,25 +544,9 @@ def import_dataset(
         offsets = np.concatenate(([0], np.cumsum([r.n_rows for r in results])[:-1])).astype(int).tolist() if results else []
         # Tiles are written by the workers while this process writes the table and attributes.
         tiles = pool.map(write_tile, _tile_tasks(work, results, offsets, renamed))
-        n_building_id = sum(r.n_building_id for r in results)
-        with open(work / "attributes.jsonl", "wb") as f:
-            for r, base in zip(results, offsets):
-                with open(r.table_part + ".attrs.jsonl", "rb") as af:
-                    if not renamed:
-                        for gid, line in zip(cols["gml_id"][base : base + r.n_rows].tolist(), af):
-                            f.write(b'{"gml_id":' + orjson.dumps(gid) + (b"," + line[1:] if line[1:2] != b"}" else b"}\n"))
-                    else:
-                        for i, (gid, line) in enumerate(zip(cols["gml_id"][base : base + r.n_rows].tolist(), af), start=base):
-                            a = orjson.loads(line)
-                            if i in renamed:
-                                fb.warn("duplicate_gml_id", f"{gid} seen again in {Path(r.path).name} line {a.get('line')}; renamed {renamed[i]}")
-                                a["original_gml_id"] = gid
-                                gid = renamed[i]
-                            f.write(orjson.dumps({"gml_id": gid, **a}, option=orjson.OPT_APPEND_NEWLINE))
-                for ext in (".rows.npz", ".attrs.jsonl"):
-                    os.unlink(r.table_part + ext)
+        original_ids = cols["gml_id"]
         if renamed:
-            ids = cols["gml_id"].tolist()
+            ids = original_ids.tolist()
             for i, g in renamed.items():
                 ids[i] = g
             cols["gml_id"] = np.array(ids, dtype=np.str_)
@@ -572,7 +556,28 @@ def import_dataset(
         for r in results:
             merge_labels(labels, r.labels, fb.warn)
             merge_labels(labels_en, r.labels_en, lambda k, m: None)
-        save_table(work / "buildings.npz", cols, f"EPSG:{zone_epsg}", origin, labels)
+        # zlib releases the GIL: the table compresses on a thread while the attributes stream.
+        saver = stack.enter_context(ThreadPoolExecutor(1)).submit(
+            save_table, work / "buildings.npz", cols, f"EPSG:{zone_epsg}", origin, labels
+        )
+        n_building_id = sum(r.n_building_id for r in results)
+        with open(work / "attributes.jsonl", "wb") as f:
+            for r, base in zip(results, offsets):
+                with open(r.table_part + ".attrs.jsonl", "rb") as af:
+                    if not renamed:
+                        for gid, line in zip(original_ids[base : base + r.n_rows].tolist(), af):
+                            f.write(b'{"gml_id":' + orjson.dumps(gid) + (b"," + line[1:] if line[1:2] != b"}" else b"}\n"))
+                    else:
+                        for i, (gid, line) in enumerate(zip(original_ids[base : base + r.n_rows].tolist(), af), start=base):
+                            a = orjson.loads(line)
+                            if i in renamed:
+                                fb.warn("duplicate_gml_id", f"{gid} seen again in {Path(r.path).name} line {a.get('line')}; renamed {renamed[i]}")
+                                a["original_gml_id"] = gid
+                                gid = renamed[i]
+                            f.write(orjson.dumps({"gml_id": gid, **a}, option=orjson.OPT_APPEND_NEWLINE))
+                for ext in (".rows.npz", ".attrs.jsonl"):
+                    os.unlink(r.table_part + ext)
+        saver.result()
         entries = list(tiles)
         lo = np.min([e["lo"] for e in entries], axis=0) if entries else np.full(3, np.inf)
         hi = np.max([e["hi"] for e in entries], axis=0) if entries else np.full(3, -np.inf)

@@ -10,6 +10,7 @@ dataset. ``write_table`` produces the same ``buildings.npz`` as ``BuildingTable.
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -108,13 +109,17 @@ def merge_parts(parts: list[str]) -> dict[str, np.ndarray]:
 
 
 def save_table(path: Path, cols: dict[str, np.ndarray], crs: str, origin: tuple[float, float], code_labels: dict) -> None:
-    """Same file as BuildingTable.save (same keys, order, dtypes)."""
-    np.savez_compressed(
-        path,
-        gml_id=cols["gml_id"],
-        coords=cols["coords"],
-        ring_offsets=cols["ring_offsets"],
+    """Same file as BuildingTable.save (same keys, order, dtypes), written with zlib level 1:
+    at 100k buildings level 6 took a second of the import for a file ~10% smaller."""
+    arrays = {
+        "gml_id": cols["gml_id"],
+        "coords": cols["coords"],
+        "ring_offsets": cols["ring_offsets"],
         **{c: cols[c] for c in FLOAT_COLUMNS + INT_COLUMNS},
         **{c: cols[c] for c in CODE_COLUMNS},
-        meta=np.array(json.dumps({"crs": crs, "origin": list(origin), "code_labels": code_labels})),
-    )
+        "meta": np.array(json.dumps({"crs": crs, "origin": list(origin), "code_labels": code_labels})),
+    }
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1, allowZip64=True) as zf:
+        for name, a in arrays.items():
+            with zf.open(name + ".npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(a), allow_pickle=False)
