@@ -546,20 +546,17 @@ def _ring_text(lr: etree._Element, dim: int) -> LazyRing:
     return (" ".join(texts), dim, lr.sourceline or 0)
 
 
-# Per GML namespace: every posList text of a geometry property in document order, plus any
-# element that makes "one posList = one polygon's exterior" untrue (interior rings, gml:pos,
-# a posList with its own srsDimension or without text); those send the property to _walk.
-_RINGS_XPATH: dict[str, etree.XPath] = {}
+_GML_TAGS: dict[str, tuple[str, str, str]] = {}
 
 
-def _rings_xpath(ns: str) -> etree.XPath:
-    xp = _RINGS_XPATH.get(ns)
-    if xp is None:
-        xp = _RINGS_XPATH[ns] = etree.XPath(
-            ".//g:posList/text() | .//g:interior | .//g:pos | .//g:posList[@srsDimension or not(text())]",
-            namespaces={"g": ns}, smart_strings=False,
-        )
-    return xp
+def _gml_tags(tag: str) -> tuple[str, str, str]:
+    """posList, interior and pos in the namespace of a geometry element's tag (exact names
+    match faster than "{*}" wildcards)."""
+    t = _GML_TAGS.get(tag)
+    if t is None:
+        ns = tag[: tag.index("}") + 1]
+        t = _GML_TAGS[tag] = (ns + "posList", ns + "interior", ns + "pos")
+    return t
 
 
 def _polygons(
@@ -577,16 +574,20 @@ def _polygons(
     dim = int(g.get("srsDimension", 3))
     tag = g.tag
     if ids is None and isinstance(tag, str) and tag[0] == "{":
-        # Common case in one C-level query: texts only, one polygon per posList.
-        found = _rings_xpath(tag[1 : tag.index("}")])(prop)
-        for x in found:
-            if type(x) is not str:
-                break
-        else:
+        # Common case: no holes and no gml:pos, so every posList is one polygon's exterior;
+        # only the posList elements get Python proxies.
+        pl, interior, pos = _gml_tags(tag)
+        if next(prop.iter(interior, pos), None) is None:
             line = prop.sourceline or 0
-            out = [[(t, dim, line)] for t in found]
-            rec.lazy.extend((p, 0) for p in out)
-            return out
+            out = []
+            for e in prop.iter(pl):
+                t = e.text
+                if not t or e.get("srsDimension") is not None:
+                    break  # odd: let _walk read it (and warn about it)
+                out.append([(t, dim, line)])
+            else:
+                rec.lazy.extend([(p, 0) for p in out])
+                return out
     return _walk(prop, rec, ids, warn, resolve, dim)
 
 

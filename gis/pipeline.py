@@ -348,6 +348,10 @@ def run_file(task: FileTask, fb: Feedback, label_cache: dict | None = None) -> F
                 materialize(batch, local_fb.warn)
             fast = lod1_batch(batch, task.lod)
             at = dict(zip(fast.index, range(len(fast.index))))
+            if fast.index:
+                keys = np.floor((fast.centroid + np.asarray(task.origin)) / task.tile_size).astype(np.int64).tolist()
+                zr[0], zr[1] = min(zr[0], float(fast.z0.min())), max(zr[1], float(fast.z1.max()))
+                areas = fast.area.tolist()
             for i, rec in enumerate(batch):
                 k = at.get(i)
                 if k is None:
@@ -355,10 +359,14 @@ def run_file(task: FileTask, fb: Feedback, label_cache: dict | None = None) -> F
                     continue
                 gml_id = name_of(rec)
                 row, attrs = row_and_attrs(rec, gml_id, fast.rings[k], fast.height[k], fast.height_source[k])
-                row["footprint_area"] = float(fast.area[k])
-                z0, z1 = float(fast.z0[k]), float(fast.z1[k])
-                emit(Processed(gml_id, row, attrs, fast.meshes[k], (float(fast.centroid[k, 0]), float(fast.centroid[k, 1])),
-                               (z0, z1), 0, set(attrs["lods"])))
+                row["footprint_area"] = areas[k]
+                attrs["source"] = path.name
+                local_id = len(part)
+                part.add(row, attrs)
+                for l in attrs["lods"]:
+                    lods[l] += 1
+                m = fast.meshes[k]
+                spill.add((keys[k][0], keys[k][1]), m.positions, m.indices, local_id)
 
         batch: list[RawBuilding] = []
         for n, rec in enumerate(iter_buildings(path, local_fb.warn, fb.progress, task.chunk, lazy=True)):
@@ -565,16 +573,16 @@ def import_dataset(
             for r, base in zip(results, offsets):
                 with open(r.table_part + ".attrs.jsonl", "rb") as af:
                     if not renamed:
-                        for gid, line in zip(original_ids[base : base + r.n_rows].tolist(), af):
-                            f.write(b'{"gml_id":' + orjson.dumps(gid) + (b"," + line[1:] if line[1:2] != b"}" else b"}\n"))
+                        shutil.copyfileobj(af, f, 1 << 20)
                     else:
-                        for i, (gid, line) in enumerate(zip(original_ids[base : base + r.n_rows].tolist(), af), start=base):
-                            a = orjson.loads(line)
+                        for i, line in enumerate(af, start=base):
                             if i in renamed:
+                                a = orjson.loads(line)
+                                gid = a["gml_id"]
                                 fb.warn("duplicate_gml_id", f"{gid} seen again in {Path(r.path).name} line {a.get('line')}; renamed {renamed[i]}")
-                                a["original_gml_id"] = gid
-                                gid = renamed[i]
-                            f.write(orjson.dumps({"gml_id": gid, **a}, option=orjson.OPT_APPEND_NEWLINE))
+                                a["gml_id"], a["original_gml_id"] = renamed[i], gid
+                                line = orjson.dumps(a, option=orjson.OPT_APPEND_NEWLINE)
+                            f.write(line)
                 for ext in (".rows.npz", ".attrs.jsonl"):
                     os.unlink(r.table_part + ext)
         saver.result()

@@ -23,6 +23,7 @@ from .buildings import CODE_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS
 
 COLUMNS = FLOAT_COLUMNS + INT_COLUMNS + CODE_COLUMNS
 _JSON_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY
+_FLOATS = tuple(c for c in FLOAT_COLUMNS if c != "footprint_area")
 
 
 class TablePart:
@@ -45,27 +46,29 @@ class TablePart:
 
     def add(self, row: dict, attrs: dict) -> None:
         """``row["footprint"]``: a shapely Polygon, or a closed (n, 2) ring with
-        ``row["footprint_area"]``."""
+        ``row["footprint_area"]``. The attribute line starts with the row's gml_id."""
         fp = row["footprint"]
         if isinstance(fp, Polygon):
             ring = np.asarray(fp.exterior.coords, dtype=np.float64)[:, :2] if not fp.is_empty else np.zeros((0, 2))
             area = fp.area
         else:
             ring, area = fp, row["footprint_area"]
-        self.gml_id.append(str(row["gml_id"]))
+        gml_id = str(row["gml_id"])
+        self.gml_id.append(gml_id)
         self.rings.append(ring)
         self.area.append(area)
-        for c, out in self.cols.items():
-            v = row.get(c)
-            if c in CODE_COLUMNS:
-                out.append(str(v or ""))
-            elif c in INT_COLUMNS:
-                out.append(-1 if v is None else int(v))
-            else:
-                out.append(np.nan if v is None else float(v))
+        c = self.cols
+        for name in _FLOATS:
+            v = row.get(name)
+            c[name].append(np.nan if v is None else float(v))
+        for name in INT_COLUMNS:
+            v = row.get(name)
+            c[name].append(-1 if v is None else int(v))
+        for name in CODE_COLUMNS:
+            c[name].append(str(row.get(name) or ""))
         if attrs.get("building_id"):
             self.n_building_id += 1
-        self.f.write(orjson.dumps(attrs, default=self.default, option=_JSON_OPTS))
+        self.f.write(orjson.dumps({"gml_id": gml_id, **attrs}, default=self.default, option=_JSON_OPTS))
 
     def close(self) -> None:
         self.f.close()
