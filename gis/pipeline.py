@@ -51,7 +51,7 @@ from .codelists import CodelistResolver, merge_labels
 from .crs import LocalFrame, local_to_ecef_matrix, origin_for, pick_plane_zone
 from .errors import Cancelled, CrsError, DatasetError, GisError, InputError, ParseError
 from .mesh import Processed, lod1_batch, process, row_and_attrs
-from .table_parts import TablePart, merge_parts, save_table
+from .table_parts import TablePart, rename_duplicates, summarize_parts, write_table
 from shapely.errors import GEOSException
 
 log = logging.getLogger("yakuba.gis.pipeline")
@@ -547,18 +547,12 @@ def import_dataset(
 
         # Rows: file order, then document order. Duplicate gml:ids get a suffix, never overwrite.
         # Workers wrote their rows as column parts; only numpy columns and the ids sit here.
-        cols = merge_parts([r.table_part for r in results])
-        renamed = _rename_duplicates(cols["gml_id"])
+        parts = [r.table_part for r in results]
+        summary = summarize_parts(parts, COVERAGE_KEYS)
+        renamed = rename_duplicates(parts, summary)
         offsets = np.concatenate(([0], np.cumsum([r.n_rows for r in results])[:-1])).astype(int).tolist() if results else []
         # Tiles are written by the workers while this process writes the table and attributes.
         tiles = pool.map(write_tile, _tile_tasks(work, results, offsets, renamed))
-        original_ids = cols["gml_id"]
-        if renamed:
-            ids = original_ids.tolist()
-            for i, g in renamed.items():
-                ids[i] = g
-            cols["gml_id"] = np.array(ids, dtype=np.str_)
-            del ids
         labels: dict[str, dict[str, str]] = {}
         labels_en: dict[str, dict[str, str]] = {}
         for r in results:
@@ -566,7 +560,7 @@ def import_dataset(
             merge_labels(labels_en, r.labels_en, lambda k, m: None)
         # zlib releases the GIL: the table compresses on a thread while the attributes stream.
         saver = stack.enter_context(ThreadPoolExecutor(1)).submit(
-            save_table, work / "buildings.npz", cols, f"EPSG:{zone_epsg}", origin, labels
+            write_table, work / "buildings.npz", parts, summary, renamed, f"EPSG:{zone_epsg}", origin, labels
         )
         n_building_id = sum(r.n_building_id for r in results)
         with open(work / "attributes.jsonl", "wb") as f:
@@ -583,9 +577,10 @@ def import_dataset(
                                 a["gml_id"], a["original_gml_id"] = renamed[i], gid
                                 line = orjson.dumps(a, option=orjson.OPT_APPEND_NEWLINE)
                             f.write(line)
-                for ext in (".rows.npz", ".attrs.jsonl"):
-                    os.unlink(r.table_part + ext)
+                os.unlink(r.table_part + ".attrs.jsonl")
         saver.result()
+        for p in parts:
+            os.unlink(p + ".rows.npz")
         entries = list(tiles)
         lo = np.min([e["lo"] for e in entries], axis=0) if entries else np.full(3, np.inf)
         hi = np.max([e["hi"] for e in entries], axis=0) if entries else np.full(3, -np.inf)
@@ -594,16 +589,8 @@ def import_dataset(
         ts = tiles_mod.tileset_json(entries, transform, ds_id)
         (work / "tileset.json").write_text(json.dumps(ts, indent=1))
 
-        n = len(cols["gml_id"])
-        coverage = {}
-        for k in COVERAGE_KEYS:
-            v = cols[k]
-            if v.dtype.kind == "f":
-                coverage[k] = int(np.count_nonzero(~np.isnan(v)))
-            elif v.dtype.kind == "U":
-                coverage[k] = int(np.count_nonzero(v != ""))
-            else:
-                coverage[k] = int(np.count_nonzero(v >= 0))
+        n = summary.n
+        coverage = dict(summary.coverage)
         coverage["building_id"] = n_building_id
         lods_total: Counter[int] = Counter()
         for r in results:
@@ -676,25 +663,6 @@ def _plan_tasks(
         for part, c in enumerate(chunks or [None]):
             tasks.append(FileTask(i, str(p), srs[p], zone_epsg, origin, lod, tile_size, spill_dir, c, part))
     return tasks
-
-
-def _rename_duplicates(ids: np.ndarray) -> dict[int, str]:
-    """Row -> new id for every repeat of a gml:id (``id__2``, ``id__3``...); usually empty, and
-    then no Python set of all ids is built."""
-    if len(ids) == 0 or len(np.unique(ids)) == len(ids):
-        return {}
-    renamed: dict[int, str] = {}
-    seen: dict[str, int] = {}
-    for i, gid in enumerate(ids.tolist()):
-        if gid in seen:
-            seen[gid] += 1
-            new = f"{gid}__{seen[gid]}"
-            while new in seen:
-                seen[gid] += 1
-                new = f"{gid}__{seen[gid]}"
-            renamed[i] = gid = new
-        seen[gid] = seen.get(gid, 1)
-    return renamed
 
 
 def source_hash(sources: list[dict]) -> str:

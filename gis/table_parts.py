@@ -1,16 +1,18 @@
-"""Per-worker parts of the building table, merged by the parent without shapely objects.
+"""Per-worker parts of the building table, merged by the parent without holding the table.
 
-A worker turns its rows into a ``BuildingTable`` (so every column conversion is the table's
-own) and writes the compact columns to ``<spill>/<task>.rows.npz`` plus its attributes to
-``<task>.attrs.jsonl``. The parent then only holds numpy columns (tens of bytes per building)
-and streams the attribute lines, instead of every row dict, attribute dict and Polygon of the
-dataset. ``write_table`` produces the same ``buildings.npz`` as ``BuildingTable.save``.
+A worker collects its rows as columns (``TablePart``) and writes them to
+``<spill>/<task>.rows.npz``, its attribute lines to ``<task>.attrs.jsonl``. The parent reads
+the parts one at a time for counts and a hash per gml:id (``summarize_parts``,
+``rename_duplicates``), then streams them column by column into ``buildings.npz``
+(``write_table``: the same file as ``BuildingTable.save``), so its memory does not grow with
+the dataset.
 """
 
 from __future__ import annotations
 
 import json
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -87,42 +89,152 @@ class TablePart:
         )
 
 
-def merge_parts(parts: list[str]) -> dict[str, np.ndarray]:
-    """Concatenate the parts' columns in order; ring offsets are rebased."""
-    out: dict[str, list[np.ndarray]] = {c: [] for c in ("gml_id", "coords") + COLUMNS}
-    offs = [np.zeros(1, dtype=np.int64)]
+@dataclass
+class PartsSummary:
+    """What the parent needs of all parts without holding their columns: row count, string
+    widths, coverage counts and a 64-bit hash per gml:id (8 bytes a building) to find
+    duplicates."""
+
+    n: int
+    n_coords: int
+    widths: dict[str, int]
+    coverage: dict[str, int]
+    hashes: np.ndarray
+
+
+STRING_COLUMNS = ("gml_id",) + CODE_COLUMNS
+
+
+def _hash_ids(ids: np.ndarray) -> np.ndarray:
+    """Polynomial hash of each fixed-width unicode string (padding code points are 0, so the
+    hash does not depend on the array's width)."""
+    n = len(ids)
+    w = ids.dtype.itemsize // 4
+    if n == 0 or w == 0:
+        return np.zeros(n, dtype=np.uint64)
+    cps = np.ascontiguousarray(ids).view(np.uint32).reshape(n, w).astype(np.uint64)
+    powers = np.cumprod(np.full(w, 1_000_003, dtype=np.uint64), dtype=np.uint64)  # wraps mod 2**64
+    with np.errstate(over="ignore"):
+        return (cps * powers).sum(axis=1, dtype=np.uint64)
+
+
+def summarize_parts(parts: list[str], coverage_keys: tuple[str, ...]) -> PartsSummary:
+    n = n_coords = 0
+    widths = dict.fromkeys(STRING_COLUMNS, 1)
+    coverage = dict.fromkeys(coverage_keys, 0)
+    hashes = []
+    for p in parts:
+        with np.load(p + ".rows.npz") as z:
+            ids = z["gml_id"]
+            n += len(ids)
+            n_coords += len(z["coords"])
+            hashes.append(_hash_ids(ids))
+            for c in STRING_COLUMNS:
+                widths[c] = max(widths[c], z[c].dtype.itemsize // 4)
+            for k in coverage_keys:
+                v = z[k]
+                if v.dtype.kind == "f":
+                    coverage[k] += int(np.count_nonzero(~np.isnan(v)))
+                elif v.dtype.kind == "U":
+                    coverage[k] += int(np.count_nonzero(v != ""))
+                else:
+                    coverage[k] += int(np.count_nonzero(v >= 0))
+    return PartsSummary(n, n_coords, widths, coverage, np.concatenate(hashes) if hashes else np.zeros(0, np.uint64))
+
+
+def rename_duplicates(parts: list[str], summary: PartsSummary) -> dict[int, str]:
+    """Row -> new gml:id for every repeat of an id (``id__2``, ``id__3``... never a name
+    already in the dataset). Candidates come from equal hashes; the strings decide."""
+    h = summary.hashes
+    if len(h) < 2:
+        return {}
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    eq = hs[1:] == hs[:-1]
+    if not eq.any():
+        return {}
+    cand = np.zeros(len(h), dtype=bool)
+    cand[order[1:][eq]] = True
+    cand[order[:-1][eq]] = True
+    rows = np.flatnonzero(cand)
+    ids: dict[int, str] = {}
     base = 0
     for p in parts:
         with np.load(p + ".rows.npz") as z:
-            for c in out:
-                out[c].append(z[c])
-            ro = z["ring_offsets"]
-            offs.append(ro[1:] + base)
-            base += int(ro[-1])
-    merged: dict[str, np.ndarray] = {}
-    for c, arrs in out.items():
-        if c == "coords":
-            merged[c] = np.concatenate(arrs) if arrs else np.zeros((0, 2))
-        elif c in CODE_COLUMNS or c == "gml_id":
-            merged[c] = np.concatenate(arrs) if arrs else np.array([], dtype=np.str_)
-        else:
-            merged[c] = np.concatenate(arrs) if arrs else np.zeros(0, dtype=np.float64 if c in FLOAT_COLUMNS else np.int32)
-    merged["ring_offsets"] = np.concatenate(offs)
-    return merged
+            g = z["gml_id"]
+            sel = rows[(rows >= base) & (rows < base + len(g))]
+            ids.update(zip(sel.tolist(), g[sel - base].tolist()))
+            base += len(g)
+    taken = set(ids.values())
+
+    def free(name: str) -> bool:
+        if name in taken:
+            return False
+        hn = _hash_ids(np.array([name]))[0]
+        i = int(np.searchsorted(hs, hn))
+        return not (i < len(hs) and hs[i] == hn)  # a name some row has (or a hash collision)
+
+    renamed: dict[int, str] = {}
+    count: dict[str, int] = {}
+    first: set[str] = set()
+    for r in sorted(ids):
+        gid = ids[r]
+        if gid not in first:
+            first.add(gid)
+            continue
+        k = count.get(gid, 1)
+        while True:
+            k += 1
+            new = f"{gid}__{k}"
+            if free(new):
+                break
+        count[gid] = k
+        taken.add(new)
+        renamed[r] = new
+    return renamed
 
 
-def save_table(path: Path, cols: dict[str, np.ndarray], crs: str, origin: tuple[float, float], code_labels: dict) -> None:
-    """Same file as BuildingTable.save (same keys, order, dtypes), written with zlib level 1:
-    at 100k buildings level 6 took a second of the import for a file ~10% smaller."""
-    arrays = {
-        "gml_id": cols["gml_id"],
-        "coords": cols["coords"],
-        "ring_offsets": cols["ring_offsets"],
-        **{c: cols[c] for c in FLOAT_COLUMNS + INT_COLUMNS},
-        **{c: cols[c] for c in CODE_COLUMNS},
-        "meta": np.array(json.dumps({"crs": crs, "origin": list(origin), "code_labels": code_labels})),
-    }
+def write_table(
+    path: Path, parts: list[str], summary: PartsSummary, renamed: dict[int, str], crs: str, origin: tuple[float, float],
+    code_labels: dict,
+) -> None:
+    """buildings.npz (the keys, order and dtypes of BuildingTable.save) streamed column by
+    column from the parts, so memory does not grow with the dataset; zlib level 1 (level 6
+    took a second at 100k buildings for a file ~10% smaller)."""
+    w = dict(summary.widths)
+    if renamed:
+        w["gml_id"] = max(w["gml_id"], max(len(v) for v in renamed.values()))
+    specs: list[tuple[str, np.dtype, tuple]] = [
+        ("gml_id", np.dtype(f"<U{w['gml_id']}"), (summary.n,)),
+        ("coords", np.dtype("<f8"), (summary.n_coords, 2)),
+        ("ring_offsets", np.dtype("<i8"), (summary.n + 1,)),
+        *[(c, np.dtype("<f8"), (summary.n,)) for c in FLOAT_COLUMNS],
+        *[(c, np.dtype("<i4"), (summary.n,)) for c in INT_COLUMNS],
+        *[(c, np.dtype(f"<U{w[c]}"), (summary.n,)) for c in CODE_COLUMNS],
+    ]
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1, allowZip64=True) as zf:
-        for name, a in arrays.items():
+        for name, dtype, shape in specs:
             with zf.open(name + ".npy", "w", force_zip64=True) as f:
-                np.lib.format.write_array(f, np.asanyarray(a), allow_pickle=False)
+                np.lib.format.write_array_header_1_0(
+                    f, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+                )
+                base = coord_base = 0
+                if name == "ring_offsets":
+                    f.write(np.zeros(1, dtype=dtype).tobytes())
+                for p in parts:
+                    with np.load(p + ".rows.npz") as z:
+                        a = z[name]
+                        if name == "ring_offsets":
+                            a = a[1:] + coord_base
+                            coord_base += int(z["ring_offsets"][-1])
+                        a = a.astype(dtype, copy=False)
+                        if name == "gml_id" and renamed:
+                            a = a.copy()
+                            for r, new in renamed.items():
+                                if base <= r < base + len(a):
+                                    a[r - base] = new
+                        base += len(z["gml_id"])
+                        f.write(np.ascontiguousarray(a).tobytes())
+        meta = np.array(json.dumps({"crs": crs, "origin": list(origin), "code_labels": code_labels}))
+        with zf.open("meta.npy", "w") as f:
+            np.lib.format.write_array(f, meta, allow_pickle=False)
