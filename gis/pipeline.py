@@ -419,7 +419,8 @@ def _init_worker(q: Any, cancel: Any) -> None:
 
 
 def _run_file_proc(task: FileTask) -> FileResult:
-    return run_file(task, _ProxyFeedback(_WORKER["q"], _WORKER["cancel"]))
+    # Codelists are read once per worker process, not once per task (a file is several tasks).
+    return run_file(task, _ProxyFeedback(_WORKER["q"], _WORKER["cancel"]), _WORKER.setdefault("labels", {}))
 
 
 # ----------------------------------------------------------------------------- parent
@@ -643,7 +644,7 @@ def import_dataset(
 
 
 SPLIT_MIN_BYTES = 8 << 20  # smaller files are not worth a second parser
-MAX_CHUNK_BYTES = 64 << 20  # larger files are always cut (worker memory ~ one chunk's rows)
+MAX_CHUNK_BYTES = 16 << 20  # larger files are always cut: a worker holds one chunk's rows, so its memory is flat
 
 
 def _plan_tasks(
