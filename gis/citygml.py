@@ -767,7 +767,7 @@ def _transform_each(rings, recs, group, to_local) -> list[np.ndarray | None]:
 def _drop_bad_rings(recs: list[RawBuilding]) -> None:
     def clean(polys: list[PolygonRings]) -> list[PolygonRings]:
         for poly in polys:
-            if poly and poly[0] is not None and None in poly:
+            if poly and poly[0] is not None and any(r is None for r in poly):
                 poly[:] = [r for r in poly if r is not None]
         return [p for p in polys if p and p[0] is not None]
 

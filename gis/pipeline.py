@@ -719,6 +719,7 @@ class _Pool:
             ctx.set_forkserver_preload(["yakuba.gis.pipeline"])
         else:
             ctx = mp.get_context("spawn")
+        log.info("import pool workers=%d start=%s", self.n, ctx.get_start_method())
         self.q = ctx.Queue()
         self.cancel = ctx.Event()
         self.ex = ProcessPoolExecutor(max_workers=self.n, mp_context=ctx, initializer=_init_worker, initargs=(self.q, self.cancel))
