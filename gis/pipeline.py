@@ -3,13 +3,18 @@ triangulate: mesh.process) -> sinks (tile chunks -> GLB + tileset.json; Building
 attributes.jsonl; dataset.json).
 
 One ``Feedback`` object carries warnings by kind, progress and cancellation through every stage.
-Files are parsed by a ProcessPoolExecutor (forkserver); a large file is cut at member boundaries
-into byte ranges (citygml.plan_chunks, at most MAX_CHUNK_BYTES each) so one file keeps every core
-busy and a worker holds one chunk's rows at most. Workers transform in batches (one pyproj call
-per BATCH buildings), spill meshes into per-tile chunk files and write their table rows and
-attributes to part files (gis.table_parts). The parent merges the parts as numpy columns,
-streams attributes.jsonl, resolves duplicate gml:ids, writes tiles and the table, then moves the
-finished dataset directory into place in one rename.
+Files are parsed by a process pool (fork from a single-threaded process, forkserver otherwise);
+a large file is cut at member boundaries into byte ranges (citygml.plan_chunks, at most
+MAX_CHUNK_BYTES each) so one file keeps every core busy and a worker's memory is one chunk's.
+
+Workers go a batch of BATCH buildings at a time: the rings' posList texts are parsed in one call
+and transformed in one pyproj call (citygml.materialize); the common simple LOD1 building (one
+hole-free footprint, an LOD1 solid, no parts) is footprinted, validated and extruded for the
+whole batch at once (mesh.lod1_batch); the rest take mesh.process, one by one. Meshes spill into
+per-tile chunk files with their buildings' tile properties; rows and attribute lines go to part
+files (gis.table_parts). The parent then hashes the gml:ids to find duplicates, streams the
+table into buildings.npz on a thread and concatenates the attribute lines while the workers
+write the tiles, and finally moves the finished dataset directory into place in one rename.
 
 Dataset directory layout (``DATA/datasets/<id>/``)::
 
@@ -29,6 +34,7 @@ import json
 import logging
 import math
 import os
+import pickle
 import queue
 import re
 import shutil
@@ -261,8 +267,11 @@ class _Spill:
                 "p_gml_id": np.array([part.gml_id[l] for l in local], dtype=np.str_),
                 **{f"p_{c}": np.array([part.cols[c][l] for l in local]) for c in TILE_PROPS[1:]},
             }
-            path = os.path.join(self.dir, f"{self.res.index}_{self.res.part}_{key[0]}_{key[1]}_{self.seq}.npz")
-            np.savez(path, pos=pos, idx=idx, ids=ids, **props)
+            path = os.path.join(self.dir, f"{self.res.index}_{self.res.part}_{key[0]}_{key[1]}_{self.seq}.pkl")
+            # Our own temporary file, read back only by our own workers: pickle is the cheapest
+            # container for a dozen arrays (npz spent ~15 us per building on zip and headers).
+            with open(path, "wb") as f:
+                pickle.dump({"pos": pos, "idx": idx, "ids": ids, **props}, f, protocol=pickle.HIGHEST_PROTOCOL)
             self.res.chunks.setdefault(key, []).append(path)
             self.seq += 1
         self.buf.clear()
@@ -439,14 +448,15 @@ def write_tile(t: TileTask) -> dict:
     poss, idxs, rows, prow, props = [], [], [], [], {c: [] for c in TILE_PROPS}
     nv = 0
     for p, off in t.chunks:
-        with np.load(p) as z:
-            poss.append(z["pos"])
-            idxs.append(z["idx"] + np.uint32(nv))
-            rows.append(z["ids"] + off)
-            prow.append(z["p_id"] + off)
-            for c in TILE_PROPS:
-                props[c].append(z["p_" + c])
-            nv += len(z["pos"])
+        with open(p, "rb") as f:
+            z = pickle.load(f)
+        poss.append(z["pos"])
+        idxs.append(z["idx"] + np.uint32(nv))
+        rows.append(z["ids"] + off)
+        prow.append(z["p_id"] + off)
+        for c in TILE_PROPS:
+            props[c].append(z["p_" + c])
+        nv += len(z["pos"])
         os.unlink(p)
     pos = np.concatenate(poss)
     idx = np.concatenate(idxs)
@@ -535,6 +545,7 @@ def import_dataset(
         nworkers = min(nworkers, len(tasks))
         pool = stack.enter_context(_Pool(nworkers, fb))
         results = pool.files(tasks)
+        t_parsed = time.perf_counter()
         errors = [r.error for r in results if r.error]
         if fb.cancelled:
             raise Cancelled("import cancelled")
@@ -580,9 +591,11 @@ def import_dataset(
                             f.write(line)
                 os.unlink(r.table_part + ".attrs.jsonl")
         saver.result()
+        t_table = time.perf_counter()
         for p in parts:
             os.unlink(p + ".rows.npz")
         entries = list(tiles)
+        t_tiles = time.perf_counter()
         lo = np.min([e["lo"] for e in entries], axis=0) if entries else np.full(3, np.inf)
         hi = np.max([e["hi"] for e in entries], axis=0) if entries else np.full(3, -np.inf)
         shutil.rmtree(spill_dir, ignore_errors=True)
@@ -632,6 +645,8 @@ def import_dataset(
         (work / "dataset.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=_json_default))
         final = root / ds_id
         _replace_dir(work, final)
+        log.info("import phases dataset=%s parse=%.2fs table+attributes=%.2fs tiles=%.2fs total=%.2fs", ds_id,
+                 t_parsed - t0, t_table - t_parsed, t_tiles - t_parsed, time.perf_counter() - t0)
         log.info("import done dataset=%s buildings=%d tiles=%d seconds=%.2f", ds_id, n, len(entries), seconds)
         return ImportResult(
             dataset=ds_id, path=final, buildings=n, building_parts=meta["counts"]["building_parts"], tiles=len(entries),

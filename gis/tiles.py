@@ -104,7 +104,11 @@ def build_glb(
                 "stringOffsetType": "UINT32",
             }
         else:
-            arr = np.array([nodata if (v is None or (isinstance(v, float) and math.isnan(v))) else v for v in col], dtype=dtype)
+            try:
+                a = np.asarray(col, dtype=np.float64)
+                arr = np.where(np.isnan(a), nodata, a).astype(dtype)
+            except TypeError:  # None among the values
+                arr = np.array([nodata if (v is None or (isinstance(v, float) and math.isnan(v))) else v for v in col], dtype=dtype)
             props_json[name] = {"values": b.add(arr.tobytes())}
 
     blob = b.blob()
