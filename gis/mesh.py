@@ -214,6 +214,33 @@ def _earcut(xy: np.ndarray, ring_ends: list[int] | np.ndarray) -> np.ndarray:
     return mapbox_earcut.triangulate_float64(xy, np.asarray(ring_ends, dtype=np.uint32)).astype(np.uint32, copy=False)
 
 
+_FAN4 = np.array([[0, 1, 2], [0, 2, 3]], dtype=np.uint32)
+_TRI = np.array([[0, 1, 2]], dtype=np.uint32)
+
+
+def _caps(rings: list[np.ndarray]) -> list[np.ndarray]:
+    """Triangles of hole-free counter-clockwise rings: triangles and convex quads (most
+    footprints) directly, the rest by earcut. Vectorised over the rings: an earcut call costs
+    more than the geometry of a rectangle."""
+    n = np.fromiter(map(len, rings), dtype=np.int64, count=len(rings))
+    quad = np.flatnonzero(n == 4)
+    convex = np.zeros(len(rings), dtype=bool)
+    if len(quad):
+        q = np.stack([rings[i] for i in quad])  # (k, 4, 2)
+        e = np.roll(q, -1, axis=1) - q
+        cross = e[:, :, 0] * np.roll(e, -1, axis=1)[:, :, 1] - e[:, :, 1] * np.roll(e, -1, axis=1)[:, :, 0]
+        convex[quad[(cross > 0).all(axis=1)]] = True
+    out = []
+    for a, k, c in zip(rings, n.tolist(), convex.tolist()):
+        if c:
+            out.append(_FAN4)
+        elif k == 3:
+            out.append(_TRI)
+        else:
+            out.append(_earcut(np.ascontiguousarray(a), [k]).reshape(-1, 3))
+    return out
+
+
 def _ring_xy(coords: np.ndarray, ccw: bool) -> np.ndarray:
     xy = coords[:-1, :2]
     x, y = xy[:, 0], xy[:, 1]
@@ -235,7 +262,7 @@ def extrude(g: Polygon | MultiPolygon, z0: float, z1: float) -> Mesh:
         xy = rings[0] if len(rings) == 1 else np.concatenate(rings)
         n = len(xy)
         ends = np.array(list(accumulate(len(r) for r in rings)), dtype=np.uint32)
-        tri = _earcut(xy, ends).reshape(-1, 3)
+        tri = _caps([xy])[0] if len(rings) == 1 else _earcut(xy, ends).reshape(-1, 3)
         # earcut keeps the input winding (CCW exterior): top faces up; bottom is reversed.
         i = np.arange(n, dtype=np.uint32)
         j = i + 1
@@ -506,23 +533,6 @@ class Lod1Batch:
     meshes: list[Mesh]
 
 
-def _simple_lod1(rec: RawBuilding, lod: int) -> tuple[np.ndarray | None, list[np.ndarray]] | None:
-    """(LOD0 ring or None, LOD1 exteriors) when rec is the common case: no parts, a LOD1
-    solid, no LOD2 wanted, and at most one hole-free LOD0 polygon."""
-    if rec.parts or not rec.lod1 or (lod >= 2 and rec.lod2):
-        return None
-    if rec.lod0:
-        if len(rec.lod0) != 1 or len(rec.lod0[0]) != 1:
-            return None
-        fp = rec.lod0[0][0]
-    else:
-        fp = None
-    exts = [p[0] for p in rec.lod1]
-    if any(e.shape[1] != 3 for e in exts):
-        return None
-    return fp, exts
-
-
 def lod1_batch(recs: list[RawBuilding], lod: int) -> Lod1Batch:
     """Footprints, heights and prisms for the simple buildings of a batch (local coordinates,
     see citygml.materialize), with one numpy/shapely call per step for the whole batch instead
@@ -533,19 +543,27 @@ def lod1_batch(recs: list[RawBuilding], lod: int) -> Lod1Batch:
     fps: list[np.ndarray | None] = []
     exts: list[list[np.ndarray]] = []
     for i, r in enumerate(recs):
-        s = _simple_lod1(r, lod)
-        if s is not None:
-            idx.append(i)
-            fps.append(s[0])
-            exts.append(s[1])
+        # Only records materialize() put in local metres; the common case: no parts, an
+        # LOD1 solid, no LOD2 wanted, at most one hole-free LOD0 polygon, 3D rings.
+        if r.parts or not r.lod1 or (lod >= 2 and r.lod2) or not getattr(r, "_local", False):
+            continue
+        if r.lod0:
+            if len(r.lod0) != 1 or len(r.lod0[0]) != 1:
+                continue
+            fp = r.lod0[0][0]
+        else:
+            fp = None
+        idx.append(i)
+        fps.append(fp)
+        exts.append([p[0] for p in r.lod1])
     empty = Lod1Batch([], [], np.zeros(0), np.zeros((0, 2)), np.zeros(0), np.zeros(0), [], [], [])
     if not idx:
         return empty
     # z range of each building's LOD1 exteriors, and each exterior's own range and first z.
     flat = [e for es in exts for e in es]
-    nper = np.fromiter((len(es) for es in exts), dtype=np.int64, count=len(exts))
-    lens = np.fromiter((len(e) for e in flat), dtype=np.int64, count=len(flat))
-    Z = np.concatenate([e[:, 2] for e in flat])
+    nper = np.fromiter(map(len, exts), dtype=np.int64, count=len(exts))
+    lens = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
+    Z = np.concatenate(flat)[:, 2]  # materialize() made every local ring (n, 3)
     rs = np.zeros(len(flat), dtype=np.int64)
     np.cumsum(lens[:-1], out=rs[1:])
     rlo, rhi, rfirst = np.minimum.reduceat(Z, rs), np.maximum.reduceat(Z, rs), Z[rs]
@@ -608,7 +626,7 @@ def _prisms(xy: list[np.ndarray], z0: np.ndarray, z1: np.ndarray) -> list[Mesh]:
     ring."""
     B = len(xy)
     n = np.fromiter((len(a) for a in xy), dtype=np.int64, count=B)
-    tris = [_earcut(np.ascontiguousarray(a), [len(a)]).reshape(-1, 3) for a in xy]
+    tris = _caps(xy)
     t = np.fromiter((len(x) for x in tris), dtype=np.int64, count=B)
     start = np.zeros(B, dtype=np.int64)
     np.cumsum(n[:-1], out=start[1:])
