@@ -687,29 +687,31 @@ def materialize(
         else:
             vals, se, good = None, None, None
         if good is not None and good.all():
-            rings = _split_xyz(vals, se, counts, recs, group, to_local)
+            rings, n = _split_xyz(vals, se, counts, recs, group, to_local)
+            short = np.flatnonzero(n < 3).tolist()
         else:
             rings = [_one_ring(t, d, line, warn) for t, d, line in lazy]
             if to_local is not None:
                 rings = _transform_each(rings, recs, group, to_local)
+            short = [i for i, r in enumerate(rings) if r is None or len(r) < 3]
         for top in recs:
             for r in (top, *top.parts) if top.parts else (top,):
                 r.lazy = []
-        dropped = False
-        for (poly, k), ring, (_, _, line) in zip(slots, rings, lazy):
-            if ring is not None and len(ring) < 3:
-                warn("degenerate_ring", f"ring with {len(ring)} distinct points at line {line}")
-                ring = None
+        for (poly, k), ring in zip(slots, rings):
             poly[k] = ring
-            dropped = dropped or ring is None
-        if dropped:
+        for i in short:
+            poly, k = slots[i]
+            if rings[i] is not None:
+                warn("degenerate_ring", f"ring with {len(rings[i])} distinct points at line {lazy[i][2]}")
+            poly[k] = None
+        if short:
             _drop_bad_rings(recs)
     if to_local is not None:
         for rec in recs:
             rec._local = True  # type: ignore[attr-defined]
 
 
-def _split_xyz(vals, se, counts, recs, group, to_local) -> list[np.ndarray]:
+def _split_xyz(vals, se, counts, recs, group, to_local) -> tuple[list[np.ndarray], np.ndarray]:
     """Vectorised path (every ring 3D and well formed): one reshape, one closing-point test,
     one transform per CRS, then views."""
     keep = np.ones(len(vals), dtype=bool)
@@ -724,10 +726,11 @@ def _split_xyz(vals, se, counts, recs, group, to_local) -> list[np.ndarray]:
     closed[has] = (pts[p0[has]] == pts[last[has]]).all(axis=1)
     n = n - closed
     if to_local is not None and len(pts):
-        srs = [recs[g].srs for g in group]
-        if all(s == srs[0] for s in srs):
-            pts = to_local(srs[0])(pts)
+        one = {r.srs for r in recs}
+        if len(one) == 1:
+            pts = to_local(one.pop())(pts)
         else:
+            srs = [recs[g].srs for g in group]
             gid = np.repeat(np.array([hash(s) for s in srs]), counts // 3)
             out = np.empty_like(pts)
             for s in set(srs):
@@ -735,7 +738,7 @@ def _split_xyz(vals, se, counts, recs, group, to_local) -> list[np.ndarray]:
                 out[m] = to_local(s)(pts[m])
             pts = out
     ends = p0 + n
-    return [pts[a:b] for a, b in zip(p0.tolist(), ends.tolist())]
+    return [pts[a:b] for a, b in zip(p0.tolist(), ends.tolist())], n
 
 
 def _one_ring(text: str, dim: int, line: int, warn: Warn) -> Ring | None:

@@ -485,13 +485,16 @@ def process(
     )
 
 
+ROW_CODES = ("structure_code", "fireproof_code", "usage_code", "class_code")
+
+
 def row_and_attrs(
     rec: RawBuilding, gml_id: str, footprint: object, height: float | None, height_source: str | None,
     pieces: list[RawBuilding] | None = None, inherited: list[str] | None = None,
 ) -> tuple[dict, dict]:
     """The table row (BuildingTable columns) and the API attributes of one building."""
     a = rec.attrs
-    codes = {k: v[0] for k, v in rec.codes.items()}
+    codes = rec.codes
     row = {
         "gml_id": gml_id,
         "footprint": footprint,
@@ -500,22 +503,26 @@ def row_and_attrs(
         "storeys_below": a.get("storeys_below"),
         "year": a.get("year"),
         "total_floor_area": a.get("total_floor_area"),
-        "structure_code": codes.get("structure_code", ""),
-        "fireproof_code": codes.get("fireproof_code", ""),
-        "usage_code": codes.get("usage_code", ""),
-        "class_code": codes.get("class_code", ""),
+        **{c: codes[c][0] if c in codes else "" for c in ROW_CODES},
     }
-    attrs = dict(a)
-    for k, v in codes.items():
-        if k not in row:
-            attrs[k] = v
+    return row, attrs_of(rec, height_source, pieces, inherited)
+
+
+def attrs_of(
+    rec: RawBuilding, height_source: str | None, pieces: list[RawBuilding] | None = None, inherited: list[str] | None = None
+) -> dict:
+    """Everything parsed about a building that the table does not hold, for the API."""
+    attrs = dict(rec.attrs)
+    for k, v in rec.codes.items():
+        if k not in ROW_CODES:
+            attrs[k] = v[0]
     attrs["height_source"] = height_source
     if inherited:
         attrs["inherited_from_parts"] = sorted(set(inherited))
     attrs["line"] = rec.line
     attrs["parts"] = [p.gml_id for p in rec.parts]
     attrs["lods"] = sorted(set().union(*(p.lods() for p in pieces))) if pieces else sorted(rec.lods())
-    return row, attrs
+    return attrs
 
 
 @dataclass

@@ -29,6 +29,7 @@ Dataset directory layout (``DATA/datasets/<id>/``)::
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import logging
@@ -56,7 +57,7 @@ from .citygml import Chunk, RawBuilding, iter_buildings, materialize, plan_chunk
 from .codelists import CodelistResolver, merge_labels
 from .crs import LocalFrame, local_to_ecef_matrix, origin_for, pick_plane_zone
 from .errors import Cancelled, CrsError, DatasetError, GisError, InputError, ParseError
-from .mesh import Processed, lod1_batch, process, row_and_attrs
+from .mesh import Processed, attrs_of, lod1_batch, process
 from .table_parts import TablePart, rename_duplicates, summarize_parts, write_table
 from shapely.errors import GEOSException
 
@@ -289,6 +290,17 @@ def _sha256(path: str) -> str:
 def run_file(task: FileTask, fb: Feedback, label_cache: dict | None = None) -> FileResult:
     """Parse + transform + mesh one file; rows use file-local indices. Never raises InputError:
     it is returned in ``error`` so the parent can name the file."""
+    # Parsing allocates millions of short-lived, acyclic objects: a rarer young-generation
+    # collection saves ~2% of the CPU and changes nothing else.
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], 20_000), *threshold[1:])
+    try:
+        return _run_file(task, fb, label_cache)
+    finally:
+        gc.set_threshold(*threshold)
+
+
+def _run_file(task: FileTask, fb: Feedback, label_cache: dict | None) -> FileResult:
     path = Path(task.path)
     res = FileResult(index=task.index, path=task.path, part=task.part)
     local_fb = Feedback()  # warnings of this file only; merged by the parent
@@ -367,11 +379,10 @@ def run_file(task: FileTask, fb: Feedback, label_cache: dict | None = None) -> F
                     handle(rec)
                     continue
                 gml_id = name_of(rec)
-                row, attrs = row_and_attrs(rec, gml_id, fast.rings[k], fast.height[k], fast.height_source[k])
-                row["footprint_area"] = areas[k]
-                attrs["source"] = path.name
+                # gml_id first in the attribute line, as TablePart.add writes it.
+                attrs = {"gml_id": gml_id, **attrs_of(rec, fast.height_source[k]), "source": path.name}
                 local_id = len(part)
-                part.add(row, attrs)
+                part.add_fields(gml_id, fast.rings[k], areas[k], fast.height[k], rec.attrs, rec.codes, attrs)
                 for l in attrs["lods"]:
                     lods[l] += 1
                 m = fast.meshes[k]

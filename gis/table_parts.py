@@ -72,6 +72,29 @@ class TablePart:
             self.n_building_id += 1
         self.f.write(orjson.dumps({"gml_id": gml_id, **attrs}, default=self.default, option=_JSON_OPTS))
 
+    def add_fields(
+        self, gml_id: str, ring: np.ndarray, area: float, height: float | None, a: dict, codes: dict, attrs: dict
+    ) -> None:
+        """``add`` without a row dict, for the batch path: ``a`` and ``codes`` are the record's
+        attributes and (code, codeSpace) pairs, ``ring`` the closed footprint."""
+        self.gml_id.append(gml_id)
+        self.rings.append(ring)
+        self.area.append(area)
+        c = self.cols
+        c["height"].append(np.nan if height is None else float(height))
+        v = a.get("total_floor_area")
+        c["total_floor_area"].append(np.nan if v is None else float(v))
+        for name in INT_COLUMNS:
+            v = a.get(name)
+            c[name].append(-1 if v is None else int(v))
+        for name in CODE_COLUMNS:
+            v = codes.get(name)
+            c[name].append(v[0] if v else "")
+        if attrs.get("building_id"):
+            self.n_building_id += 1
+        attrs["gml_id"] = gml_id
+        self.f.write(orjson.dumps(attrs, default=self.default, option=_JSON_OPTS))
+
     def close(self) -> None:
         self.f.close()
         offsets = np.zeros(len(self.rings) + 1, dtype=np.int64)
