@@ -376,50 +376,53 @@ def iter_buildings(
             progress(src.n - last_reported)
 
 
-def _num(text: str | None, warn: Warn, what: str, line: int) -> float | None:
+def _num(text: str | None, warn: Warn, what: str, el: etree._Element) -> float | None:
     t = (text or "").strip()
     if not t:
         return None
     try:
         return float(t)
     except ValueError:
-        warn("bad_value", f"{what} {t!r} at line {line} is not a number")
+        warn("bad_value", f"{what} {t!r} at line {el.sourceline} is not a number")
         return None
 
 
-# One small function per kind of value, on the value's text (the XSLT extractor has no
-# elements) and codeSpace; ``line`` only names the place in warnings.
-Store = Callable[[RawBuilding, str, "str | None", "str | None", Warn, int], None]
+# One small function per kind of value, called ~10 times per building: each reads only what it
+# needs of the element (the line only for a warning).
+Store = Callable[[RawBuilding, str, etree._Element, Warn], None]
 
 
-def _v_code(rec: RawBuilding, key: str, t: str | None, space: str | None, warn: Warn, line: int) -> None:
+def _v_code(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
+    t = el.text
     if t and (t := t.strip()):
-        rec.codes[key] = (t, space or None)
+        rec.codes[key] = (t, el.get("codeSpace"))
 
 
-def _v_str(rec: RawBuilding, key: str, t: str | None, space: str | None, warn: Warn, line: int) -> None:
+def _v_str(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
+    t = el.text
     if t and (t := t.strip()):
         rec.attrs[key] = t
 
 
-def _v_year(rec: RawBuilding, key: str, t: str | None, space: str | None, warn: Warn, line: int) -> None:
+def _v_year(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
     # Years come as "1975" or as dates ("2021-01-01"); "0001" is PLATEAU's unknown.
-    t = (t or "").strip()
+    t = (el.text or "").strip()
     if len(t) >= 4 and t[:4].isdigit() and (len(t) == 4 or t[4] == "-"):
         y = int(t[:4])
         if 1 < y < 9999:
             rec.attrs[key] = y
         return
-    v = _num(t, warn, key, line)
+    v = _num(t, warn, key, el)
     if v is not None and 1 < v < 9999:
         rec.attrs[key] = int(v)
 
 
-def _v_measure(rec: RawBuilding, key: str, t: str | None, space: str | None, warn: Warn, line: int) -> None:
+def _v_measure(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
+    t = el.text
     try:
         v = float(t)  # type: ignore[arg-type]  # float() strips whitespace itself
     except (TypeError, ValueError):
-        v = _num(t, warn, key, line)  # type: ignore[assignment]
+        v = _num(t, warn, key, el)  # type: ignore[assignment]
         if v is None:
             return
     # PLATEAU sentinels mean "not surveyed": keep them unknown rather than as numbers.
@@ -427,8 +430,8 @@ def _v_measure(rec: RawBuilding, key: str, t: str | None, space: str | None, war
         rec.attrs[key] = v
 
 
-def _v_storeys(rec: RawBuilding, key: str, t: str | None, space: str | None, warn: Warn, line: int) -> None:
-    v = _num(t, warn, key, line)
+def _v_storeys(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
+    v = _num(el.text, warn, key, el)
     if v is not None and 0 <= v < 9999:
         rec.attrs[key] = int(v)
 
@@ -439,7 +442,7 @@ _STORE: dict[str, Store] = {
 
 
 def _store_value(rec: RawBuilding, key: str, kind: str, el: etree._Element, warn: Warn) -> None:
-    _STORE[kind](rec, key, el.text, el.get("codeSpace"), warn, el.sourceline or 0)
+    _STORE[kind](rec, key, el, warn)
 
 
 _DIRECT: dict[str, tuple[str, Callable]] = {
@@ -470,7 +473,7 @@ def _building(el: etree._Element, is_part: bool, warn: Warn) -> RawBuilding:
         if d is not None:
             if ln == "usage" and "usage_code" in rec.codes:
                 continue  # several usages: the first is the main one
-            d[1](rec, d[0], child.text, child.get("codeSpace"), warn, child.sourceline or 0)
+            d[1](rec, d[0], child, warn)
         elif ln in _LOD0:
             polys = _polygons(child, rec, None, warn)
             (lod0_fp if ln != "lod0RoofEdge" else lod0_re).extend(polys)
@@ -497,7 +500,7 @@ def _building(el: etree._Element, is_part: bool, warn: Warn) -> RawBuilding:
             for leaf in child.iter(_URO_TAGS):
                 key, store = _URO_STORE[_ln(leaf.tag)]
                 if key not in rec.attrs and key not in rec.codes:
-                    store(rec, key, leaf.text, leaf.get("codeSpace"), warn, leaf.sourceline or 0)
+                    store(rec, key, leaf, warn)
     if lod0_fp:
         rec.lod0, rec.lod0_kind = lod0_fp, "footprint"
     elif lod0_re:
