@@ -12,9 +12,11 @@ peak RSS is per run:
 Synthetic 100k districts are written as 4 files of 25k (PLATEAU ships one file per mesh tile), so
 the importer can use both cores; 10k is one file.
 
-    .venv/bin/python bench/gis_import.py [--sizes 10000,100000] [--work DIR] [--quick]
+    .venv/bin/python bench/gis_import.py [--sizes 10000,100000] [--work DIR] [--quick] [--repeat N]
 
-``--quick`` runs only the synthetic LOD1 inputs (scan, import, plateaukit).
+``--quick`` runs only the synthetic LOD1 inputs (scan, import, plateaukit). ``--repeat N`` runs
+each measurement N times and reports the median run; a ``ratios`` line per import gives the
+issue's goals as numbers (import rate / scan rate, import rate / plateaukit rate).
 """
 
 from __future__ import annotations
@@ -171,17 +173,41 @@ def child_plateaukit(files: list[str]) -> dict:
 # ----------------------------------------------------------------------------- parent
 
 
-def run_child(python: str, kind: str, files: list[Path], extra: list[str], label: dict, timeout: float = 3600) -> None:
+def run_child(
+    python: str, kind: str, files: list[Path], extra: list[str], label: dict, timeout: float = 3600, repeat: int = 1
+) -> dict | None:
+    """Run one measurement ``repeat`` times in fresh processes; print and return the run with
+    the median time (``runs_s`` lists all of them: this machine's timings vary by ~30%)."""
     cmd = [python, str(Path(__file__).resolve()), "--child", kind, *extra, "--files", *map(str, files)]
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
-    except subprocess.TimeoutExpired:
-        print(json.dumps({**label, "bench": kind, "error": f"timeout after {timeout} s"}), flush=True)
+    runs = []
+    for _ in range(repeat):
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+        except subprocess.TimeoutExpired:
+            print(json.dumps({**label, "bench": kind, "error": f"timeout after {timeout} s"}), flush=True)
+            return None
+        if r.returncode != 0:
+            print(json.dumps({**label, "bench": kind, "error": r.stderr.strip().splitlines()[-1:] or ["failed"]}), flush=True)
+            return None
+        runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
+    runs.sort(key=lambda d: d["seconds"])
+    out = {**label, "bench": kind, **runs[len(runs) // 2]}
+    if repeat > 1:
+        out["runs_s"] = [d["seconds"] for d in runs]
+    print(json.dumps(out, ensure_ascii=False), flush=True)
+    return out
+
+
+def ratios(label: dict, scan: dict | None, imp: dict | None, pk: dict | None) -> None:
+    """The issue's goals as numbers: import rate over the bare scan's and over plateaukit's."""
+    if not imp or not imp.get("buildings_per_s"):
         return
-    if r.returncode != 0:
-        print(json.dumps({**label, "bench": kind, "error": r.stderr.strip().splitlines()[-1:] or ["failed"]}), flush=True)
-        return
-    print(json.dumps({**label, "bench": kind, **json.loads(r.stdout.strip().splitlines()[-1])}, ensure_ascii=False), flush=True)
+    out = {**label, "bench": "ratios", "lod": imp.get("lod")}
+    if scan and scan.get("buildings_per_s"):
+        out["import_over_scan"] = round(imp["buildings_per_s"] / scan["buildings_per_s"], 3)
+    if pk and pk.get("buildings_per_s"):
+        out["import_over_plateaukit"] = round(imp["buildings_per_s"] / pk["buildings_per_s"], 2)
+    print(json.dumps(out), flush=True)
 
 
 def plateaukit_python(work: Path) -> tuple[str | None, str]:
@@ -226,6 +252,7 @@ def main() -> int:
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "yakuba-gis-bench")
     ap.add_argument("--no-plateaukit", action="store_true")
     ap.add_argument("--quick", action="store_true", help="only the synthetic LOD1 inputs (no real samples, no LOD2)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per measurement; the median is reported")
     a = ap.parse_args()
     if a.child == "import":
         print(json.dumps(child_import(a.files, a.lod, a.workers)))
@@ -256,11 +283,14 @@ def main() -> int:
                               "mb": round(sum(f.stat().st_size for f in files) / 1e6, 1)}), flush=True)
             inputs.append((label, files, [2 if lod2 else 1]))
     for label, files, lods in inputs:
-        run_child(sys.executable, "scan", files, [], label)
-        for lod in lods:
-            run_child(sys.executable, "import", files, ["--lod", str(lod), "--workers", "2"], {**label, "lod": lod})
-        if pk:
-            run_child(pk, "plateaukit", files, [], label)
+        scan = run_child(sys.executable, "scan", files, [], label, repeat=a.repeat)
+        imports = [
+            run_child(sys.executable, "import", files, ["--lod", str(lod), "--workers", "2"], {**label, "lod": lod}, repeat=a.repeat)
+            for lod in lods
+        ]
+        ref = run_child(pk, "plateaukit", files, [], label, repeat=a.repeat) if pk else None
+        for imp in imports:
+            ratios(label, scan, imp, ref)
     return 0
 
 
