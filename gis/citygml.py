@@ -102,6 +102,7 @@ class RawBuilding:
     srs: int | None = None  # EPSG named on the geometry itself, when given
     parts: list["RawBuilding"] = field(default_factory=list)
     lazy: list[tuple[list, int]] = field(default_factory=list)  # text rings not yet parsed
+    lod2_skipped: bool = False  # has LOD2 geometry that an LOD1 import did not read
 
     def lods(self) -> set[int]:
         s = set()
@@ -109,7 +110,7 @@ class RawBuilding:
             s.add(0)
         if self.lod1:
             s.add(1)
-        if self.lod2:
+        if self.lod2 or self.lod2_skipped:
             s.add(2)
         return s
 
@@ -303,11 +304,13 @@ def iter_buildings(
     progress: Callable[[int], None] | None = None,
     chunk: Chunk | None = None,
     lazy: bool = False,
+    lod: int = 2,
 ) -> Iterator[RawBuilding]:
     """Yield one RawBuilding per top-level bldg:Building; other city objects are skipped.
 
     Rings are parsed in batches (``materialize``); with ``lazy`` they are left as text for the
-    caller to materialize together with a coordinate transform.
+    caller to materialize together with a coordinate transform. ``lod`` < 2 skips LOD2 geometry
+    where LOD0/LOD1 exist (see _building).
 
     Raises ParseError (with file and line) for malformed XML, a wrong root or a 0-byte file;
     buildings already yielded stay valid, so a caller may keep them (partial import).
@@ -340,7 +343,7 @@ def iter_buildings(
                 for feat in member:
                     ln = _ln(feat.tag)
                     if ln == "Building":
-                        pending.append(_building(feat, False, warn))
+                        pending.append(_building(feat, False, warn, lod))
                         if len(pending) >= _BATCH:
                             if not lazy:
                                 materialize(pending, warn)
@@ -458,12 +461,17 @@ _URO_TAGS = tuple("{*}" + ln for ln in _URO_LEAVES)
 _IUR = "{https://www.geospatial.jp/iur/"
 
 
-def _building(el: etree._Element, is_part: bool, warn: Warn) -> RawBuilding:
+def _building(el: etree._Element, is_part: bool, warn: Warn, lod: int = 2) -> RawBuilding:
+    """One Building or BuildingPart. With ``lod`` < 2, LOD2 geometry is read only when the
+    building has no LOD0/LOD1 to draw or to take a footprint from; otherwise it is only noted
+    (``lod2_skipped``), which spares most of the work on files with LOD2 (their surfaces are
+    most of the XML)."""
     rec = RawBuilding(gml_id=_gml_id(el), line=el.sourceline or 0, is_part=is_part)
     ids: dict[str, PolygonRings] = {}
     lod0_fp: list[PolygonRings] = []
     lod0_re: list[PolygonRings] = []
     lod2_direct: list[etree._Element] = []
+    bounded: list[etree._Element] = []
     for child in el:
         tag = child.tag
         ln = _ln(tag)
@@ -482,18 +490,11 @@ def _building(el: etree._Element, is_part: bool, warn: Warn) -> RawBuilding:
         elif ln in _LOD2:
             lod2_direct.append(child)
         elif ln in ("boundedBy", "boundary"):
-            for surf in child:
-                kind = _SURFACE_KIND.get(_ln(surf.tag))
-                if kind is None and not _ln(surf.tag).endswith("Surface"):
-                    continue
-                for g in surf:
-                    if _ln(g.tag) == "lod2MultiSurface":
-                        for rings in _polygons(g, rec, ids, warn):
-                            rec.lod2.append(Surface(kind or "other", rings))
+            bounded.append(child)
         elif ln in ("consistsOfBuildingPart", "buildingPart"):
             for p in child:
                 if _ln(p.tag) == "BuildingPart":
-                    rec.parts.append(_building(p, True, warn))
+                    rec.parts.append(_building(p, True, warn, lod))
         elif ln == "height":  # CityGML 3.0 con:height/con:Height
             _height30(child, rec, warn)
         elif tag.startswith(_IUR) or ln.startswith("adeOf"):
@@ -505,6 +506,18 @@ def _building(el: etree._Element, is_part: bool, warn: Warn) -> RawBuilding:
         rec.lod0, rec.lod0_kind = lod0_fp, "footprint"
     elif lod0_re:
         rec.lod0, rec.lod0_kind = lod0_re, "roof_edge"
+    if (bounded or lod2_direct) and lod < 2 and (rec.lod0 or rec.lod1):
+        rec.lod2_skipped = True
+        return rec
+    for child in bounded:
+        for surf in child:
+            kind = _SURFACE_KIND.get(_ln(surf.tag))
+            if kind is None and not _ln(surf.tag).endswith("Surface"):
+                continue
+            for g in surf:
+                if _ln(g.tag) == "lod2MultiSurface":
+                    for rings in _polygons(g, rec, ids, warn):
+                        rec.lod2.append(Surface(kind or "other", rings))
     if not rec.lod2 and lod2_direct:
         # No thematic surfaces: take the solid/multisurface itself, resolving xlink:href into
         # polygons defined elsewhere in this building.

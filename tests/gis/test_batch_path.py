@@ -215,3 +215,26 @@ def test_import_from_a_server_thread_uses_forkserver_and_matches_one_process(tmp
     assert tiles == sorted(p.name for p in (tmp_path / "datasets" / "pool" / "tiles").iterdir())
     for t in tiles:
         assert (tmp_path / "datasets" / "one" / "tiles" / t).read_bytes() == (tmp_path / "datasets" / "pool" / "tiles" / t).read_bytes()
+
+
+def _lod2_ground(pos: str) -> str:
+    return ("<bldg:boundedBy><bldg:GroundSurface><bldg:lod2MultiSurface><gml:MultiSurface><gml:surfaceMember><gml:Polygon>"
+            f"<gml:exterior><gml:LinearRing><gml:posList>{pos}</gml:posList></gml:LinearRing></gml:exterior></gml:Polygon>"
+            "</gml:surfaceMember></gml:MultiSurface></bldg:lod2MultiSurface></bldg:GroundSurface></bldg:boundedBy>")
+
+
+def test_lod1_import_reads_lod2_only_where_it_is_needed(tmp_path: Path) -> None:
+    """An LOD1 import skips LOD2 surfaces of buildings that have LOD0/LOD1 (most of the XML of an
+    LOD2 file) but still reads them for a building that has nothing else."""
+    box = ring(34.59, 135.49, 0.0)
+    p = tmp_path / "t_bldg_6697_op.gml"
+    p.write_text(doc(building("both", footprint(box) + _lod2_ground(box)), building("lod2_only", _lod2_ground(box))))
+    one = list(iter_buildings(p, lambda k, m: None, lod=1))
+    two = list(iter_buildings(p, lambda k, m: None, lod=2))
+    assert one[0].lod2 == [] and one[0].lod2_skipped and one[0].lods() == {0, 2}
+    assert len(two[0].lod2) == 1 and two[0].lods() == {0, 2}
+    assert len(one[1].lod2) == 1 and one[1].lod2[0].kind == "ground"
+    r = import_dataset([p], "t", tmp_path, dataset_id="t", lod=1, workers=1)
+    assert r.buildings == 2 and set(r.warnings) == {"no_height"}  # no measuredHeight in this snippet
+    attrs = [line for line in (tmp_path / "datasets" / "t" / "attributes.jsonl").read_text().splitlines()]
+    assert all('"lods":[0,2]' in a or '"lods":[2]' in a for a in attrs)
