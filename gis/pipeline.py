@@ -218,7 +218,7 @@ class FileResult:
     part: int = 0
     bytes: int = 0
     sha256: str = ""
-    table_part: str = ""  # <spill>/<index>_<part>: .rows.npz + .attrs.jsonl (gis.table_parts)
+    table_part: str = ""  # <spill>/<index>_<part>: .rows.pkl + .attrs.jsonl (gis.table_parts)
     n_rows: int = 0
     n_building_id: int = 0
     chunks: dict[tuple[int, int], list[tuple[str, int, int]]] = field(default_factory=dict)  # (spill file, offset, length)
@@ -610,7 +610,7 @@ def import_dataset(
         saver.result()
         t_table = time.perf_counter()
         for p in parts:
-            os.unlink(p + ".rows.npz")
+            os.unlink(p + ".rows.pkl")
         entries = list(tiles)
         t_tiles = time.perf_counter()
         lo = np.min([e["lo"] for e in entries], axis=0) if entries else np.full(3, np.inf)

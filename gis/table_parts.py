@@ -1,7 +1,7 @@
 """Per-worker parts of the building table, merged by the parent without holding the table.
 
 A worker collects its rows as columns (``TablePart``) and writes them to
-``<spill>/<task>.rows.npz``, its attribute lines to ``<task>.attrs.jsonl``. The parent reads
+``<spill>/<task>.rows.pkl``, its attribute lines to ``<task>.attrs.jsonl``. The parent reads
 the parts one at a time for counts and a hash per gml:id (``summarize_parts``,
 ``rename_duplicates``), then streams them column by column into ``buildings.npz``
 (``write_table``: the same file as ``BuildingTable.save``), so its memory does not grow with
@@ -11,6 +11,7 @@ the dataset.
 from __future__ import annotations
 
 import json
+import pickle
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ _FLOATS = tuple(c for c in FLOAT_COLUMNS if c != "footprint_area")
 class TablePart:
     """One worker task's rows as growing columns; attribute lines go to ``base.attrs.jsonl``
     as they come, so a worker never holds a dict per building. ``close`` writes
-    ``base.rows.npz`` with the same columns ``BuildingTable`` would give."""
+    ``base.rows.pkl`` with the same columns ``BuildingTable`` would give."""
 
     def __init__(self, base: str, default: Callable[[Any], Any]) -> None:
         self.base = base
@@ -102,14 +103,22 @@ class TablePart:
         coords = np.concatenate(self.rings) if self.rings else np.zeros((0, 2))
         cols = {c: np.array(v, dtype=np.int32 if c in INT_COLUMNS else np.float64) for c, v in self.cols.items() if c not in CODE_COLUMNS}
         cols["footprint_area"] = np.array(self.area, dtype=np.float64)
-        np.savez(
-            self.base + ".rows.npz",
-            gml_id=np.array(self.gml_id, dtype=np.str_),
-            coords=coords.astype(np.float64, copy=False),
-            ring_offsets=offsets,
+        columns = {
+            "gml_id": np.array(self.gml_id, dtype=np.str_),
+            "coords": coords.astype(np.float64, copy=False),
+            "ring_offsets": offsets,
             **{c: cols[c] for c in FLOAT_COLUMNS + INT_COLUMNS},
             **{c: np.array(self.cols[c], dtype=np.str_) for c in CODE_COLUMNS},
-        )
+        }
+        # Read back only by this import's parent: pickle loads a part in one call, where npz
+        # opened a zip and parsed a header per column (the parent reads each part ~15 times).
+        with open(self.base + ".rows.pkl", "wb") as f:
+            pickle.dump(columns, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load_part(base: str) -> dict[str, np.ndarray]:
+    with open(base + ".rows.pkl", "rb") as f:
+        return pickle.load(f)
 
 
 @dataclass
@@ -147,21 +156,21 @@ def summarize_parts(parts: list[str], coverage_keys: tuple[str, ...]) -> PartsSu
     coverage = dict.fromkeys(coverage_keys, 0)
     hashes = []
     for p in parts:
-        with np.load(p + ".rows.npz") as z:
-            ids = z["gml_id"]
-            n += len(ids)
-            n_coords += len(z["coords"])
-            hashes.append(_hash_ids(ids))
-            for c in STRING_COLUMNS:
-                widths[c] = max(widths[c], z[c].dtype.itemsize // 4)
-            for k in coverage_keys:
-                v = z[k]
-                if v.dtype.kind == "f":
-                    coverage[k] += int(np.count_nonzero(~np.isnan(v)))
-                elif v.dtype.kind == "U":
-                    coverage[k] += int(np.count_nonzero(v != ""))
-                else:
-                    coverage[k] += int(np.count_nonzero(v >= 0))
+        z = load_part(p)
+        ids = z["gml_id"]
+        n += len(ids)
+        n_coords += len(z["coords"])
+        hashes.append(_hash_ids(ids))
+        for c in STRING_COLUMNS:
+            widths[c] = max(widths[c], z[c].dtype.itemsize // 4)
+        for k in coverage_keys:
+            v = z[k]
+            if v.dtype.kind == "f":
+                coverage[k] += int(np.count_nonzero(~np.isnan(v)))
+            elif v.dtype.kind == "U":
+                coverage[k] += int(np.count_nonzero(v != ""))
+            else:
+                coverage[k] += int(np.count_nonzero(v >= 0))
     return PartsSummary(n, n_coords, widths, coverage, np.concatenate(hashes) if hashes else np.zeros(0, np.uint64))
 
 
@@ -183,11 +192,11 @@ def rename_duplicates(parts: list[str], summary: PartsSummary) -> dict[int, str]
     ids: dict[int, str] = {}
     base = 0
     for p in parts:
-        with np.load(p + ".rows.npz") as z:
-            g = z["gml_id"]
-            sel = rows[(rows >= base) & (rows < base + len(g))]
-            ids.update(zip(sel.tolist(), g[sel - base].tolist()))
-            base += len(g)
+        z = load_part(p)
+        g = z["gml_id"]
+        sel = rows[(rows >= base) & (rows < base + len(g))]
+        ids.update(zip(sel.tolist(), g[sel - base].tolist()))
+        base += len(g)
     taken = set(ids.values())
 
     def free(name: str) -> bool:
@@ -245,19 +254,19 @@ def write_table(
                 if name == "ring_offsets":
                     f.write(np.zeros(1, dtype=dtype).tobytes())
                 for p in parts:
-                    with np.load(p + ".rows.npz") as z:
-                        a = z[name]
-                        if name == "ring_offsets":
-                            a = a[1:] + coord_base
-                            coord_base += int(z["ring_offsets"][-1])
-                        a = a.astype(dtype, copy=False)
-                        if name == "gml_id" and renamed:
-                            a = a.copy()
-                            for r, new in renamed.items():
-                                if base <= r < base + len(a):
-                                    a[r - base] = new
-                        base += len(z["gml_id"])
-                        f.write(np.ascontiguousarray(a).tobytes())
+                    z = load_part(p)
+                    a = z[name]
+                    if name == "ring_offsets":
+                        a = a[1:] + coord_base
+                        coord_base += int(z["ring_offsets"][-1])
+                    a = a.astype(dtype, copy=False)
+                    if name == "gml_id" and renamed:
+                        a = a.copy()
+                        for r, new in renamed.items():
+                            if base <= r < base + len(a):
+                                a[r - base] = new
+                    base += len(z["gml_id"])
+                    f.write(np.ascontiguousarray(a).tobytes())
         meta = np.array(json.dumps({"crs": crs, "origin": list(origin), "code_labels": code_labels}))
         with zf.open("meta.npy", "w") as f:
             np.lib.format.write_array(f, meta, allow_pickle=False)
