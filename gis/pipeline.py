@@ -767,7 +767,11 @@ class _Pool:
         if self.ex is None:
             cache: dict = {}
             return [run_file(t, fb, cache) for t in tasks]
-        futs = [self.ex.submit(_run_file_proc, t) for t in tasks]
+        # Largest first (byte ranges or whole files), so no worker is left with a big task at
+        # the end while the other idles; results stay in task order.
+        size = {id(t): (t.chunk.end - t.chunk.start) if t.chunk else os.path.getsize(t.path) for t in tasks}
+        by_size = {id(t): self.ex.submit(_run_file_proc, t) for t in sorted(tasks, key=lambda t: -size[id(t)])}
+        futs = [by_size[id(t)] for t in tasks]
         while not all(f.done() for f in futs):
             if fb.cancelled:
                 self.cancel.set()
