@@ -331,6 +331,7 @@ def iter_buildings(
         root_checked = False
         last_reported = 0
         pending: list[RawBuilding] = []
+        cleared = 0
         try:
             for _, member in ctx:
                 if not root_checked:
@@ -353,10 +354,12 @@ def iter_buildings(
                         warn("skipped_feature", f"{ln} at line {feat.sourceline} is not a building")
                 # Free the finished member and everything before it (the root holds them).
                 member.clear(keep_tail=False)
-                parent = member.getparent()
-                if parent is not None:
-                    while member.getprevious() is not None:
-                        del parent[0]
+                cleared += 1
+                if cleared >= 64:  # the emptied members themselves, in one slice deletion
+                    cleared = 0
+                    parent = member.getparent()
+                    if parent is not None:
+                        del parent[: parent.index(member)]
                 if progress is not None and src.n - last_reported >= 1 << 20:
                     progress(src.n - last_reported)
                     last_reported = src.n
