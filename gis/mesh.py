@@ -158,30 +158,8 @@ def _lod1_base(rec: RawBuilding) -> tuple[list[PolygonRings], float, float] | No
     return out
 
 
-def footprint_hints(recs: list[RawBuilding]) -> None:
-    """Footprints of the simple buildings of a batch (local coordinates, no parts, one LOD0
-    polygon without holes) with one shapely call each for construction, validity and area; a
-    valid one with area is what footprint_of would return, so it is kept on the record."""
-    simple = [r for r in recs if getattr(r, "_local", False) and not r.parts and len(r.lod0) == 1 and len(r.lod0[0]) == 1]
-    if not simple:
-        return
-    rings = [r.lod0[0][0][:, :2] for r in simple]
-    try:
-        idx = np.repeat(np.arange(len(rings)), [len(x) for x in rings])
-        polys = shapely.polygons(shapely.linearrings(np.concatenate(rings), indices=idx))
-        ok = shapely.is_valid(polys) & (shapely.area(polys) > 1e-6)
-    except (ValueError, shapely.errors.GEOSException):
-        return  # footprint_of deals with each one (and warns)
-    for r, p, good in zip(simple, polys.tolist(), ok.tolist()):
-        if good:
-            r._fp_hint = (r.lod0, p)  # type: ignore[attr-defined]
-
-
 def footprint_of(rec: RawBuilding, warn: Warn, gml_id: str, prefer_lod1: bool = False) -> tuple[Polygon | MultiPolygon | None, str]:
     """2D footprint from LOD0, else the LOD1 solid's base, else LOD2 ground (or all) surfaces."""
-    hint = getattr(rec, "_fp_hint", None)
-    if hint is not None and not prefer_lod1 and hint[0] is rec.lod0:
-        return hint[1], "lod0"
     order = ("lod1", "lod0", "lod2") if prefer_lod1 else ("lod0", "lod1", "lod2")
     for src in order:
         if src == "lod0" and rec.lod0:
