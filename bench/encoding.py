@@ -14,7 +14,6 @@ import json
 import random
 import time
 
-import msgpack
 import numpy as np
 from engineio import packet as eio_packet
 from socketio import msgpack_packet, packet as sio_packet

@@ -447,10 +447,6 @@ _STORE: dict[str, Store] = {
 }
 
 
-def _store_value(rec: RawBuilding, key: str, kind: str, el: etree._Element, warn: Warn) -> None:
-    _STORE[kind](rec, key, el, warn)
-
-
 _DIRECT: dict[str, tuple[str, Callable]] = {
     "measuredHeight": ("measured_height", _v_measure),
     "storeysAboveGround": ("storeys_above", _v_storeys),
@@ -540,7 +536,7 @@ def _height30(el: etree._Element, rec: RawBuilding, warn: Warn) -> None:
             elif ln == "value":
                 value = c
         if value is not None and high in ("highestRoofEdge", "highestPoint") and "measured_height" not in rec.attrs:
-            _store_value(rec, "measured_height", "height", value, warn)
+            _v_measure(rec, "measured_height", value, warn)
 
 
 LazyRing = tuple  # (posList text, srsDimension, source line): parsed later by materialize()

@@ -56,7 +56,7 @@ from . import tiles as tiles_mod
 from .citygml import Chunk, RawBuilding, iter_buildings, materialize, plan_chunks, read_header
 from .codelists import CodelistResolver, merge_labels
 from .crs import LocalFrame, local_to_ecef_matrix, origin_for, pick_plane_zone
-from .errors import Cancelled, CrsError, DatasetError, GisError, InputError, ParseError
+from .errors import Cancelled, CrsError, DatasetError, InputError, ParseError
 from .mesh import Processed, attrs_of, lod1_batch, process
 from .table_parts import TablePart, rename_duplicates, summarize_parts, write_table
 from shapely.errors import GEOSException
@@ -388,7 +388,8 @@ def _run_file(task: FileTask, fb: Feedback, label_cache: dict | None) -> FileRes
                 # gml_id first in the attribute line, as TablePart.add writes it.
                 attrs = {"gml_id": gml_id, **attrs_of(rec, fast.height_source[k]), "source": path.name}
                 local_id = len(part)
-                part.add_fields(gml_id, fast.rings[k], areas[k], fast.height[k], rec.attrs, rec.codes, attrs)
+                codes_ = {c: v[0] for c, v in rec.codes.items()}
+                part.add_values(gml_id, fast.rings[k], areas[k], fast.height[k], rec.attrs, codes_, attrs)
                 for l in attrs["lods"]:
                     lods[l] += 1
                 m = fast.meshes[k]
@@ -769,9 +770,10 @@ class _Pool:
             return [run_file(t, fb, cache) for t in tasks]
         # Largest first (byte ranges or whole files), so no worker is left with a big task at
         # the end while the other idles; results stay in task order.
-        size = {id(t): (t.chunk.end - t.chunk.start) if t.chunk else os.path.getsize(t.path) for t in tasks}
-        by_size = {id(t): self.ex.submit(_run_file_proc, t) for t in sorted(tasks, key=lambda t: -size[id(t)])}
-        futs = [by_size[id(t)] for t in tasks]
+        size = [(t.chunk.end - t.chunk.start) if t.chunk else os.path.getsize(t.path) for t in tasks]
+        futs: list[Any] = [None] * len(tasks)
+        for i in sorted(range(len(tasks)), key=lambda i: -size[i]):
+            futs[i] = self.ex.submit(_run_file_proc, tasks[i])
         while not all(f.done() for f in futs):
             if fb.cancelled:
                 self.cancel.set()

@@ -11,6 +11,9 @@ the dataset.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 import pickle
 import zipfile
 from dataclasses import dataclass
@@ -26,7 +29,6 @@ from .buildings import CODE_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS
 
 COLUMNS = FLOAT_COLUMNS + INT_COLUMNS + CODE_COLUMNS
 _JSON_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY
-_FLOATS = tuple(c for c in FLOAT_COLUMNS if c != "footprint_area")
 
 
 class TablePart:
@@ -48,8 +50,8 @@ class TablePart:
         return len(self.gml_id)
 
     def add(self, row: dict, attrs: dict) -> None:
-        """``row["footprint"]``: a shapely Polygon, or a closed (n, 2) ring with
-        ``row["footprint_area"]``. The attribute line starts with the row's gml_id."""
+        """A row dict (BuildingTable.from_rows keys); ``row["footprint"]`` is a shapely Polygon,
+        or a closed (n, 2) ring with ``row["footprint_area"]``."""
         fp = row["footprint"]
         if isinstance(fp, Polygon):
             ring = np.asarray(fp.exterior.coords, dtype=np.float64)[:, :2] if not fp.is_empty else np.zeros((0, 2))
@@ -57,43 +59,27 @@ class TablePart:
         else:
             ring, area = fp, row["footprint_area"]
         gml_id = str(row["gml_id"])
-        self.gml_id.append(gml_id)
-        self.rings.append(ring)
-        self.area.append(area)
-        c = self.cols
-        for name in _FLOATS:
-            v = row.get(name)
-            c[name].append(np.nan if v is None else float(v))
-        for name in INT_COLUMNS:
-            v = row.get(name)
-            c[name].append(-1 if v is None else int(v))
-        for name in CODE_COLUMNS:
-            c[name].append(str(row.get(name) or ""))
-        if attrs.get("building_id"):
-            self.n_building_id += 1
-        self.f.write(orjson.dumps({"gml_id": gml_id, **attrs}, default=self.default, option=_JSON_OPTS))
+        self.add_values(gml_id, ring, area, row.get("height"), row, row, {"gml_id": gml_id, **attrs})
 
-    def add_fields(
-        self, gml_id: str, ring: np.ndarray, area: float, height: float | None, a: dict, codes: dict, attrs: dict
+    def add_values(
+        self, gml_id: str, ring: np.ndarray, area: float, height: float | None, values: dict, codes: dict, attrs: dict
     ) -> None:
-        """``add`` without a row dict, for the batch path: ``a`` and ``codes`` are the record's
-        attributes and (code, codeSpace) pairs, ``ring`` the closed footprint."""
+        """One building: ``values`` holds total_floor_area, storeys and year, ``codes`` the code
+        columns (missing means unknown), ``attrs`` its attribute line, gml_id first."""
         self.gml_id.append(gml_id)
         self.rings.append(ring)
         self.area.append(area)
         c = self.cols
         c["height"].append(np.nan if height is None else float(height))
-        v = a.get("total_floor_area")
+        v = values.get("total_floor_area")
         c["total_floor_area"].append(np.nan if v is None else float(v))
         for name in INT_COLUMNS:
-            v = a.get(name)
+            v = values.get(name)
             c[name].append(-1 if v is None else int(v))
         for name in CODE_COLUMNS:
-            v = codes.get(name)
-            c[name].append(v[0] if v else "")
+            c[name].append(str(codes.get(name) or ""))
         if attrs.get("building_id"):
             self.n_building_id += 1
-        attrs["gml_id"] = gml_id
         self.f.write(orjson.dumps(attrs, default=self.default, option=_JSON_OPTS))
 
     def close(self) -> None:
@@ -230,9 +216,9 @@ def write_table(
     path: Path, parts: list[str], summary: PartsSummary, renamed: dict[int, str], crs: str, origin: tuple[float, float],
     code_labels: dict,
 ) -> None:
-    """buildings.npz (the keys, order and dtypes of BuildingTable.save) streamed column by
-    column from the parts, so memory does not grow with the dataset; zlib level 1 (level 6
-    took a second at 100k buildings for a file ~10% smaller)."""
+    """buildings.npz (the keys, order and dtypes of BuildingTable.save) streamed from the
+    parts, so memory does not grow with the dataset; zlib level 1 (level 6 took a second at
+    100k buildings for a file ~10% smaller)."""
     w = dict(summary.widths)
     if renamed:
         w["gml_id"] = max(w["gml_id"], max(len(v) for v in renamed.values()))
@@ -244,29 +230,40 @@ def write_table(
         *[(c, np.dtype("<i4"), (summary.n,)) for c in INT_COLUMNS],
         *[(c, np.dtype(f"<U{w[c]}"), (summary.n,)) for c in CODE_COLUMNS],
     ]
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1, allowZip64=True) as zf:
-        for name, dtype, shape in specs:
-            with zf.open(name + ".npy", "w", force_zip64=True) as f:
-                np.lib.format.write_array_header_1_0(
-                    f, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
-                )
-                base = coord_base = 0
-                if name == "ring_offsets":
-                    f.write(np.zeros(1, dtype=dtype).tobytes())
-                for p in parts:
-                    z = load_part(p)
+    # Each part is read once: its columns are appended to one spool file per column, which
+    # are then copied into the zip (its members must be written one after the other).
+    with tempfile.TemporaryDirectory(dir=Path(path).parent) as tmp:
+        spool = {name: open(os.path.join(tmp, name), "w+b") for name, _, _ in specs}
+        try:
+            spool["ring_offsets"].write(np.zeros(1, dtype="<i8").tobytes())
+            base = coord_base = 0
+            for p in parts:
+                z = load_part(p)
+                n = len(z["gml_id"])
+                for name, dtype, _ in specs:
                     a = z[name]
                     if name == "ring_offsets":
                         a = a[1:] + coord_base
-                        coord_base += int(z["ring_offsets"][-1])
                     a = a.astype(dtype, copy=False)
                     if name == "gml_id" and renamed:
                         a = a.copy()
                         for r, new in renamed.items():
-                            if base <= r < base + len(a):
+                            if base <= r < base + n:
                                 a[r - base] = new
-                    base += len(z["gml_id"])
-                    f.write(np.ascontiguousarray(a).tobytes())
-        meta = np.array(json.dumps({"crs": crs, "origin": list(origin), "code_labels": code_labels}))
-        with zf.open("meta.npy", "w") as f:
-            np.lib.format.write_array(f, meta, allow_pickle=False)
+                    spool[name].write(np.ascontiguousarray(a).tobytes())
+                coord_base += int(z["ring_offsets"][-1])
+                base += n
+            with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1, allowZip64=True) as zf:
+                for name, dtype, shape in specs:
+                    with zf.open(name + ".npy", "w", force_zip64=True) as f:
+                        np.lib.format.write_array_header_1_0(
+                            f, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+                        )
+                        spool[name].seek(0)
+                        shutil.copyfileobj(spool[name], f, 1 << 20)
+                meta = np.array(json.dumps({"crs": crs, "origin": list(origin), "code_labels": code_labels}))
+                with zf.open("meta.npy", "w") as f:
+                    np.lib.format.write_array(f, meta, allow_pickle=False)
+        finally:
+            for f in spool.values():
+                f.close()
