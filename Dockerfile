@@ -9,12 +9,15 @@ RUN npm run build
 
 FROM python:3.11-slim-bookworm
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY server/ server/
 COPY world/ world/
 COPY gis/ gis/
 COPY assets/ assets/
-RUN pip install --no-cache-dir .
+# gcc only for the build: it compiles gis/_gmlfast.c (the fast CityGML reader), then goes.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && pip install --no-cache-dir . \
+    && apt-get purge -y gcc libc6-dev && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 COPY --from=web /src/clients/web/dist/ /app/clients/web/dist/
 ENV YAKUBA_WEB_ROOT=/app/clients/web/dist
 EXPOSE 8080

@@ -25,6 +25,11 @@ from lxml import etree
 from .crs import DEFAULT_SRS, parse_srs_name
 from .errors import ParseError
 
+try:  # the compiled common case of _building (setup.py builds it; optional)
+    from . import _gmlfast
+except ImportError:  # no compiler at install time, or lxml now runs another libxml2
+    _gmlfast = None
+
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 GML_IDS = ("{http://www.opengis.net/gml}id", "{http://www.opengis.net/gml/3.2}id")
 
@@ -460,7 +465,30 @@ _URO_TAGS = tuple("{*}" + ln for ln in _URO_LEAVES)
 _IUR = "{https://www.geospatial.jp/iur/"
 
 
+# YAKUBA_GML_FAST=0 reads every building in Python (for comparisons; the output is the same).
+_fast_building = _gmlfast.building if _gmlfast is not None and os.environ.get("YAKUBA_GML_FAST", "1") != "0" else None
+
+
 def _building(el: etree._Element, is_part: bool, warn: Warn, lod: int = 2) -> RawBuilding:
+    """One Building or BuildingPart: the compiled reader takes the common case (a third of the
+    time of the walk below); it returns None for anything it would have to warn about or does
+    not read (LOD2 surfaces, holes, CityGML 3.0 heights...), and Python reads that building."""
+    if _fast_building is not None:
+        t = _fast_building(el, lod)
+        if t is not None:
+            return _from_fast(t, is_part)
+    return _building_py(el, is_part, warn, lod)
+
+
+def _from_fast(t: tuple, is_part: bool) -> RawBuilding:
+    gml_id, line, attrs, codes, lod0, lod0_kind, lod1, parts, lazy, lod2_skipped, srs = t
+    return RawBuilding(
+        gml_id, line, is_part, attrs, codes, lod0, lod0_kind, lod1, [], parse_srs_name(srs) if srs else None,
+        [_from_fast(p, True) for p in parts] if parts else [], lazy, lod2_skipped,
+    )
+
+
+def _building_py(el: etree._Element, is_part: bool, warn: Warn, lod: int = 2) -> RawBuilding:
     """One Building or BuildingPart. With ``lod`` < 2, LOD2 geometry is read only when the
     building has no LOD0/LOD1 to draw or to take a footprint from; otherwise it is only noted
     (``lod2_skipped``), which spares most of the work on files with LOD2 (their surfaces are
@@ -542,19 +570,27 @@ def _height30(el: etree._Element, rec: RawBuilding, warn: Warn) -> None:
 LazyRing = tuple  # (posList text, srsDimension, source line): parsed later by materialize()
 
 
+def _dim(v: str | None, default: int) -> int:
+    """An srsDimension attribute; 0 for one that is not a number (its rings are then dropped
+    with a bad_coordinates warning by materialize)."""
+    if v is None:
+        return default
+    try:
+        return int(v)
+    except ValueError:
+        return 0
+
+
 def _ring_text(lr: etree._Element, dim: int) -> LazyRing:
     """A LinearRing's coordinates as text (one gml:posList, or several gml:pos joined)."""
     if len(lr) == 1:
         c = lr[0]
-        d = c.get("srsDimension")
-        return (c.text or "", int(d) if d is not None else dim, c.sourceline or 0)
+        return (c.text or "", _dim(c.get("srsDimension"), dim), c.sourceline or 0)
     texts = []
     for c in lr:
         ln = _ln(c.tag)
         if ln == "posList":
-            d = c.get("srsDimension")
-            if d is not None:
-                dim = int(d)
+            dim = _dim(c.get("srsDimension"), dim)
             texts.append(c.text or "")
         elif ln == "pos":
             texts.append(c.text or "")
@@ -586,7 +622,7 @@ def _polygons(
     srs = g.get("srsName")
     if srs and rec.srs is None:
         rec.srs = parse_srs_name(srs)
-    dim = int(g.get("srsDimension", 3))
+    dim = _dim(g.get("srsDimension"), 3)
     tag = g.tag
     if ids is None and isinstance(tag, str) and tag[0] == "{":
         # Common case: no holes and no gml:pos, so every posList is one polygon's exterior;
@@ -762,7 +798,10 @@ def _one_ring(text: str, dim: int, line: int, warn: Warn) -> Ring | None:
     except ValueError:
         warn("bad_coordinates", f"non-numeric coordinates at line {line}")
         return None
-    if dim not in (2, 3) or len(a) % dim:
+    if dim not in (2, 3):
+        warn("bad_coordinates", f"unsupported srsDimension {dim or '(not a number)'} at line {line}")
+        return None
+    if len(a) % dim:
         warn("bad_coordinates", f"coordinate count {len(a)} not a multiple of {dim} at line {line}")
         return None
     a = a.reshape(-1, dim)

@@ -1,0 +1,534 @@
+/* Compiled fast path of citygml._building: the common PLATEAU building, read straight from
+ * libxml2's tree under an lxml element, without a Python proxy per element.
+ *
+ * It is an exact copy of the Python reader's behaviour for the buildings it accepts, and it
+ * accepts only those it can read without a warning: anything else (a number that is not one,
+ * holes, gml:pos, srsDimension on a posList, CityGML 3.0 heights, LOD2 surfaces to read,
+ * entity references...) makes it return None, and citygml.py reads that building in Python as
+ * before. So warnings and odd inputs stay in one place, and tests compare the two paths.
+ *
+ * Text and attribute values come through lxml's own C API (textOf, attributeValueFromNsName),
+ * so they are exactly what el.text and el.get() give; line numbers through lxml's copy of
+ * xmlGetLineNo (looked up in lxml.etree's shared object), exactly what el.sourceline gives.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <dlfcn.h>
+#include <string.h>
+
+#include <libxml/tree.h>
+
+/* lxml.etree.h names these lxml types without declaring them. */
+struct LxmlDocument;
+typedef xmlNode *(*_node_to_node_function)(xmlNode *);
+typedef PyObject *(*_element_class_lookup_function)(PyObject *, struct LxmlDocument *, xmlNode *);
+#include "lxml.etree_api.h"
+
+#define BAIL 1 /* not an error: this building takes the Python path */
+
+static long (*get_line_no)(const xmlNode *) = NULL;
+static PyObject *element_type = NULL; /* lxml.etree._Element */
+static PyObject *s_strip = NULL;
+
+static const xmlChar GML_NS[] = "http://www.opengis.net/gml";
+static const xmlChar GML32_NS[] = "http://www.opengis.net/gml/3.2";
+static const char IUR_PREFIX[] = "https://www.geospatial.jp/iur/";
+
+enum kind { K_CODE, K_STR, K_YEAR, K_MEASURE, K_STOREYS };
+
+typedef struct {
+    const char *local;
+    const char *key;
+    enum kind kind;
+    PyObject *pykey;
+} leaf_t;
+
+/* citygml._DIRECT and citygml._URO_LEAVES, in the same words (checked by the tests). */
+static leaf_t DIRECT[] = {
+    {"measuredHeight", "measured_height", K_MEASURE, NULL},
+    {"storeysAboveGround", "storeys_above", K_STOREYS, NULL},
+    {"storeysBelowGround", "storeys_below", K_STOREYS, NULL},
+    {"yearOfConstruction", "year", K_YEAR, NULL},
+    {"usage", "usage_code", K_CODE, NULL},
+    {"class", "class_code", K_CODE, NULL},
+    {NULL, NULL, 0, NULL},
+};
+static leaf_t URO[] = {
+    {"buildingStructureType", "structure_code", K_CODE, NULL},
+    {"fireproofStructureType", "fireproof_code", K_CODE, NULL},
+    {"detailedUsage", "detailed_usage", K_CODE, NULL},
+    {"totalFloorArea", "total_floor_area", K_MEASURE, NULL},
+    {"buildingFootprintArea", "building_footprint_area", K_MEASURE, NULL},
+    {"buildingRoofEdgeArea", "building_roof_edge_area", K_MEASURE, NULL},
+    {"buildingID", "building_id", K_STR, NULL},
+    {"buildingHeight", "uro_building_height", K_MEASURE, NULL},
+    {"surveyYear", "survey_year", K_YEAR, NULL},
+    {"city", "city_code", K_STR, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+typedef struct {
+    PyObject *attrs, *codes, *lod0_fp, *lod0_re, *lod1, *parts, *lazy, *srs;
+    int lod2; /* has boundedBy/boundary or lod2 geometry */
+} rec_t;
+
+static int is_name(const xmlNode *n, const char *s) { return strcmp((const char *)n->name, s) == 0; }
+
+/* What lxml counts as a child (len(el), el[0], iteration): elements, comments, PIs, entities. */
+static int lxml_child(const xmlNode *n) {
+    return n->type == XML_ELEMENT_NODE || n->type == XML_COMMENT_NODE || n->type == XML_ENTITY_REF_NODE ||
+           n->type == XML_PI_NODE;
+}
+
+/* Next element of root's subtree in document order (root itself comes first: el.iter()). */
+static xmlNode *next_in(const xmlNode *root, xmlNode *cur) {
+    xmlNode *c;
+    for (c = cur->children; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE) return c;
+    while (cur && cur != root) {
+        for (c = cur->next; c; c = c->next)
+            if (c->type == XML_ELEMENT_NODE) return c;
+        cur = cur->parent;
+    }
+    return NULL;
+}
+
+static long line_of(const xmlNode *n) {
+    long l = get_line_no(n);
+    return l > 0 ? l : 0;
+}
+
+static PyObject *attr(xmlNode *n, const xmlChar *ns, const char *name) {
+    return attributeValueFromNsName(n, ns, (const xmlChar *)name);
+}
+
+/* str.strip() of el.text ("" for None). */
+static PyObject *stripped_text(xmlNode *n) {
+    PyObject *t = textOf(n), *s;
+    if (t == NULL) return NULL;
+    if (t == Py_None) {
+        Py_DECREF(t);
+        return PyUnicode_FromStringAndSize("", 0);
+    }
+    s = PyObject_CallMethodNoArgs(t, s_strip);
+    Py_DECREF(t);
+    return s;
+}
+
+static int set_item(PyObject *d, PyObject *k, PyObject *v) {
+    int r;
+    if (v == NULL) return -1;
+    r = PyDict_SetItem(d, k, v);
+    Py_DECREF(v);
+    return r;
+}
+
+/* float(s) or BAIL where Python would warn; *empty when s is blank (nothing stored, no warning). */
+static int number(PyObject *s, double *v) {
+    PyObject *f = PyFloat_FromString(s);
+    if (f == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_ValueError)) return -1;
+        PyErr_Clear();
+        return BAIL;
+    }
+    *v = PyFloat_AS_DOUBLE(f);
+    Py_DECREF(f);
+    return 0;
+}
+
+/* citygml._v_code/_v_str/_v_year/_v_measure/_v_storeys. */
+static int store(rec_t *r, const leaf_t *lf, xmlNode *el) {
+    PyObject *s, *t;
+    double v;
+    int rc = 0;
+    if (lf->kind == K_MEASURE) {
+        /* float(el.text); on ValueError a blank text is nothing, anything else a warning. */
+        t = textOf(el);
+        if (t == NULL) return -1;
+        if (t == Py_None) {
+            Py_DECREF(t);
+            return 0;
+        }
+        s = PyFloat_FromString(t);
+        if (s == NULL) {
+            PyObject *st;
+            if (!PyErr_ExceptionMatches(PyExc_ValueError)) {
+                Py_DECREF(t);
+                return -1;
+            }
+            PyErr_Clear();
+            st = PyObject_CallMethodNoArgs(t, s_strip);
+            Py_DECREF(t);
+            if (st == NULL) return -1;
+            rc = PyUnicode_GET_LENGTH(st) == 0 ? 0 : BAIL;
+            Py_DECREF(st);
+            return rc;
+        }
+        Py_DECREF(t);
+        v = PyFloat_AS_DOUBLE(s);
+        if (v > -9999) return set_item(r->attrs, lf->pykey, s);
+        Py_DECREF(s);
+        return 0;
+    }
+    s = stripped_text(el);
+    if (s == NULL) return -1;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    if (n == 0) {
+        Py_DECREF(s);
+        return 0;
+    }
+    switch (lf->kind) {
+    case K_CODE: {
+        PyObject *cs = attr(el, NULL, "codeSpace");
+        if (cs == NULL) {
+            Py_DECREF(s);
+            return -1;
+        }
+        rc = set_item(r->codes, lf->pykey, PyTuple_Pack(2, s, cs));
+        Py_DECREF(s);
+        Py_DECREF(cs);
+        return rc;
+    }
+    case K_STR:
+        return set_item(r->attrs, lf->pykey, s);
+    case K_YEAR: {
+        int kind = PyUnicode_KIND(s);
+        const void *data = PyUnicode_DATA(s);
+        if (n >= 4) {
+            long y = 0;
+            int digits = 1, i;
+            for (i = 0; i < 4; i++) {
+                Py_UCS4 c = PyUnicode_READ(kind, data, i);
+                if (c >= 128) { /* str.isdigit() knows other scripts' digits: Python's call */
+                    Py_DECREF(s);
+                    return BAIL;
+                }
+                if (c < '0' || c > '9') digits = 0;
+                y = y * 10 + (long)(c - '0');
+            }
+            if (digits && (n == 4 || PyUnicode_READ(kind, data, 4) == '-')) {
+                Py_DECREF(s);
+                return (1 < y && y < 9999) ? set_item(r->attrs, lf->pykey, PyLong_FromLong(y)) : 0;
+            }
+        }
+        rc = number(s, &v);
+        Py_DECREF(s);
+        if (rc) return rc;
+        return (1 < v && v < 9999) ? set_item(r->attrs, lf->pykey, PyLong_FromDouble(v)) : 0;
+    }
+    case K_STOREYS:
+        rc = number(s, &v);
+        Py_DECREF(s);
+        if (rc) return rc;
+        return (0 <= v && v < 9999) ? set_item(r->attrs, lf->pykey, PyLong_FromDouble(v)) : 0;
+    default:
+        break;
+    }
+    Py_DECREF(s);
+    return BAIL;
+}
+
+static const leaf_t *find_leaf(const leaf_t *table, const xmlNode *n) {
+    for (; table->local; table++)
+        if (is_name(n, table->local)) return table;
+    return NULL;
+}
+
+/* citygml._polygons' fast branch (no ids): every gml:posList of the property is one polygon's
+ * exterior. Anything that branch hands to _walk is a BAIL here. */
+static int polygons(rec_t *r, xmlNode *prop, PyObject *out) {
+    xmlNode *g, *n;
+    PyObject *srs, *dim, *line = NULL, *t, *ring, *poly, *slot;
+    const xmlChar *href;
+    int rc = BAIL;
+    for (g = prop->children; g && !lxml_child(g); g = g->next)
+        ;
+    if (g == NULL) return 0;
+    if (g->type != XML_ELEMENT_NODE) return BAIL;
+    srs = attr(g, NULL, "srsName");
+    if (srs == NULL) return -1;
+    if (srs != Py_None && PyUnicode_GET_LENGTH(srs) > 0 && r->srs == NULL) {
+        r->srs = srs;
+    } else {
+        Py_DECREF(srs);
+    }
+    dim = attr(g, NULL, "srsDimension");
+    if (dim == NULL) return -1;
+    if (dim == Py_None) {
+        Py_DECREF(dim);
+        dim = PyLong_FromLong(3);
+    } else {
+        PyObject *d = PyLong_FromUnicodeObject(dim, 10);
+        Py_DECREF(dim);
+        if (d == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_ValueError)) return -1;
+            PyErr_Clear();
+            return BAIL;
+        }
+        dim = d;
+    }
+    if (g->ns == NULL || g->ns->href == NULL) goto done;
+    href = g->ns->href;
+    for (n = prop; n; n = next_in(prop, n))
+        if (n->ns && strcmp((const char *)n->ns->href, (const char *)href) == 0 && (is_name(n, "interior") || is_name(n, "pos"))) goto done;
+    line = PyLong_FromLong(line_of(prop));
+    if (line == NULL) goto fail;
+    for (n = prop; n; n = next_in(prop, n)) {
+        if (!(n->ns && strcmp((const char *)n->ns->href, (const char *)href) == 0 && is_name(n, "posList"))) continue;
+        PyObject *sd = attr(n, NULL, "srsDimension");
+        if (sd == NULL) goto fail;
+        Py_DECREF(sd);
+        if (sd != Py_None) goto done;
+        t = textOf(n);
+        if (t == NULL) goto fail;
+        if (t == Py_None || PyUnicode_GET_LENGTH(t) == 0) {
+            Py_DECREF(t);
+            goto done;
+        }
+        ring = PyTuple_Pack(3, t, dim, line);
+        Py_DECREF(t);
+        if (ring == NULL) goto fail;
+        poly = PyList_New(1);
+        if (poly == NULL) {
+            Py_DECREF(ring);
+            goto fail;
+        }
+        PyList_SET_ITEM(poly, 0, ring);
+        slot = Py_BuildValue("(Oi)", poly, 0);
+        if (slot == NULL || PyList_Append(out, poly) < 0 || PyList_Append(r->lazy, slot) < 0) {
+            Py_XDECREF(slot);
+            Py_DECREF(poly);
+            goto fail;
+        }
+        Py_DECREF(slot);
+        Py_DECREF(poly);
+    }
+    rc = 0;
+    goto done;
+fail:
+    rc = -1;
+done:
+    Py_XDECREF(line);
+    Py_DECREF(dim);
+    return rc;
+}
+
+static PyObject *building(xmlNode *el, int lod);
+
+static int read_children(rec_t *r, xmlNode *el, int lod) {
+    xmlNode *c, *p;
+    const leaf_t *lf;
+    int rc;
+    for (c = el->children; c; c = c->next) {
+        if (c->type == XML_ENTITY_REF_NODE) return BAIL;
+        if (c->type != XML_ELEMENT_NODE) continue;
+        if ((lf = find_leaf(DIRECT, c)) != NULL) {
+            if (lf->kind == K_CODE && is_name(c, "usage")) {
+                int has = PyDict_Contains(r->codes, lf->pykey);
+                if (has < 0) return -1;
+                if (has) continue; /* several usages: the first is the main one */
+            }
+            if ((rc = store(r, lf, c)) != 0) return rc;
+        } else if (is_name(c, "lod0FootPrint") || is_name(c, "lod0MultiSurface")) {
+            if ((rc = polygons(r, c, r->lod0_fp)) != 0) return rc;
+        } else if (is_name(c, "lod0RoofEdge")) {
+            if ((rc = polygons(r, c, r->lod0_re)) != 0) return rc;
+        } else if (is_name(c, "lod1Solid") || is_name(c, "lod1MultiSurface")) {
+            if ((rc = polygons(r, c, r->lod1)) != 0) return rc;
+        } else if (is_name(c, "lod2Solid") || is_name(c, "lod2MultiSurface") || is_name(c, "lod2Geometry") ||
+                   is_name(c, "boundedBy") || is_name(c, "boundary")) {
+            r->lod2 = 1;
+        } else if (is_name(c, "consistsOfBuildingPart") || is_name(c, "buildingPart")) {
+            for (p = c->children; p; p = p->next) {
+                if (p->type == XML_ENTITY_REF_NODE) return BAIL;
+                if (p->type != XML_ELEMENT_NODE || !is_name(p, "BuildingPart")) continue;
+                PyObject *part = building(p, lod);
+                if (part == NULL) return -1;
+                if (part == Py_None) {
+                    Py_DECREF(part);
+                    return BAIL;
+                }
+                rc = PyList_Append(r->parts, part);
+                Py_DECREF(part);
+                if (rc < 0) return -1;
+            }
+        } else if (is_name(c, "height")) {
+            return BAIL; /* CityGML 3.0 con:height: rare, left to Python */
+        } else if ((c->ns && c->ns->href && strncmp((const char *)c->ns->href, IUR_PREFIX, sizeof IUR_PREFIX - 1) == 0) ||
+                   strncmp((const char *)c->name, "adeOf", 5) == 0) {
+            xmlNode *n;
+            for (n = c; n; n = next_in(c, n)) {
+                if ((lf = find_leaf(URO, n)) == NULL) continue;
+                int has = PyDict_Contains(r->attrs, lf->pykey);
+                if (has == 0) has = PyDict_Contains(r->codes, lf->pykey);
+                if (has < 0) return -1;
+                if (!has && (rc = store(r, lf, n)) != 0) return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+/* (gml_id, line, attrs, codes, lod0, lod0_kind, lod1, parts, lazy, lod2_skipped, srs_name) or None. */
+static PyObject *building(xmlNode *el, int lod) {
+    rec_t r = {0};
+    PyObject *gid = NULL, *out = NULL, *lod0, *kind;
+    int rc;
+    r.attrs = PyDict_New();
+    r.codes = PyDict_New();
+    r.lod0_fp = PyList_New(0);
+    r.lod0_re = PyList_New(0);
+    r.lod1 = PyList_New(0);
+    r.parts = PyList_New(0);
+    r.lazy = PyList_New(0);
+    if (!r.attrs || !r.codes || !r.lod0_fp || !r.lod0_re || !r.lod1 || !r.parts || !r.lazy) goto end;
+    rc = read_children(&r, el, lod);
+    if (rc < 0) goto end;
+    if (rc == BAIL) {
+        out = Py_NewRef(Py_None);
+        goto end;
+    }
+    if (PyList_GET_SIZE(r.lod0_fp)) {
+        lod0 = r.lod0_fp;
+        kind = PyUnicode_FromString("footprint");
+    } else if (PyList_GET_SIZE(r.lod0_re)) {
+        lod0 = r.lod0_re;
+        kind = PyUnicode_FromString("roof_edge");
+    } else {
+        lod0 = r.lod0_fp;
+        kind = PyUnicode_FromString("");
+    }
+    if (kind == NULL) goto end;
+    int skipped = 0;
+    if (r.lod2) {
+        /* LOD2 surfaces are read only by Python (an LOD2 import, or nothing else to draw). */
+        if (lod < 2 && (PyList_GET_SIZE(lod0) || PyList_GET_SIZE(r.lod1))) {
+            skipped = 1;
+        } else {
+            Py_DECREF(kind);
+            out = Py_NewRef(Py_None);
+            goto end;
+        }
+    }
+    gid = attr(el, GML_NS, "id");
+    if (gid != NULL && (gid == Py_None || PyUnicode_GET_LENGTH(gid) == 0)) {
+        Py_DECREF(gid);
+        gid = attr(el, GML32_NS, "id");
+        if (gid != NULL && gid != Py_None && PyUnicode_GET_LENGTH(gid) == 0) {
+            Py_DECREF(gid);
+            gid = Py_NewRef(Py_None);
+        }
+    }
+    if (gid == NULL) {
+        Py_DECREF(kind);
+        goto end;
+    }
+    out = Py_BuildValue("(OlOOONOOOOO)", gid, line_of(el), r.attrs, r.codes, lod0, kind, r.lod1, r.parts, r.lazy,
+                        skipped ? Py_True : Py_False, r.srs ? r.srs : Py_None);
+end:
+    Py_XDECREF(gid);
+    Py_XDECREF(r.attrs);
+    Py_XDECREF(r.codes);
+    Py_XDECREF(r.lod0_fp);
+    Py_XDECREF(r.lod0_re);
+    Py_XDECREF(r.lod1);
+    Py_XDECREF(r.parts);
+    Py_XDECREF(r.lazy);
+    Py_XDECREF(r.srs);
+    return out;
+}
+
+static PyObject *py_building(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    int lod;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "building(element, lod)");
+        return NULL;
+    }
+    int ok = PyObject_IsInstance(args[0], element_type);
+    if (ok < 0) return NULL;
+    if (!ok) {
+        PyErr_SetString(PyExc_TypeError, "building(): an lxml element is required");
+        return NULL;
+    }
+    lod = (int)PyLong_AsLong(args[1]);
+    if (lod == -1 && PyErr_Occurred()) return NULL;
+    xmlNode *node = ((struct LxmlElement *)args[0])->_c_node;
+    if (node == NULL || node->type != XML_ELEMENT_NODE) Py_RETURN_NONE;
+    return building(node, lod);
+}
+
+static PyMethodDef methods[] = {
+    {"building", (PyCFunction)(void (*)(void))py_building, METH_FASTCALL,
+     "building(element, lod) -> tuple | None: citygml._building's common case, or None for Python to read it."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_gmlfast", NULL, -1, methods};
+
+static int intern_keys(leaf_t *t) {
+    for (; t->local; t++)
+        if ((t->pykey = PyUnicode_InternFromString(t->key)) == NULL) return -1;
+    return 0;
+}
+
+static PyObject *table(const leaf_t *t) {
+    PyObject *d = PyDict_New(), *v;
+    if (d == NULL) return NULL;
+    for (; t->local; t++) {
+        v = Py_BuildValue("(si)", t->key, (int)t->kind);
+        if (set_item(d, PyUnicode_FromString(t->local), v) < 0) {
+            Py_DECREF(d);
+            return NULL;
+        }
+    }
+    return d;
+}
+
+PyMODINIT_FUNC PyInit__gmlfast(void) {
+    PyObject *m, *etree, *file, *ver;
+    void *h;
+    if (import_lxml__etree() < 0) return NULL;
+    etree = PyImport_ImportModule("lxml.etree");
+    if (etree == NULL) return NULL;
+    /* The tree is read through libxml2's structs: refuse a libxml2 other than the headers'. */
+    ver = PyObject_GetAttrString(etree, "LIBXML_VERSION");
+    if (ver == NULL) goto fail;
+    PyObject *want = Py_BuildValue("(iii)", LIBXML_VERSION / 10000, LIBXML_VERSION / 100 % 100, LIBXML_VERSION % 100);
+    int same = want ? PyObject_RichCompareBool(ver, want, Py_EQ) : -1;
+    Py_XDECREF(want);
+    Py_DECREF(ver);
+    if (same < 0) goto fail;
+    if (!same) {
+        PyErr_Format(PyExc_ImportError, "_gmlfast was built for libxml2 %d; lxml runs another", LIBXML_VERSION);
+        goto fail;
+    }
+    element_type = PyObject_GetAttrString(etree, "_Element");
+    file = PyObject_GetAttrString(etree, "__file__");
+    if (element_type == NULL || file == NULL) goto fail;
+    h = dlopen(PyUnicode_AsUTF8(file), RTLD_LAZY | RTLD_NOLOAD);
+    Py_DECREF(file);
+    if (h != NULL) get_line_no = (long (*)(const xmlNode *))dlsym(h, "xmlGetLineNo");
+    if (get_line_no == NULL) {
+        PyErr_SetString(PyExc_ImportError, "_gmlfast: xmlGetLineNo not found in lxml.etree");
+        goto fail;
+    }
+    Py_DECREF(etree);
+    if ((s_strip = PyUnicode_InternFromString("strip")) == NULL) return NULL;
+    if (intern_keys(DIRECT) < 0 || intern_keys(URO) < 0) return NULL;
+    m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    PyObject *direct = table(DIRECT), *uro = table(URO);
+    if (direct == NULL || uro == NULL || PyModule_AddObjectRef(m, "DIRECT", direct) < 0 ||
+        PyModule_AddObjectRef(m, "URO", uro) < 0) {
+        Py_XDECREF(direct);
+        Py_XDECREF(uro);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_DECREF(direct);
+    Py_DECREF(uro);
+    return m;
+fail:
+    Py_DECREF(etree);
+    return NULL;
+}

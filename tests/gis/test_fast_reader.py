@@ -1,0 +1,181 @@
+"""The compiled reader (gis/_gmlfast.c) against the Python walk it stands in for: on every building
+of the real samples and on hand-made buildings at each edge of what it accepts, it must give the
+very same record, or decline (None) so that Python reads the building and warns as before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from yakuba.gis import citygml
+from yakuba.gis.citygml import _building_py, _from_fast, _ln
+
+from .conftest import SAMPLES
+from .test_batch_path import SHARED, parse, solid
+from .test_citygml import HEAD, building, footprint, ring
+
+fast = citygml._gmlfast
+SRS = "http://www.opengis.net/def/crs/EPSG/0/6697"
+
+
+def test_the_compiled_reader_is_built_and_used() -> None:
+    # `make setup` compiles it; without it imports run at about half the speed.
+    assert fast is not None, "gis/_gmlfast.c was not built (no compiler at install time?)"
+    assert citygml._fast_building is fast.building
+
+
+def test_its_tables_are_the_python_readers() -> None:
+    kinds = {0: "code", 1: "str", 2: "year", 3: "measure", 4: "storeys"}
+    py_direct = {ln: (key, fn.__name__) for ln, (key, fn) in citygml._DIRECT.items()}
+    assert {ln: (key, "_v_" + kinds[k]) for ln, (key, k) in fast.DIRECT.items()} == py_direct
+    py_uro = {ln: (key, {"area": "measure", "height": "measure"}.get(kind, kind)) for ln, (key, kind) in citygml._URO_LEAVES.items()}
+    assert {ln: (key, kinds[k]) for ln, (key, k) in fast.URO.items()} == py_uro
+
+
+def buildings_of(tree: etree._Element) -> list[etree._Element]:
+    return [b for b in tree.iter("{*}Building") if _ln(b.getparent().tag) in ("cityObjectMember", "featureMember")]
+
+
+def compare(el: etree._Element, lod: int) -> str:
+    """'fast' when the compiled reader gave the Python record, 'python' when it declined."""
+    warnings: list = []
+    py = _building_py(el, False, lambda k, m: warnings.append(k), lod)
+    t = fast.building(el, lod)
+    if t is None:
+        return "python"
+    assert warnings == [], f"the compiled reader took a building Python warns about: {warnings}"
+    assert _from_fast(t, False) == py
+    return "fast"
+
+
+def sample_files() -> list[Path]:
+    files = sorted((SAMPLES / "udx" / "bldg").glob("*.gml"))
+    if SHARED.is_dir():
+        files += sorted(SHARED.glob("*.gml"))
+    return files
+
+
+@pytest.mark.parametrize("lod", [1, 2])
+def test_same_records_as_python_on_every_sample_building(lod: int) -> None:
+    seen = {"fast": 0, "python": 0}
+    for f in sample_files():
+        tree = etree.parse(str(f), etree.XMLParser(huge_tree=True, remove_comments=True, resolve_entities=False))
+        for b in buildings_of(tree.getroot()):
+            seen[compare(b, lod)] += 1
+    assert seen["fast"] > 0
+    if lod == 1:  # LOD1 imports are the common case: nearly all real buildings go the fast way
+        assert seen["fast"] > 0.9 * (seen["fast"] + seen["python"]), seen
+
+
+def one(body: str, *, pad_lines: int = 0, gid: str = "b1", attrs: str = "") -> etree._Element:
+    xml = HEAD.format(srs=SRS) + "\n" * pad_lines + building(gid, body).replace(f'gml:id="{gid}"', f'gml:id="{gid}"{attrs}') + "</core:CityModel>"
+    root = etree.fromstring(xml.encode(), etree.XMLParser(huge_tree=True))
+    return buildings_of(root)[0]
+
+
+FP = footprint(ring(34.59, 135.49))
+BOX = solid([ring(34.59, 135.49, 0.0), ring(34.59, 135.49, 6.0)])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        FP,
+        BOX,
+        FP + BOX,
+        "<bldg:measuredHeight uom='m'>7.5</bldg:measuredHeight>" + FP,
+        "<bldg:measuredHeight uom='m'>-9999</bldg:measuredHeight>" + FP,  # sentinel: unknown
+        "<bldg:measuredHeight uom='m'>  </bldg:measuredHeight>" + FP,  # blank: unknown, no warning
+        "<bldg:measuredHeight uom='m'/>" + FP,
+        "<bldg:storeysAboveGround>3</bldg:storeysAboveGround><bldg:storeysBelowGround>9999</bldg:storeysBelowGround>" + FP,
+        "<bldg:storeysAboveGround>2.0</bldg:storeysAboveGround>" + FP,
+        "<bldg:yearOfConstruction>1975</bldg:yearOfConstruction>" + FP,
+        "<bldg:yearOfConstruction>2021-01-01</bldg:yearOfConstruction>" + FP,
+        "<bldg:yearOfConstruction>0001</bldg:yearOfConstruction>" + FP,
+        "<bldg:yearOfConstruction>19750</bldg:yearOfConstruction>" + FP,
+        "<bldg:usage codeSpace='u.xml'>411</bldg:usage><bldg:usage codeSpace='u.xml'>412</bldg:usage>" + FP,
+        "<bldg:class> 3001 </bldg:class>" + FP,  # no codeSpace
+        "<uro:buildingDetailAttribute><uro:BuildingDetailAttribute>"
+        "<uro:totalFloorArea uom='m2'>120.5</uro:totalFloorArea><uro:buildingStructureType codeSpace='s.xml'>611</uro:buildingStructureType>"
+        "<uro:fireproofStructureType codeSpace='f.xml'>1002</uro:fireproofStructureType><uro:surveyYear>2020</uro:surveyYear>"
+        "</uro:BuildingDetailAttribute></uro:buildingDetailAttribute>"
+        "<uro:buildingIDAttribute><uro:BuildingIDAttribute><uro:buildingID>27100-bldg-1</uro:buildingID><uro:city>27100</uro:city>"
+        "</uro:BuildingIDAttribute></uro:buildingIDAttribute>" + FP,
+        # the first of two containers wins, but a sentinel does not count as a value
+        "<uro:buildingDetailAttribute><uro:BuildingDetailAttribute><uro:totalFloorArea uom='m2'>-9999</uro:totalFloorArea>"
+        "</uro:BuildingDetailAttribute></uro:buildingDetailAttribute><uro:buildingDetailAttribute><uro:BuildingDetailAttribute>"
+        "<uro:totalFloorArea uom='m2'>80</uro:totalFloorArea></uro:BuildingDetailAttribute></uro:buildingDetailAttribute>" + FP,
+        FP.replace("<gml:MultiSurface>", f"<gml:MultiSurface srsName='{SRS}' srsDimension='3'>"),
+        FP.replace("<gml:MultiSurface>", "<gml:MultiSurface srsDimension='2'>"),
+        "<bldg:lod0RoofEdge>" + FP[len("<bldg:lod0FootPrint>") : -len("</bldg:lod0FootPrint>")] + "</bldg:lod0RoofEdge>",
+        "<bldg:consistsOfBuildingPart><bldg:BuildingPart gml:id='p1'><bldg:measuredHeight>4</bldg:measuredHeight>" + BOX
+        + "</bldg:BuildingPart></bldg:consistsOfBuildingPart><bldg:consistsOfBuildingPart><bldg:BuildingPart gml:id='p2'>" + FP
+        + "</bldg:BuildingPart></bldg:consistsOfBuildingPart>",
+        "<bldg:lod0FootPrint/>" + BOX,  # a property without geometry
+        "<bldg:boundedBy><bldg:RoofSurface/></bldg:boundedBy>" + BOX,  # LOD2 present: skipped at LOD1
+        "",  # no geometry at all
+    ],
+)
+@pytest.mark.parametrize("lod", [1, 2])
+def test_accepted_buildings_match(body: str, lod: int) -> None:
+    assert compare(one(body), lod) == ("python" if lod == 2 and "boundedBy" in body else "fast")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<bldg:measuredHeight>abc</bldg:measuredHeight>" + FP,  # Python warns: bad_value
+        "<bldg:storeysAboveGround>two</bldg:storeysAboveGround>" + FP,
+        "<bldg:yearOfConstruction>１９７５</bldg:yearOfConstruction>" + FP,  # other scripts' digits
+        "<bldg:yearOfConstruction>c. 1975</bldg:yearOfConstruction>" + FP,
+        FP.replace("<gml:posList>", "<gml:posList srsDimension='3'>"),
+        FP.replace("</gml:exterior>", "</gml:exterior><gml:interior><gml:LinearRing><gml:posList>"
+                   + ring(34.5901, 135.4901, d=0.00001) + "</gml:posList></gml:LinearRing></gml:interior>"),
+        FP.replace("<gml:posList>" + ring(34.59, 135.49) + "</gml:posList>",
+                   "".join(f"<gml:pos>{p}</gml:pos>" for p in ["34.59 135.49 0", "34.59 135.4901 0", "34.5901 135.4901 0"])),
+        FP.replace(ring(34.59, 135.49), ""),  # empty posList: Python's walk reads (and warns)
+        FP.replace("<gml:MultiSurface>", "<gml:MultiSurface srsDimension='x'>"),
+        "<bldg:boundedBy><bldg:RoofSurface/></bldg:boundedBy>",  # LOD2 only: surfaces must be read
+        "<con:height xmlns:con='http://www.opengis.net/citygml/construction/3.0'/>" + FP,  # CityGML 3.0
+        "<bldg:consistsOfBuildingPart><bldg:BuildingPart><bldg:measuredHeight>x</bldg:measuredHeight>" + FP
+        + "</bldg:BuildingPart></bldg:consistsOfBuildingPart>",  # a declined part declines its building
+    ],
+)
+def test_declines_what_python_must_read(body: str) -> None:
+    assert compare(one(body), 1) == "python"
+
+
+def test_comment_before_the_geometry_is_left_to_python() -> None:
+    el = one(FP.replace("<gml:MultiSurface>", "<!-- c --><gml:MultiSurface>"))
+    assert compare(el, 1) == "python"
+
+
+def test_ids_and_lines_past_65535() -> None:
+    # libxml2 keeps lines > 65535 outside the node (or caps them); el.sourceline and the reader
+    # must agree either way.
+    el = one(FP + BOX, pad_lines=70_000)
+    assert el.sourceline >= 65_535
+    assert compare(el, 1) == "fast"
+    t = fast.building(el, 1)
+    assert t[1] == el.sourceline and t[0] == "b1"
+    el32 = one(FP, gid="x", attrs=' xmlns:g32="http://www.opengis.net/gml/3.2" g32:id="y"')
+    assert compare(el32, 1) == "fast"
+    empty = one(FP, gid="")
+    assert compare(empty, 1) == "fast" and fast.building(empty, 1)[0] is None
+
+
+def test_wrong_arguments_raise() -> None:
+    with pytest.raises(TypeError):
+        fast.building("not an element", 1)
+    with pytest.raises(TypeError):
+        fast.building(one(FP))
+
+
+def test_srs_dimension_that_is_not_a_number_is_a_warning(tmp_path: Path) -> None:
+    # Found by the comparison above: Python's reader used to raise ValueError on it.
+    bad = FP.replace("<gml:MultiSurface>", "<gml:MultiSurface srsDimension='x'>")
+    recs, warns = parse(tmp_path, building("a", bad), building("b", FP))
+    assert warns == {"bad_coordinates": 1}
+    assert [r.gml_id for r in recs] == ["a", "b"] and recs[0].lod0 == [] and len(recs[1].lod0) == 1
