@@ -44,7 +44,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -774,13 +774,18 @@ class _Pool:
         futs: list[Any] = [None] * len(tasks)
         for i in sorted(range(len(tasks)), key=lambda i: -size[i]):
             futs[i] = self.ex.submit(_run_file_proc, tasks[i])
-        while not all(f.done() for f in futs):
+        pending = set(futs)
+        while pending:
+            # Returns the moment the last task ends (a blocking read of the progress queue
+            # would add up to its timeout to every import).
+            pending = wait(pending, timeout=0.05)[1]
             if fb.cancelled:
                 self.cancel.set()
-            try:
-                fb.progress(self.q.get(timeout=0.1))
-            except queue.Empty:
-                pass
+            while True:
+                try:
+                    fb.progress(self.q.get_nowait())
+                except queue.Empty:
+                    break
         results = [f.result() for f in futs]
         while True:
             try:
