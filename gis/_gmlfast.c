@@ -14,6 +14,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <dlfcn.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <libxml/tree.h>
@@ -457,9 +458,174 @@ static PyObject *py_building(PyObject *self, PyObject *const *args, Py_ssize_t n
     return building(node, lod);
 }
 
+
+/* ------------------------------------------------------------------ ring texts -> numbers */
+
+#define RING_MARK -9.87654321e300 /* citygml._MARK: a value no coordinate has */
+
+typedef struct {
+    double *v;
+    Py_ssize_t n, cap;
+} dbuf_t;
+
+static int dbuf_put(dbuf_t *b, double x) {
+    if (b->n == b->cap) {
+        Py_ssize_t cap = b->cap ? b->cap * 2 : 4096;
+        double *v = PyMem_Realloc(b->v, (size_t)cap * sizeof(double));
+        if (v == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        b->v = v;
+        b->cap = cap;
+    }
+    b->v[b->n++] = x;
+    return 0;
+}
+
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* One token of a posList: [+-]digits[.digits][(e|E)[+-]digits], at least one mantissa digit.
+ * Anything else (nan, inf, hex, '1,5', '1_0') is not accepted here: Python reads and warns. */
+static const char *scan_number(const char *p, const char *end) {
+    const char *q = p;
+    int digits = 0;
+    if (q < end && (*q == '+' || *q == '-')) q++;
+    while (q < end && *q >= '0' && *q <= '9') q++, digits++;
+    if (q < end && *q == '.') {
+        q++;
+        while (q < end && *q >= '0' && *q <= '9') q++, digits++;
+    }
+    if (!digits) return NULL;
+    if (q < end && (*q == 'e' || *q == 'E')) {
+        const char *e = q + 1;
+        int ed = 0;
+        if (e < end && (*e == '+' || *e == '-')) e++;
+        while (e < end && *e >= '0' && *e <= '9') e++, ed++;
+        if (!ed) return NULL;
+        q = e;
+    }
+    if (q < end && !is_space(*q)) return NULL;
+    return q;
+}
+
+static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                               1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Clinger's fast path for a token scan_number accepted: with at most 2^53 as the integer of its
+ * digits and a power of ten up to 22, both are exact doubles and one multiplication or division
+ * rounds once, so the result is float()'s. Coordinates (11-12 digits, e-9) always take it;
+ * returns 0 for the rest, which take PyOS_string_to_double. */
+static int fast_number(const char *p, const char *end, double *out) {
+    uint64_t m = 0;
+    int neg = 0, frac = 0, nd = 0, e = 0, eneg = 0;
+    if (*p == '+' || *p == '-') neg = *p++ == '-';
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+        if (m || *p != '0') nd++;
+        if (nd > 16) return 0;
+        m = m * 10 + (uint64_t)(*p - '0');
+    }
+    if (p < end && *p == '.') {
+        for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
+            if (m || *p != '0') nd++;
+            if (nd > 16) return 0;
+            m = m * 10 + (uint64_t)(*p - '0');
+            frac++;
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (*p == '+' || *p == '-') eneg = *p++ == '-';
+        for (; p < end; p++) {
+            e = e * 10 + (*p - '0');
+            if (e > 400) return 0;
+        }
+    }
+    if (m > ((uint64_t)1 << 53)) return 0;
+    e = (eneg ? -e : e) - frac;
+    double x = (double)m;
+    if (e >= 0 && e <= 22)
+        x *= POW10[e];
+    else if (e < 0 && e >= -22)
+        x /= POW10[-e];
+    else if (m != 0)
+        return 0;
+    *out = neg ? -x : x;
+    return 1;
+}
+
+/* parse_rings(lazy) -> (values, spans) | None. lazy: [(text, srsDimension, line)]. values:
+ * float64 bytes, each text's numbers followed by a mark (citygml._MARK_VALUE); spans: int64
+ * (start, mark index) per text. Exactly what citygml._parse_values gives, for 3D plain-number
+ * texts only (None otherwise: Python takes those, with its warnings). */
+static PyObject *py_parse_rings(PyObject *self, PyObject *arg) {
+    dbuf_t b = {0};
+    Py_ssize_t i, n;
+    int64_t *se = NULL;
+    PyObject *out = NULL;
+    const double mark = RING_MARK;
+    if (!PyList_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "parse_rings(list of (text, dim, line))");
+        return NULL;
+    }
+    n = PyList_GET_SIZE(arg);
+    se = PyMem_Malloc((size_t)(n ? n : 1) * 2 * sizeof(int64_t));
+    if (se == NULL) return PyErr_NoMemory();
+    for (i = 0; i < n; i++) {
+        PyObject *item = PyList_GET_ITEM(arg, i), *text;
+        Py_ssize_t len;
+        const char *p, *end;
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) < 2) goto decline;
+        text = PyTuple_GET_ITEM(item, 0);
+        if (!PyLong_Check(PyTuple_GET_ITEM(item, 1)) || PyLong_AsLong(PyTuple_GET_ITEM(item, 1)) != 3) goto decline;
+        if (!PyUnicode_Check(text) || !PyUnicode_IS_ASCII(text)) goto decline;
+        p = PyUnicode_AsUTF8AndSize(text, &len);
+        if (p == NULL) goto fail;
+        end = p + len;
+        se[2 * i] = b.n;
+        for (;;) {
+            while (p < end && is_space(*p)) p++;
+            if (p == end) break;
+            const char *q = scan_number(p, end);
+            char *stop;
+            if (q == NULL) goto decline;
+            double x;
+            if (!fast_number(p, q, &x)) {
+                /* the token ends at a space or at the end of the text; PyOS_string_to_double stops
+                 * at the first character that is not part of a number, and rounds as float() */
+                x = PyOS_string_to_double(p, &stop, NULL);
+                if (x == -1.0 && PyErr_Occurred()) {
+                    PyErr_Clear();
+                    goto decline;
+                }
+                if (stop != q) goto decline;
+            }
+            if (x == mark) goto decline;
+            if (dbuf_put(&b, x) < 0) goto fail;
+            p = q;
+        }
+        se[2 * i + 1] = b.n;
+        if (dbuf_put(&b, mark) < 0) goto fail;
+    }
+    out = Py_BuildValue("(y#y#)", (const char *)b.v, b.n * (Py_ssize_t)sizeof(double), (const char *)se,
+                        n * 2 * (Py_ssize_t)sizeof(int64_t));
+    goto end;
+decline:
+    out = Py_NewRef(Py_None);
+    goto end;
+fail:
+    out = NULL;
+end:
+    PyMem_Free(b.v);
+    PyMem_Free(se);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"building", (PyCFunction)(void (*)(void))py_building, METH_FASTCALL,
      "building(element, lod) -> tuple | None: citygml._building's common case, or None for Python to read it."},
+    {"parse_rings", py_parse_rings, METH_O,
+     "parse_rings(lazy) -> (values bytes, spans bytes) | None: citygml._parse_values for plain 3D texts."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -519,7 +685,7 @@ PyMODINIT_FUNC PyInit__gmlfast(void) {
     if (m == NULL) return NULL;
     PyObject *direct = table(DIRECT), *uro = table(URO);
     if (direct == NULL || uro == NULL || PyModule_AddObjectRef(m, "DIRECT", direct) < 0 ||
-        PyModule_AddObjectRef(m, "URO", uro) < 0) {
+        PyModule_AddObjectRef(m, "URO", uro) < 0 || PyModule_AddObject(m, "RING_MARK", PyFloat_FromDouble(RING_MARK)) < 0) {
         Py_XDECREF(direct);
         Py_XDECREF(uro);
         Py_DECREF(m);

@@ -678,6 +678,8 @@ def _walk(
 # text gives every ring's values and the marks give their boundaries.
 _MARK = "-9.87654321e300"
 _MARK_VALUE = float(_MARK)
+# The compiled parse (plain 3D texts; None sends the batch through _parse_values and its warnings).
+_parse_rings = _gmlfast.parse_rings if _fast_building is not None else None
 
 
 def _ring_slots(recs: list[RawBuilding]) -> tuple[list[tuple[list, int]], list[LazyRing], list[int]]:
@@ -729,14 +731,19 @@ def materialize(
     batch is transformed in one call per source CRS and the records are marked local."""
     slots, lazy, group = _ring_slots(recs)
     if slots:
-        parsed = _parse_values([t for t, _, _ in lazy])
-        dims = np.fromiter((d for _, d, _ in lazy), dtype=np.int64, count=len(lazy))
-        if parsed is not None and (dims == 3).all():
-            vals, se = parsed
+        vals = se = good = None
+        fast = _parse_rings(lazy) if _parse_rings is not None else None
+        if fast is not None:
+            vals = np.frombuffer(fast[0])
+            se = np.frombuffer(fast[1], dtype=np.int64).reshape(-1, 2)
+        else:
+            parsed = _parse_values([t for t, _, _ in lazy])
+            dims = np.fromiter((d for _, d, _ in lazy), dtype=np.int64, count=len(lazy))
+            if parsed is not None and (dims == 3).all():
+                vals, se = parsed
+        if se is not None:
             counts = se[:, 1] - se[:, 0]
             good = counts % 3 == 0
-        else:
-            vals, se, good = None, None, None
         if good is not None and good.all():
             rings, n = _split_xyz(vals, se, counts, recs, group, to_local)
             short = np.flatnonzero(n < 3).tolist()

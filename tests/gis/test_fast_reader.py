@@ -179,3 +179,49 @@ def test_srs_dimension_that_is_not_a_number_is_a_warning(tmp_path: Path) -> None
     recs, warns = parse(tmp_path, building("a", bad), building("b", FP))
     assert warns == {"bad_coordinates": 1}
     assert [r.gml_id for r in recs] == ["a", "b"] and recs[0].lod0 == [] and len(recs[1].lod0) == 1
+
+
+# --------------------------------------------------------------------------- ring texts
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+_coord = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6)
+_fmt = st.sampled_from(["{!r}", "{:.9f}", "{:.3e}", "{:+.2f}", "{:.0f}", "{:E}"])
+_sep = st.sampled_from([" ", "  ", "\n", "\t", " \r\n "])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.lists(_coord, min_size=0, max_size=12), _fmt, _sep), min_size=1, max_size=6))
+def test_parse_rings_gives_what_parse_values_gives(rings: list) -> None:
+    lazy = [(sep.join(fmt.format(v) for v in vals), 3, i) for i, (vals, fmt, sep) in enumerate(rings)]
+    got = fast.parse_rings(lazy)
+    want = citygml._parse_values([t for t, _, _ in lazy])
+    assert got is not None and want is not None
+    assert np.array_equal(np.frombuffer(got[0]), want[0])
+    assert np.array_equal(np.frombuffer(got[1], dtype=np.int64).reshape(-1, 2), want[1])
+
+
+@pytest.mark.parametrize("text", ["1 2 nan", "1 2 inf", "1,5 2 3", "1_0 2 3", "abc", "1 2 3e", "- 1 2", "1 2 ３",
+                                  "0x1p3 1 2", f"1 2 {citygml._MARK}"])
+def test_parse_rings_declines_what_python_must_warn_about(text: str) -> None:
+    assert fast.parse_rings([("1 2 3", 3, 1), (text, 3, 2)]) is None
+
+
+def test_parse_rings_declines_2d_rings() -> None:
+    assert fast.parse_rings([("1 2 3 4", 2, 1)]) is None
+    assert fast.parse_rings([("1 2 3", 3, 1)]) is not None
+
+
+@pytest.mark.parametrize("token", [
+    "9007199254740993", "9007199254740992", "0.1", "1e22", "1e23", "1e-22", "1.5e-23", "123456789012345678",
+    "34.584694510", "-0", "-0.0", "0.000000000000000000000000001", "1.7976931348623157e308", "4.9e-324", "00000001.5",
+    ".5", "5.", "+2", "1E+2", "2.2250738585072014e-308",
+])
+def test_parse_rings_rounds_as_float(token: str) -> None:
+    got = fast.parse_rings([(f"{token} 0 0", 3, 1)])
+    assert got is not None
+    v = np.frombuffer(got[0])[0]
+    assert v == float(token) and np.signbit(v) == np.signbit(float(token))
