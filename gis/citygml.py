@@ -332,6 +332,9 @@ def iter_buildings(
             resolve_entities=False,
             no_network=True,
             remove_comments=True,
+            # Pretty-printed files (most real ones) have a whitespace node between every two
+            # elements; not building them parses ~8% faster. Leaf texts are kept as they are.
+            remove_blank_text=True,
         )
         root_checked = False
         last_reported = 0
