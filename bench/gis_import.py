@@ -49,58 +49,9 @@ def _vm_hwm_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-class _DescendantPeak:
-    """Largest VmHWM of any descendant process, sampled every 0.1 s. RUSAGE_CHILDREN misses
-    forkserver workers (they are the fork server's children, reaped only when it exits)."""
-
-    def __init__(self) -> None:
-        import threading
-
-        self.peak_kb = 0
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-
-    def _descendants(self) -> list[int]:
-        parent: dict[int, int] = {}
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                try:
-                    stat = Path(f"/proc/{d}/stat").read_text()
-                    parent[int(d)] = int(stat[stat.rfind(")") + 2 :].split()[1])
-                except (OSError, ValueError, IndexError):
-                    pass
-        me, out = os.getpid(), []
-        for pid in parent:
-            p, seen = parent.get(pid), 0
-            while p and seen < 64:
-                if p == me:
-                    out.append(pid)
-                    break
-                p, seen = parent.get(p), seen + 1
-        return out
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.1):
-            for pid in self._descendants():
-                try:
-                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                        if line.startswith("VmHWM:"):
-                            self.peak_kb = max(self.peak_kb, int(line.split()[1]))
-                except (OSError, ValueError):
-                    pass
-
-    def stop(self) -> float:
-        self._stop.set()
-        self._t.join()
-        return self.peak_kb / 1024
-
-
-def _rss(workers_mb: float | None = None) -> dict:
+def _rss() -> dict:
     self_mb = _vm_hwm_mb()
     kids_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    if workers_mb is not None:
-        kids_mb = max(kids_mb, workers_mb)
     return {"peak_rss_mb": round(self_mb, 1), "peak_rss_workers_mb": round(kids_mb, 1)}
 
 
@@ -118,15 +69,18 @@ def _rates(n: int, nbytes: int, seconds: float) -> dict:
 
 
 def child_import(files: list[str], lod: int, workers: int) -> dict:
-    from yakuba.gis.pipeline import import_dataset
+    from yakuba.gis.pipeline import import_dataset, pool_start_method
 
-    peak = _DescendantPeak()
+    # What `yakuba import` does: with no other thread in the process its pool forks (a sampling
+    # thread here would make it start a fork server, ~0.5 s the CLI never pays). Forked workers
+    # are this process's children, so RUSAGE_CHILDREN holds their peak once the pool is shut.
+    start = pool_start_method()
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
         r = import_dataset([Path(f) for f in files], "bench", Path(d), lod=lod, workers=workers)
         dt = time.perf_counter() - t0
     return {**_rates(r.buildings, sum(os.path.getsize(f) for f in files), dt), "tiles": r.tiles, "workers": workers,
-            "warnings": r.warnings, **_rss(peak.stop())}
+            "pool_start": start, "warnings": r.warnings, **_rss()}
 
 
 def child_scan(files: list[str]) -> dict:

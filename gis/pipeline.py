@@ -726,6 +726,19 @@ def _json_default(o: Any) -> Any:
     raise TypeError(type(o).__name__)
 
 
+def pool_start_method() -> str:
+    """fork when this process runs no other thread (CLI, benchmark): workers start at once with
+    everything imported. Otherwise (the server's executor threads) forkserver, as gis.firespread
+    does: no forked copies of other threads' locks; its server imports the pipeline once for all
+    workers (about half a second the first time). spawn where forkserver is missing."""
+    import multiprocessing as mp
+
+    methods = mp.get_all_start_methods()
+    if threading.active_count() == 1 and "fork" in methods:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
 class _Pool:
     """The worker processes of one import: file tasks (with progress and cancellation), then
     tile tasks. One process runs everything inline."""
@@ -740,18 +753,9 @@ class _Pool:
             return self
         import multiprocessing as mp
 
-        # fork when this process runs no other thread (CLI, benchmark): workers start at once
-        # with everything imported. Otherwise (the server's executor threads) forkserver, as
-        # gis.firespread does: no forked copies of other threads' locks; its server imports
-        # the pipeline once for all workers. spawn where forkserver is missing.
-        methods = mp.get_all_start_methods()
-        if threading.active_count() == 1 and "fork" in methods:
-            ctx = mp.get_context("fork")
-        elif "forkserver" in methods:
-            ctx = mp.get_context("forkserver")
+        ctx = mp.get_context(pool_start_method())
+        if ctx.get_start_method() == "forkserver":
             ctx.set_forkserver_preload(["yakuba.gis.pipeline"])
-        else:
-            ctx = mp.get_context("spawn")
         log.info("import pool workers=%d start=%s", self.n, ctx.get_start_method())
         self.q = ctx.Queue()
         self.cancel = ctx.Event()
