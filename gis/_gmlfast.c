@@ -124,7 +124,7 @@ static int set_item(PyObject *d, PyObject *k, PyObject *v) {
     return r;
 }
 
-/* float(s) or BAIL where Python would warn; *empty when s is blank (nothing stored, no warning). */
+/* float(s) of a stripped, non-blank text, or BAIL where Python would warn (not a number). */
 static int number(PyObject *s, double *v) {
     PyObject *f = PyFloat_FromString(s);
     if (f == NULL) {
@@ -577,7 +577,10 @@ static PyObject *py_parse_rings(PyObject *self, PyObject *arg) {
         const char *p, *end;
         if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) < 2) goto decline;
         text = PyTuple_GET_ITEM(item, 0);
-        if (!PyLong_Check(PyTuple_GET_ITEM(item, 1)) || PyLong_AsLong(PyTuple_GET_ITEM(item, 1)) != 3) goto decline;
+        int overflow = 0;
+        if (!PyLong_Check(PyTuple_GET_ITEM(item, 1)) ||
+            PyLong_AsLongAndOverflow(PyTuple_GET_ITEM(item, 1), &overflow) != 3 || overflow)
+            goto decline;
         if (!PyUnicode_Check(text) || !PyUnicode_IS_ASCII(text)) goto decline;
         p = PyUnicode_AsUTF8AndSize(text, &len);
         if (p == NULL) goto fail;

@@ -212,6 +212,7 @@ def test_parse_rings_declines_what_python_must_warn_about(text: str) -> None:
 
 def test_parse_rings_declines_2d_rings() -> None:
     assert fast.parse_rings([("1 2 3 4", 2, 1)]) is None
+    assert fast.parse_rings([("1 2 3", 10**30, 1)]) is None  # no OverflowError left behind
     assert fast.parse_rings([("1 2 3", 3, 1)]) is not None
 
 
