@@ -475,9 +475,10 @@ _fast_building = _gmlfast.building if _gmlfast is not None and os.environ.get("Y
 
 
 def _building(el: etree._Element, is_part: bool, warn: Warn, lod: int = 2) -> RawBuilding:
-    """One Building or BuildingPart: the compiled reader takes the common case (a third of the
-    time of the walk below); it returns None for anything it would have to warn about or does
-    not read (LOD2 surfaces, holes, CityGML 3.0 heights...), and Python reads that building."""
+    """One Building or BuildingPart: the compiled reader takes the common case (~11 µs for a
+    synthetic LOD1 building against ~48 µs for the walk below); it returns None for anything it
+    would have to warn about or does not read (LOD2 surfaces, holes, CityGML 3.0 heights...),
+    and Python reads that building."""
     if _fast_building is not None:
         t = _fast_building(el, lod)
         if t is not None:
