@@ -139,38 +139,9 @@ static int number(PyObject *s, double *v) {
 
 /* citygml._v_code/_v_str/_v_year/_v_measure/_v_storeys. */
 static int store(rec_t *r, const leaf_t *lf, xmlNode *el) {
-    PyObject *s, *t;
+    PyObject *s;
     double v;
     int rc = 0;
-    if (lf->kind == K_MEASURE) {
-        /* float(el.text); on ValueError a blank text is nothing, anything else a warning. */
-        t = textOf(el);
-        if (t == NULL) return -1;
-        if (t == Py_None) {
-            Py_DECREF(t);
-            return 0;
-        }
-        s = PyFloat_FromString(t);
-        if (s == NULL) {
-            PyObject *st;
-            if (!PyErr_ExceptionMatches(PyExc_ValueError)) {
-                Py_DECREF(t);
-                return -1;
-            }
-            PyErr_Clear();
-            st = PyObject_CallMethodNoArgs(t, s_strip);
-            Py_DECREF(t);
-            if (st == NULL) return -1;
-            rc = PyUnicode_GET_LENGTH(st) == 0 ? 0 : BAIL;
-            Py_DECREF(st);
-            return rc;
-        }
-        Py_DECREF(t);
-        v = PyFloat_AS_DOUBLE(s);
-        if (v > -9999) return set_item(r->attrs, lf->pykey, s);
-        Py_DECREF(s);
-        return 0;
-    }
     s = stripped_text(el);
     if (s == NULL) return -1;
     Py_ssize_t n = PyUnicode_GET_LENGTH(s);
@@ -179,6 +150,12 @@ static int store(rec_t *r, const leaf_t *lf, xmlNode *el) {
         return 0;
     }
     switch (lf->kind) {
+    case K_MEASURE: /* float() strips what str.strip() strips: same as _v_measure's two tries */
+        rc = number(s, &v);
+        Py_DECREF(s);
+        if (rc == 0 && v > -9999) /* PLATEAU's sentinels mean unknown */
+            return set_item(r->attrs, lf->pykey, PyFloat_FromDouble(v));
+        return rc;
     case K_CODE: {
         PyObject *cs = attr(el, NULL, "codeSpace");
         if (cs == NULL) {
@@ -270,12 +247,14 @@ static int polygons(rec_t *r, xmlNode *prop, PyObject *out) {
     }
     if (g->ns == NULL || g->ns->href == NULL) goto done;
     href = g->ns->href;
-    for (n = prop; n; n = next_in(prop, n))
-        if (n->ns && strcmp((const char *)n->ns->href, (const char *)href) == 0 && (is_name(n, "interior") || is_name(n, "pos"))) goto done;
     line = PyLong_FromLong(line_of(prop));
     if (line == NULL) goto fail;
+    /* One pass: Python first looks for holes/gml:pos, then reads the posLists; a hole or pos
+     * anywhere declines the whole building, so what was appended before it is dropped anyway. */
     for (n = prop; n; n = next_in(prop, n)) {
-        if (!(n->ns && strcmp((const char *)n->ns->href, (const char *)href) == 0 && is_name(n, "posList"))) continue;
+        if (!(n->ns && strcmp((const char *)n->ns->href, (const char *)href) == 0)) continue;
+        if (is_name(n, "interior") || is_name(n, "pos")) goto done;
+        if (!is_name(n, "posList")) continue;
         PyObject *sd = attr(n, NULL, "srsDimension");
         if (sd == NULL) goto fail;
         Py_DECREF(sd);

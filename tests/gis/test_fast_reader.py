@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from yakuba.gis import citygml
@@ -183,10 +186,7 @@ def test_srs_dimension_that_is_not_a_number_is_a_warning(tmp_path: Path) -> None
 
 # --------------------------------------------------------------------------- ring texts
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
-import numpy as np  # noqa: E402
 
 _coord = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6)
 _fmt = st.sampled_from(["{!r}", "{:.9f}", "{:.3e}", "{:+.2f}", "{:.0f}", "{:E}"])
