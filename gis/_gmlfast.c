@@ -14,6 +14,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <dlfcn.h>
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -493,8 +495,8 @@ static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1
 
 /* Clinger's fast path for a token scan_number accepted: with at most 2^53 as the integer of its
  * digits and a power of ten up to 22, both are exact doubles and one multiplication or division
- * rounds once, so the result is float()'s. Coordinates (11-12 digits, e-9) always take it;
- * returns 0 for the rest, which take PyOS_string_to_double. */
+ * rounds once, so the result is float()'s. Returns 0 for the rest (real PLATEAU latitudes and
+ * longitudes have 17 digits), which take ext_number. */
 static int fast_number(const char *p, const char *end, double *out) {
     uint64_t m = 0;
     int neg = 0, frac = 0, nd = 0, e = 0, eneg = 0;
@@ -532,6 +534,57 @@ static int fast_number(const char *p, const char *end, double *out) {
     *out = neg ? -x : x;
     return 1;
 }
+
+#if LDBL_MANT_DIG >= 64
+static const long double POW10L[] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+                                     1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+                                     1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+
+/* Up to 19 digits (below 2^64) and a power of ten up to 27: both are exact in a long double of
+ * at least 64 mantissa bits (5^27 < 2^64), so one multiplication or division gives the value
+ * within half a long-double ulp. Rounding that to double is float()'s rounding unless it lies
+ * within that error of a midpoint between two doubles; those few return 0 and take
+ * PyOS_string_to_double (Python's exact dtoa, ~20x the cost: most real coordinates land here). */
+static int ext_number(const char *p, const char *end, double *out) {
+    uint64_t m = 0;
+    int neg = 0, frac = 0, nd = 0, e = 0, eneg = 0;
+    if (*p == '+' || *p == '-') neg = *p++ == '-';
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+        if (m || *p != '0') nd++;
+        if (nd > 19) return 0;
+        m = m * 10 + (uint64_t)(*p - '0');
+    }
+    if (p < end && *p == '.') {
+        for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
+            if (m || *p != '0') nd++;
+            if (nd > 19) return 0;
+            m = m * 10 + (uint64_t)(*p - '0');
+            frac++;
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (*p == '+' || *p == '-') eneg = *p++ == '-';
+        for (; p < end; p++) {
+            e = e * 10 + (*p - '0');
+            if (e > 400) return 0;
+        }
+    }
+    e = (eneg ? -e : e) - frac;
+    if (m == 0 || e > 27 || e < -27) return 0;
+    long double q = (long double)m;
+    q = e >= 0 ? q * POW10L[e] : q / POW10L[-e];
+    double d = (double)q;
+    long double r = q - (long double)d; /* exact: at most the 11 bits double drops */
+    long double half = ((long double)nextafter(d, r >= 0 ? INFINITY : -INFINITY) - (long double)d) / 2;
+    long double err = ldexpl(q, -(LDBL_MANT_DIG - 1)); /* >= one long-double ulp of q */
+    if (fabsl(fabsl(r) - fabsl(half)) <= err) return 0;
+    *out = neg ? -d : d;
+    return 1;
+}
+#else
+static int ext_number(const char *p, const char *end, double *out) { return 0; }
+#endif
 
 /* parse_rings(lazy) -> (values, spans) | None. lazy: [(text, srsDimension, line)]. values:
  * float64 bytes, each text's numbers followed by a mark (citygml._MARK_VALUE); spans: int64
@@ -572,7 +625,7 @@ static PyObject *py_parse_rings(PyObject *self, PyObject *arg) {
             char *stop;
             if (q == NULL) goto decline;
             double x;
-            if (!fast_number(p, q, &x)) {
+            if (!fast_number(p, q, &x) && !ext_number(p, q, &x)) {
                 /* the token ends at a space or at the end of the text; PyOS_string_to_double stops
                  * at the first character that is not part of a number, and rounds as float() */
                 x = PyOS_string_to_double(p, &stop, NULL);

@@ -226,3 +226,46 @@ def test_parse_rings_rounds_as_float(token: str) -> None:
     assert got is not None
     v = np.frombuffer(got[0])[0]
     assert v == float(token) and np.signbit(v) == np.signbit(float(token))
+
+
+# Real PLATEAU latitudes and longitudes have 17 significant digits: past Clinger's fast path,
+# they take the long-double path (ext_number), which must round exactly as float() does too.
+_digits = st.integers(min_value=10**14, max_value=10**19 - 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_digits, st.integers(0, 19), st.integers(-12, 12), st.booleans()), min_size=1, max_size=40))
+def test_long_mantissas_round_as_float(nums: list) -> None:
+    tokens = []
+    for m, point, exp, neg in nums:
+        s = str(m)
+        point = min(point, len(s))
+        t = ("-" if neg else "") + s[:point] + "." + s[point:] + (f"e{exp}" if exp else "")
+        tokens.append(t)
+    got = fast.parse_rings([(" ".join(tokens), 3, 1)])
+    assert got is not None
+    values = np.frombuffer(got[0])[:-1]
+    assert values.tolist() == [float(t) for t in tokens]
+
+
+def test_near_midpoints_round_as_float() -> None:
+    """Decimals at or within a digit of the midpoint between two doubles: the cases where a
+    rounding that is only nearly right would differ from float()."""
+    import math
+    import random
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 60
+    rnd = random.Random(5)
+    tokens = []
+    for _ in range(3000):
+        d = rnd.uniform(-200, 200) * 10 ** rnd.randint(-5, 5)
+        mid = (Decimal(d) + Decimal(math.nextafter(d, math.inf))) / 2
+        k = rnd.choice([None, 17, 18, 19, 20])
+        if k:
+            mid = mid.quantize(Decimal(1).scaleb(mid.adjusted() - k + 1))
+        tokens.append(format(mid, "f"))
+    tokens += ["35.532655211407004", "139.79371614274518", "9007199254740993.0", "18446744073709551615", "1.8446744073709551616"]
+    got = fast.parse_rings([(" ".join(tokens), 3, 1)])
+    assert got is not None
+    assert np.frombuffer(got[0])[:-1].tolist() == [float(t) for t in tokens]
