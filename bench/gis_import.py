@@ -15,8 +15,9 @@ the importer can use both cores; 10k is one file.
     .venv/bin/python bench/gis_import.py [--sizes 10000,100000] [--work DIR] [--quick] [--repeat N]
 
 ``--quick`` runs only the synthetic LOD1 inputs (scan, import, plateaukit). ``--repeat N`` runs
-each measurement N times and reports the median run; a ``ratios`` line per import gives the
-issue's goals as numbers (import rate / scan rate, import rate / plateaukit rate).
+each measurement N times, interleaved (scan, import, plateaukit, scan, ...), and reports the
+median run; a ``ratios`` line per import gives the issue's goals as numbers (import rate / scan
+rate, import rate / plateaukit rate).
 """
 
 from __future__ import annotations
@@ -127,29 +128,42 @@ def child_plateaukit(files: list[str]) -> dict:
 # ----------------------------------------------------------------------------- parent
 
 
-def run_child(
-    python: str, kind: str, files: list[Path], extra: list[str], label: dict, timeout: float = 3600, repeat: int = 1
-) -> dict | None:
-    """Run one measurement ``repeat`` times in fresh processes; print and return the run with
-    the median time (``runs_s`` lists all of them: this machine's timings vary by ~30%)."""
+def run_once(python: str, kind: str, files: list[Path], extra: list[str], timeout: float = 3600) -> dict:
+    """One measurement in a fresh process: its JSON result, or {"error": ...}."""
     cmd = [python, str(Path(__file__).resolve()), "--child", kind, *extra, "--files", *map(str, files)]
-    runs = []
-    for _ in range(repeat):
-        try:
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
-        except subprocess.TimeoutExpired:
-            print(json.dumps({**label, "bench": kind, "error": f"timeout after {timeout} s"}), flush=True)
-            return None
-        if r.returncode != 0:
-            print(json.dumps({**label, "bench": kind, "error": r.stderr.strip().splitlines()[-1:] or ["failed"]}), flush=True)
-            return None
-        runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
-    runs.sort(key=lambda d: d["seconds"])
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout after {timeout} s"}
+    if r.returncode != 0:
+        return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def median_run(label: dict, kind: str, runs: list[dict]) -> dict | None:
+    """Print and return the run with the median time (``runs_s`` lists all of them: this
+    machine's timings vary by ~30%, and from minute to minute)."""
+    errors = [r for r in runs if "error" in r]
+    if errors:
+        print(json.dumps({**label, "bench": kind, "error": errors[0]["error"]}), flush=True)
+        return None
+    runs = sorted(runs, key=lambda d: d["seconds"])
     out = {**label, "bench": kind, **runs[len(runs) // 2]}
-    if repeat > 1:
+    if len(runs) > 1:
         out["runs_s"] = [d["seconds"] for d in runs]
     print(json.dumps(out, ensure_ascii=False), flush=True)
     return out
+
+
+def measure(jobs: list[tuple[str, str, dict, list[str]]], files: list[Path], repeat: int) -> list[dict | None]:
+    """Each job (python, kind, label, extra args) ``repeat`` times, interleaved round by round,
+    so slow and fast spells of a shared machine fall on the import and its references alike
+    and the ratios compare like with like."""
+    runs: list[list[dict]] = [[] for _ in jobs]
+    for _ in range(repeat):
+        for k, (python, kind, _label, extra) in enumerate(jobs):
+            runs[k].append(run_once(python, kind, files, extra))
+    return [median_run(label, kind, r) for (_, kind, label, _), r in zip(jobs, runs)]
 
 
 def ratios(label: dict, scan: dict | None, imp: dict | None, pk: dict | None) -> None:
@@ -237,12 +251,12 @@ def main() -> int:
                               "mb": round(sum(f.stat().st_size for f in files) / 1e6, 1)}), flush=True)
             inputs.append((label, files, [2 if lod2 else 1]))
     for label, files, lods in inputs:
-        scan = run_child(sys.executable, "scan", files, [], label, repeat=a.repeat)
-        imports = [
-            run_child(sys.executable, "import", files, ["--lod", str(lod), "--workers", "2"], {**label, "lod": lod}, repeat=a.repeat)
-            for lod in lods
-        ]
-        ref = run_child(pk, "plateaukit", files, [], label, repeat=a.repeat) if pk else None
+        jobs = [(sys.executable, "scan", label, [])]
+        jobs += [(sys.executable, "import", {**label, "lod": lod}, ["--lod", str(lod), "--workers", "2"]) for lod in lods]
+        if pk:
+            jobs.append((pk, "plateaukit", label, []))
+        res = measure(jobs, files, a.repeat)
+        scan, imports, ref = res[0], res[1 : 1 + len(lods)], (res[-1] if pk else None)
         for imp in imports:
             ratios(label, scan, imp, ref)
     return 0

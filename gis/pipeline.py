@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import json
 import logging
 import math
 import os
@@ -461,14 +460,31 @@ class TileTask:
     renamed: dict[int, str]  # row -> new gml:id, for duplicates among this tile's rows
 
 
+_SPILL_FDS: dict[str, int] = {}
+
+
+def _read_spill(path: str, at: int, length: int) -> bytes:
+    # A task's spill file holds many tiles' chunks: open it once per process, not per tile.
+    fd = _SPILL_FDS.get(path)
+    if fd is None:
+        fd = _SPILL_FDS[path] = os.open(path, os.O_RDONLY)
+    b = os.pread(fd, length, at)
+    if len(b) != length:
+        raise OSError(f"short read from {path}")
+    return b
+
+
+def _close_spill_fds() -> None:
+    while _SPILL_FDS:
+        os.close(_SPILL_FDS.popitem()[1])
+
+
 def write_tile(t: TileTask) -> dict:
     """One GLB from its spill chunks; runs in a pool worker. Returns the tileset entry."""
     poss, idxs, rows, prow, props = [], [], [], [], {c: [] for c in TILE_PROPS}
     nv = 0
     for (p, at, length), off in t.chunks:
-        with open(p, "rb") as f:
-            f.seek(at)
-            z = pickle.loads(f.read(length))
+        z = pickle.loads(_read_spill(p, at, length))
         poss.append(z["pos"])
         idxs.append(z["idx"] + np.uint32(nv))
         rows.append(z["ids"] + off)
@@ -619,7 +635,7 @@ def import_dataset(
         shutil.rmtree(spill_dir, ignore_errors=True)
         transform = local_to_ecef_matrix(frame)
         ts = tiles_mod.tileset_json(entries, transform, ds_id)
-        (work / "tileset.json").write_text(json.dumps(ts, indent=1))
+        (work / "tileset.json").write_bytes(orjson.dumps(ts, option=orjson.OPT_INDENT_2))
 
         n = summary.n
         coverage = dict(summary.coverage)
@@ -660,7 +676,9 @@ def import_dataset(
             "seconds": round(seconds, 3),
             "credit": "出典：国土交通省 Project PLATEAU 3D都市モデル",
         }
-        (work / "dataset.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=_json_default))
+        (work / "dataset.json").write_bytes(
+            orjson.dumps(meta, default=_json_default, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+        )
         final = root / ds_id
         _replace_dir(work, final)
         log.info("import phases dataset=%s parse=%.2fs table+attributes=%.2fs tiles=%.2fs total=%.2fs", ds_id,
@@ -672,6 +690,7 @@ def import_dataset(
         )
     finally:
         stack.close()
+        _close_spill_fds()  # tiles written in this process (one worker: inline)
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
 

@@ -10,11 +10,11 @@ property table.
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 
 import numpy as np
+import orjson
 
 TILE_SIZE = 250.0  # metres; ~1-3k dense-district buildings per tile
 
@@ -72,7 +72,8 @@ def build_glb(
     feature_local: np.ndarray,
     table: dict[str, list],
 ) -> bytes:
-    """Assemble one GLB. ``table`` holds PROPERTIES columns for the tile's features in local order."""
+    """Assemble one GLB. ``table`` holds PROPERTIES columns for the tile's features in local order:
+    one per distinct ``feature_row`` (so both feature ids count ``len(table["row"])``)."""
     n_features = len(table["row"])
     # glTF is y-up: (x east, y north, z up) -> (x, z, -y); 3D Tiles rotates it back.
     pos = np.ascontiguousarray(np.column_stack((positions_zup[:, 0], positions_zup[:, 2], -positions_zup[:, 1])), dtype=np.float32)
@@ -111,7 +112,6 @@ def build_glb(
             props_json[name] = {"values": b.add(arr.tobytes())}
 
     blob = b.blob()
-    n_unique_rows = int(len(np.unique(feature_row))) if len(feature_row) else 0
     gltf = {
         "asset": {"version": "2.0", "generator": "yakuba.gis"},
         "extensionsUsed": ["EXT_mesh_features", "EXT_structural_metadata"],
@@ -138,7 +138,7 @@ def build_glb(
                         "extensions": {
                             "EXT_mesh_features": {
                                 "featureIds": [
-                                    {"featureCount": n_unique_rows, "attribute": 0, "label": "building_row"},
+                                    {"featureCount": n_features, "attribute": 0, "label": "building_row"},
                                     {"featureCount": n_features, "attribute": 1, "propertyTable": 0, "label": "tile_feature"},
                                 ]
                             }
@@ -158,7 +158,7 @@ def build_glb(
         "bufferViews": b.views,
         "buffers": [{"byteLength": len(blob)}],
     }
-    js = json.dumps(gltf, separators=(",", ":")).encode("utf-8")
+    js = orjson.dumps(gltf)  # compact UTF-8, as glTF wants; ~10x the stdlib encoder
     js += b" " * ((-len(js)) % 4)
     total = 12 + 8 + len(js) + 8 + len(blob)
     return b"".join(
