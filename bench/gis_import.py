@@ -80,6 +80,10 @@ def child_import(files: list[str], lod: int, workers: int) -> dict:
         t0 = time.perf_counter()
         r = import_dataset([Path(f) for f in files], "bench", Path(d), lod=lod, workers=workers)
         dt = time.perf_counter() - t0
+    import multiprocessing as mp
+
+    for p in mp.active_children():  # the pool's workers exit after the import returns: reap them
+        p.join()
     return {**_rates(r.buildings, sum(os.path.getsize(f) for f in files), dt), "tiles": r.tiles, "workers": workers,
             "pool_start": start, "warnings": r.warnings, **_rss()}
 

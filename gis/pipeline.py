@@ -783,7 +783,9 @@ class _Pool:
 
     def __exit__(self, *exc: object) -> None:
         if self.ex is not None:
-            self.ex.shutdown(wait=True, cancel_futures=True)
+            # The dataset is in place (or the import failed) by now: workers exit on their own
+            # and the executor reaps them; waiting here added ~8 ms to every import.
+            self.ex.shutdown(wait=False, cancel_futures=True)
             self.q.close()
 
     def files(self, tasks: list[FileTask]) -> list[FileResult]:
