@@ -23,7 +23,7 @@ Dataset directory layout (``DATA/datasets/<id>/``)::
     buildings.npz       gis.buildings.BuildingTable; row i == feature id i (_FEATURE_ID_0)
     attributes.jsonl    one JSON object per row (all parsed attributes), same order
     tileset.json        3D Tiles 1.1
-    tiles/t_<ix>_<iy>.glb
+    tiles/t<level>_<x>_<y>.glb    a block of 2^level x 2^level grid cells (tiles.group_cells)
 """
 
 from __future__ import annotations
@@ -220,7 +220,8 @@ class FileResult:
     table_part: str = ""  # <spill>/<index>_<part>: .rows.pkl + .attrs.jsonl (gis.table_parts)
     n_rows: int = 0
     n_building_id: int = 0
-    chunks: dict[tuple[int, int], list[tuple[str, int, int]]] = field(default_factory=dict)  # (spill file, offset, length)
+    chunks: dict[tuple[int, int], list[tuple[str, int, int]]] = field(default_factory=dict)  # cell -> (spill file, offset, length)
+    cells: dict[tuple[int, int], list[int]] = field(default_factory=dict)  # cell -> [buildings, vertices]
     warnings: dict[str, int] = field(default_factory=dict)
     samples: dict[str, list[str]] = field(default_factory=dict)
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -235,7 +236,7 @@ TILE_PROPS = ("gml_id", "height", "storeys_above", "year", "structure_code", "fi
 
 
 class _Spill:
-    """Per-tile mesh buffers of one worker task, appended to the task's one spill file when
+    """Per-cell mesh buffers of one worker task, appended to the task's one spill file when
     large (a file per tile chunk cost ~0.75 ms each to create on this disk). A chunk also
     carries its buildings' tile properties (from the task's TablePart), so any process can write
     the tile without the dataset's table."""
@@ -251,6 +252,9 @@ class _Spill:
     def add(self, key: tuple[int, int], pos: np.ndarray, idx: np.ndarray, local_id: int) -> None:
         self.buf.setdefault(key, []).append((pos, idx, local_id))
         self.nverts += len(pos)
+        w = self.res.cells.setdefault(key, [0, 0])
+        w[0] += 1
+        w[1] += len(pos)
         if self.nverts >= SPILL_VERTICES:
             self.flush()
 
@@ -454,7 +458,7 @@ def _run_file_proc(task: FileTask) -> FileResult:
 
 @dataclass
 class TileTask:
-    key: tuple[int, int]
+    key: tuple[int, int, int]  # tiles.group_cells: (level, x, y)
     chunks: list[tuple[tuple[str, int, int], int]]  # (spill chunk (file, offset, length), row offset of its task)
     out: str
     renamed: dict[int, str]  # row -> new gml:id, for duplicates among this tile's rows
@@ -518,20 +522,30 @@ def write_tile(t: TileTask) -> dict:
     return {"uri": f"tiles/{name}", "lo": lo.tolist(), "hi": hi.tolist(), "features": int(len(uniq))}
 
 
-def _tile_tasks(out_dir: Path, results: list[FileResult], offsets: list[int], renamed: dict[int, str]) -> list[TileTask]:
-    keys: dict[tuple[int, int], list[tuple[tuple[str, int, int], int]]] = {}
+def _tile_tasks(
+    out_dir: Path, results: list[FileResult], offsets: list[int], renamed: dict[int, str], tiling: dict[str, int]
+) -> list[TileTask]:
+    refs: dict[tuple[int, int], list[tuple[tuple[str, int, int], int]]] = {}
     spans: dict[tuple[int, int], set[tuple[int, int]]] = {}
+    cells: dict[tuple[int, int], tuple[int, int]] = {}
     for r, off in zip(results, offsets):
-        for k, refs in r.chunks.items():
-            keys.setdefault(k, []).extend((c, off) for c in refs)
+        for k, rs in r.chunks.items():
+            refs.setdefault(k, []).extend((c, off) for c in rs)
             spans.setdefault(k, set()).add((off, off + r.n_rows))
+        for k, (n, v) in r.cells.items():
+            n0, v0 = cells.get(k, (0, 0))
+            cells[k] = (n0 + n, v0 + v)
     tdir = out_dir / "tiles"
     tdir.mkdir(parents=True, exist_ok=True)
     tasks = []
-    for key in sorted(keys):
+    # Cells in order, each cell's chunks in task order: a tile's buildings come in the same
+    # order however the files were split between workers.
+    for key, members in tiles_mod.group_cells(cells, **tiling).items():
+        chunks = [c for m in members for c in refs[m]]
+        span = set().union(*(spans[m] for m in members))
         # Renamed rows are few: each tile gets those within its chunks' row ranges.
-        mine = {r: g for r, g in renamed.items() if any(a <= r < b for a, b in spans[key])} if renamed else {}
-        tasks.append(TileTask(key, keys[key], str(tdir), mine))
+        mine = {r: g for r, g in renamed.items() if any(a <= r < b for a, b in span)} if renamed else {}
+        tasks.append(TileTask(key, chunks, str(tdir), mine))
     return tasks
 
 
@@ -549,13 +563,19 @@ def import_dataset(
     feedback: Feedback | None = None,
     workers: int | None = None,
     tile_size: float = tiles_mod.TILE_SIZE,
+    tiling: dict[str, int] | None = None,
 ) -> ImportResult:
     """Import GML files as one dataset into ``data_dir/datasets/<id>``; the public entry point.
+
+    ``tile_size`` is the grid cell; ``tiling`` overrides tiles.group_cells' budget
+    (max_level, max_buildings, max_vertices).
 
     Raises InputError (ParseError/CrsError; ``.errors`` lists every failed file) or Cancelled.
     """
     t0 = time.perf_counter()
     fb = feedback or Feedback()
+    tiling = {"max_level": tiles_mod.MAX_TILE_LEVEL, "max_buildings": tiles_mod.MAX_TILE_BUILDINGS,
+              "max_vertices": tiles_mod.MAX_TILE_VERTICES, **(tiling or {})}
     ds_id = check_dataset_id(dataset_id if dataset_id is not None else slugify(name))
     paths = [Path(p) for p in paths]
     if not paths:
@@ -598,7 +618,7 @@ def import_dataset(
         renamed = rename_duplicates(parts, summary)
         offsets = np.concatenate(([0], np.cumsum([r.n_rows for r in results])[:-1])).astype(int).tolist() if results else []
         # Tiles are written by the workers while this process writes the table and attributes.
-        tiles = pool.map(write_tile, _tile_tasks(work, results, offsets, renamed))
+        tiles = pool.map(write_tile, _tile_tasks(work, results, offsets, renamed, tiling))
         labels: dict[str, dict[str, str]] = {}
         labels_en: dict[str, dict[str, str]] = {}
         for r in results:
@@ -673,6 +693,7 @@ def import_dataset(
             "code_labels": labels,
             "code_labels_en": labels_en,
             "tile_size": tile_size,
+            "tiling": tiling,
             "seconds": round(seconds, 3),
             "credit": "出典：国土交通省 Project PLATEAU 3D都市モデル",
         }

@@ -11,7 +11,6 @@ the dataset.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import pickle
@@ -212,6 +211,9 @@ def rename_duplicates(parts: list[str], summary: PartsSummary) -> dict[int, str]
     return renamed
 
 
+SPOOL_BYTES = 1 << 20
+
+
 def write_table(
     path: Path, parts: list[str], summary: PartsSummary, renamed: dict[int, str], crs: str, origin: tuple[float, float],
     code_labels: dict,
@@ -230,40 +232,41 @@ def write_table(
         *[(c, np.dtype("<i4"), (summary.n,)) for c in INT_COLUMNS],
         *[(c, np.dtype(f"<U{w[c]}"), (summary.n,)) for c in CODE_COLUMNS],
     ]
-    # Each part is read once: its columns are appended to one spool file per column, which
-    # are then copied into the zip (its members must be written one after the other).
-    with tempfile.TemporaryDirectory(dir=Path(path).parent) as tmp:
-        spool = {name: open(os.path.join(tmp, name), "w+b") for name, _, _ in specs}
-        try:
-            spool["ring_offsets"].write(np.zeros(1, dtype="<i8").tobytes())
-            base = coord_base = 0
-            for p in parts:
-                z = load_part(p)
-                n = len(z["gml_id"])
-                for name, dtype, _ in specs:
-                    a = z[name]
-                    if name == "ring_offsets":
-                        a = a[1:] + coord_base
-                    a = a.astype(dtype, copy=False)
-                    if name == "gml_id" and renamed:
-                        a = a.copy()
-                        for r, new in renamed.items():
-                            if base <= r < base + n:
-                                a[r - base] = new
-                    spool[name].write(np.ascontiguousarray(a).tobytes())
-                coord_base += int(z["ring_offsets"][-1])
-                base += n
-            with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1, allowZip64=True) as zf:
-                for name, dtype, shape in specs:
-                    with zf.open(name + ".npy", "w", force_zip64=True) as f:
-                        np.lib.format.write_array_header_1_0(
-                            f, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
-                        )
-                        spool[name].seek(0)
-                        shutil.copyfileobj(spool[name], f, 1 << 20)
-                meta = np.array(json.dumps({"crs": crs, "origin": list(origin), "code_labels": code_labels}))
-                with zf.open("meta.npy", "w") as f:
-                    np.lib.format.write_array(f, meta, allow_pickle=False)
-        finally:
-            for f in spool.values():
-                f.close()
+    # Each part is read once: its columns are appended to one spool per column, which are then
+    # copied into the zip (its members must be written one after the other). A spool stays in
+    # memory up to SPOOL_BYTES (at most 14 of them), so a small import creates no spool files
+    # (~0.5 ms each on some disks) and a large one's memory stays bounded.
+    spool = {name: tempfile.SpooledTemporaryFile(SPOOL_BYTES, "w+b", dir=Path(path).parent) for name, _, _ in specs}
+    try:
+        spool["ring_offsets"].write(np.zeros(1, dtype="<i8").tobytes())
+        base = coord_base = 0
+        for p in parts:
+            z = load_part(p)
+            n = len(z["gml_id"])
+            for name, dtype, _ in specs:
+                a = z[name]
+                if name == "ring_offsets":
+                    a = a[1:] + coord_base
+                a = a.astype(dtype, copy=False)
+                if name == "gml_id" and renamed:
+                    a = a.copy()
+                    for r, new in renamed.items():
+                        if base <= r < base + n:
+                            a[r - base] = new
+                spool[name].write(np.ascontiguousarray(a).tobytes())
+            coord_base += int(z["ring_offsets"][-1])
+            base += n
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1, allowZip64=True) as zf:
+            for name, dtype, shape in specs:
+                with zf.open(name + ".npy", "w", force_zip64=True) as f:
+                    np.lib.format.write_array_header_1_0(
+                        f, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+                    )
+                    spool[name].seek(0)
+                    shutil.copyfileobj(spool[name], f, 1 << 20)
+            meta = np.array(json.dumps({"crs": crs, "origin": list(origin), "code_labels": code_labels}))
+            with zf.open("meta.npy", "w") as f:
+                np.lib.format.write_array(f, meta, allow_pickle=False)
+    finally:
+        for f in spool.values():
+            f.close()

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,6 +28,27 @@ def shared_counts() -> dict[str, tuple[int, int]]:
     for m in re.finditer(r"^\| `([^`]+\.gml)` \| [\d,]+ \| (\d+)(?: \(\+(\d+) parts\))? \|", md, re.M):
         out[m.group(1)] = (int(m.group(2)), int(m.group(3) or 0))
     return out
+
+
+def read_glb(path: Path) -> tuple[dict, bytes]:
+    b = path.read_bytes()
+    magic, version, total = struct.unpack_from("<4sII", b)
+    assert magic == b"glTF" and version == 2 and total == len(b)
+    jlen, _ = struct.unpack_from("<I4s", b, 12)
+    js = json.loads(b[20 : 20 + jlen])
+    blen, btype = struct.unpack_from("<I4s", b, 20 + jlen)
+    assert btype == b"BIN\0"
+    return js, b[28 + jlen : 28 + jlen + blen]
+
+
+def accessor(js: dict, blob: bytes, i: int) -> np.ndarray:
+    a = js["accessors"][i]
+    v = js["bufferViews"][a["bufferView"]]
+    dt = {5126: np.float32, 5125: np.uint32}[a["componentType"]]
+    n = {"SCALAR": 1, "VEC3": 3}[a["type"]]
+    return np.frombuffer(blob, dtype=dt, count=a["count"] * n, offset=v["byteOffset"]).reshape(-1, n) if n > 1 else np.frombuffer(
+        blob, dtype=dt, count=a["count"], offset=v["byteOffset"]
+    )
 
 
 @pytest.fixture(scope="session")

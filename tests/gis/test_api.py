@@ -3,7 +3,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import io
-import json
 import zipfile
 from pathlib import Path
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ import trimesh
 from yakuba.gis.buildings import BuildingTable
 from yakuba.gis.pipeline import ImportResult, import_dataset
 
-from .conftest import SHARED_PLATEAU, shared_counts
+from .conftest import SHARED_PLATEAU, accessor, read_glb, shared_counts
 
 FILES = sorted(p.name for p in (SHARED_PLATEAU / "udx" / "bldg").glob("*.gml")) if SHARED_PLATEAU.is_dir() else []
 
@@ -27,27 +26,6 @@ def imported(shared_plateau: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     for name in FILES:
         out[name] = import_dataset([shared_plateau / "udx" / "bldg" / name], name, data, lod=2, workers=1)
     return out
-
-
-def read_glb(path: Path) -> tuple[dict, bytes]:
-    b = path.read_bytes()
-    magic, version, total = struct.unpack_from("<4sII", b)
-    assert magic == b"glTF" and version == 2 and total == len(b)
-    jlen, _ = struct.unpack_from("<I4s", b, 12)
-    js = json.loads(b[20 : 20 + jlen])
-    blen, btype = struct.unpack_from("<I4s", b, 20 + jlen)
-    assert btype == b"BIN\0"
-    return js, b[28 + jlen : 28 + jlen + blen]
-
-
-def accessor(js: dict, blob: bytes, i: int) -> np.ndarray:
-    a = js["accessors"][i]
-    v = js["bufferViews"][a["bufferView"]]
-    dt = {5126: np.float32, 5125: np.uint32}[a["componentType"]]
-    n = {"SCALAR": 1, "VEC3": 3}[a["type"]]
-    return np.frombuffer(blob, dtype=dt, count=a["count"] * n, offset=v["byteOffset"]).reshape(-1, n) if n > 1 else np.frombuffer(
-        blob, dtype=dt, count=a["count"], offset=v["byteOffset"]
-    )
 
 
 def test_sources_table_parsed() -> None:

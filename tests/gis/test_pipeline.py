@@ -14,7 +14,7 @@ from yakuba.gis.buildings import BuildingTable
 from yakuba.gis.errors import Cancelled, DatasetError
 from yakuba.gis.pipeline import Feedback, import_dataset
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, accessor, read_glb
 
 OSAKA = SAMPLES / "udx" / "bldg" / "51357309_bldg_6697_op.gml"
 
@@ -28,7 +28,7 @@ def test_dataset_layout_and_golden_values(tmp_path: Path) -> None:
     assert sorted(p.name for p in d.iterdir()) == ["attributes.jsonl", "buildings.npz", "dataset.json", "tiles", "tileset.json"]
     assert sum(seen) == OSAKA.stat().st_size  # progress covers the whole file
     meta = json.loads((d / "dataset.json").read_text())
-    assert meta["crs"]["local"] == "EPSG:6674" and meta["counts"] == {"buildings": 63, "building_parts": 0, "tiles": 2, "lods": {"0": 63, "1": 63}}
+    assert meta["crs"]["local"] == "EPSG:6674" and meta["counts"] == {"buildings": 63, "building_parts": 0, "tiles": 1, "lods": {"0": 63, "1": 63}}
     assert meta["code_labels"]["structure_code"] == {"601": "木造・土蔵造", "610": "非木造", "611": "不明"}
     assert meta["code_labels_en"]["structure_code"]["601"] == "wooden"
     assert meta["credit"].startswith("出典：国土交通省 Project PLATEAU")
@@ -36,13 +36,56 @@ def test_dataset_layout_and_golden_values(tmp_path: Path) -> None:
     lines = (d / "attributes.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(x)["gml_id"] for x in lines] == t.gml_id
     ts = json.loads((d / "tileset.json").read_text())
-    assert sorted(c["content"]["uri"] for c in ts["root"]["children"]) == ["tiles/t_-184_-625.glb", "tiles/t_-184_-626.glb"]
+    # Its 63 buildings lie in two 250 m cells, (-184, -625) and (-184, -626): both fit one tile,
+    # the 4 km block that holds them (cell >> 4).
+    assert [c["content"]["uri"] for c in ts["root"]["children"]] == ["tiles/t4_-12_-40.glb"]
+    assert meta["tiling"] == {"max_level": 4, "max_buildings": 2048, "max_vertices": 131072} and meta["tile_size"] == 250.0
     # The root transform's origin is the local origin, which lies inside the data's extent.
     m = np.array(ts["root"]["transform"]).reshape(4, 4).T
     lon, lat, _ = Transformer.from_crs("EPSG:4978", "EPSG:4326", always_xy=True).transform(*m[:3, 3])
     ext = meta["extent"]
     assert ext["lat_min"] - 0.01 < lat < ext["lat_max"] + 0.01 and ext["lon_min"] - 0.01 < lon < ext["lon_max"] + 0.01
     assert 34.589 < ext["lat_min"] < ext["lat_max"] < 34.593
+
+
+def _tile_rows(d: Path) -> dict[str, list[int]]:
+    """Each tile's buildings (rows of buildings.npz), read back from the GLBs' feature ids."""
+    out = {}
+    for glb in sorted((d / "tiles").glob("*.glb")):
+        js, blob = read_glb(glb)
+        rows = accessor(js, blob, js["meshes"][0]["primitives"][0]["attributes"]["_FEATURE_ID_0"])
+        out[glb.name] = sorted(set(rows.astype(int).tolist()))
+    return out
+
+
+def test_tiles_follow_the_budget(tmp_path: Path) -> None:
+    """Smaller budgets give more, smaller tiles; every building is in exactly one of them."""
+    single = _tile_rows(import_dataset([OSAKA], "a", tmp_path, dataset_id="a", workers=1).path)
+    cells = _tile_rows(import_dataset([OSAKA], "b", tmp_path, dataset_id="b", workers=1, tiling={"max_level": 0}).path)
+    small = _tile_rows(import_dataset([OSAKA], "c", tmp_path, dataset_id="c", workers=1, tiling={"max_buildings": 40}).path)
+    assert list(single) == ["t4_-12_-40.glb"] and single["t4_-12_-40.glb"] == list(range(63))
+    assert sorted(cells) == ["t0_-184_-625.glb", "t0_-184_-626.glb"]
+    assert small == cells  # 63 > 40 splits the block down to its two cells (one has more than 40: cells are never cut)
+    rows = [r for v in cells.values() for r in v]
+    assert sorted(rows) == list(range(63)) and all(len(v) > 0 for v in cells.values())
+
+
+def test_group_cells_quadtree() -> None:
+    from yakuba.gis.tiles import group_cells
+
+    cells = {(0, 0): (10, 100), (1, 0): (10, 100), (3, 3): (10, 100), (-1, 0): (5, 50), (9, 9): (1, 10)}
+    assert group_cells(cells, max_level=2, max_buildings=100, max_vertices=1000) == {
+        (2, -1, 0): [(-1, 0)], (2, 0, 0): [(0, 0), (1, 0), (3, 3)], (2, 2, 2): [(9, 9)],
+    }
+    # Over budget: the 4x4 block splits into 2x2 quadrants, then into cells where still over.
+    got = group_cells(cells, max_level=2, max_buildings=15, max_vertices=1000)
+    assert got == {(2, -1, 0): [(-1, 0)], (0, 0, 0): [(0, 0)], (0, 1, 0): [(1, 0)], (1, 1, 1): [(3, 3)], (2, 2, 2): [(9, 9)]}
+    assert group_cells(cells, max_level=2, max_buildings=100, max_vertices=150)[(1, 1, 1)] == [(3, 3)]
+    # A single cell over budget is still one tile (a building is never cut).
+    assert group_cells({(5, 5): (10_000, 10**7)}, max_level=3) == {(0, 5, 5): [(5, 5)]}
+    for key, members in got.items():
+        level, x, y = key
+        assert all((cx >> level, cy >> level) == (x, y) for cx, cy in members)
 
 
 def test_cancel_leaves_nothing_behind(tmp_path: Path) -> None:
