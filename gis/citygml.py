@@ -16,7 +16,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 import numpy as np
 import orjson
@@ -203,15 +203,19 @@ def read_header(path: Path) -> Header:
 
 
 class _Counter:
-    """Wraps the input so progress can report bytes consumed without re-stat'ing."""
+    """Wraps the input so progress can report bytes consumed without re-stat'ing, and a digest
+    can hash the bytes the parser reads (the file is not read a second time to hash it)."""
 
-    def __init__(self, f: BinaryIO) -> None:
+    def __init__(self, f: BinaryIO, digest: Any = None) -> None:
         self.f = f
         self.n = 0
+        self.digest = digest
 
     def read(self, size: int = -1) -> bytes:
         b = self.f.read(size)
         self.n += len(b)
+        if self.digest is not None:
+            self.digest.update(b)
         return b
 
 
@@ -328,6 +332,7 @@ def iter_buildings(
     chunk: Chunk | None = None,
     lazy: bool = False,
     lod: int = 2,
+    digest: Any = None,
 ) -> Iterator[RawBuilding]:
     """Yield one RawBuilding per top-level bldg:Building; other city objects are skipped.
 
@@ -338,10 +343,14 @@ def iter_buildings(
     Raises ParseError (with file and line) for malformed XML, a wrong root or a 0-byte file;
     buildings already yielded stay valid, so a caller may keep them (partial import).
     ``chunk``: parse only that part of the file (see plan_chunks); lines stay file lines.
+    ``digest`` (a hashlib object, whole files only) is fed every byte of the file once the
+    last building is yielded.
     """
+    if digest is not None and chunk is not None:
+        raise ValueError("digest needs the whole file")
     _check_nonempty(path)
     with open(path, "rb") as raw:
-        src = _Counter(raw) if chunk is None else _ChunkReader(raw, chunk)
+        src = _Counter(raw, digest) if chunk is None else _ChunkReader(raw, chunk)
         ctx = etree.iterparse(
             src,
             events=("end",),
@@ -407,6 +416,9 @@ def iter_buildings(
         yield from pending
         if err is not None:
             raise err
+        if digest is not None:
+            while src.read(1 << 20):  # whatever follows the root element, if libxml2 stopped early
+                pass
         if progress is not None:
             progress(src.n - last_reported)
 

@@ -11,8 +11,9 @@ Workers go a batch of BATCH buildings at a time: the rings' posList texts are pa
 and transformed in one pyproj call (citygml.materialize); the common simple LOD1 building (one
 hole-free footprint, an LOD1 solid, no parts) is footprinted, validated and extruded for the
 whole batch at once (mesh.lod1_batch); the rest take mesh.process, one by one. Meshes spill into
-per-tile chunk files with their buildings' tile properties; rows and attribute lines go to part
-files (gis.table_parts). The parent then hashes the gml:ids to find duplicates, streams the
+chunks, one per grid cell, with their buildings' tile properties; rows and attribute lines go to
+table parts (gis.table_parts). A process appends all its tasks' chunks and parts to the same
+three files (creating a file costs ~0.5 ms on some disks). The parent then hashes the gml:ids to find duplicates, streams the
 table into buildings.npz on a thread and concatenates the attribute lines while the workers
 write the tiles, and finally moves the finished dataset directory into place in one rename.
 
@@ -57,7 +58,7 @@ from .codelists import CodelistResolver, merge_labels
 from .crs import LocalFrame, local_to_ecef_matrix, origin_for, pick_plane_zone
 from .errors import Cancelled, CrsError, DatasetError, InputError, ParseError
 from .mesh import Processed, attrs_of, lod1_batch, process
-from .table_parts import TablePart, rename_duplicates, summarize_parts, write_table
+from .table_parts import PartFiles, PartRef, TablePart, attr_lines, copy_attrs, rename_duplicates, summarize_parts, write_table
 from shapely.errors import GEOSException
 
 log = logging.getLogger("yakuba.gis.pipeline")
@@ -217,7 +218,7 @@ class FileResult:
     part: int = 0
     bytes: int = 0
     sha256: str = ""
-    table_part: str = ""  # <spill>/<index>_<part>: .rows.pkl + .attrs.jsonl (gis.table_parts)
+    table_part: PartRef | None = None  # where the task's rows and attribute lines lie (gis.table_parts)
     n_rows: int = 0
     n_building_id: int = 0
     chunks: dict[tuple[int, int], list[tuple[str, int, int]]] = field(default_factory=dict)  # cell -> (spill file, offset, length)
@@ -235,19 +236,50 @@ class FileResult:
 TILE_PROPS = ("gml_id", "height", "storeys_above", "year", "structure_code", "fireproof_code", "usage_code")
 
 
-class _Spill:
-    """Per-cell mesh buffers of one worker task, appended to the task's one spill file when
-    large (a file per tile chunk cost ~0.75 ms each to create on this disk). A chunk also
-    carries its buildings' tile properties (from the task's TablePart), so any process can write
-    the tile without the dataset's table."""
+class _ProcessFiles:
+    """The files a process appends every task's output to: spill chunks, table rows, attribute
+    lines. A file per task (or per tile chunk) cost ~0.5 ms each to create on this disk."""
 
-    def __init__(self, res: FileResult, spill_dir: str, part: TablePart) -> None:
+    def __init__(self, spill_dir: str) -> None:
+        base = os.path.join(spill_dir, f"p{os.getpid()}")
+        self.spill_path = base + ".spill"
+        self.spill = open(self.spill_path, "wb")
+        self.table = PartFiles(base)
+
+    def close(self) -> None:
+        self.spill.close()
+        self.table.close()
+
+
+_PROCESS_FILES: dict[str, _ProcessFiles] = {}
+
+
+def _process_files(spill_dir: str) -> _ProcessFiles:
+    # Keyed by the import's spill directory: a process that runs imports inline (one worker)
+    # closes its files at the end of each import (_close_process_files).
+    f = _PROCESS_FILES.get(spill_dir)
+    if f is None:
+        f = _PROCESS_FILES[spill_dir] = _ProcessFiles(spill_dir)
+    return f
+
+
+def _close_process_files() -> None:
+    while _PROCESS_FILES:
+        _PROCESS_FILES.popitem()[1].close()
+
+
+class _Spill:
+    """Per-cell mesh buffers of one worker task, appended to its process's spill file when
+    large. A chunk also carries its buildings' tile properties (from the task's TablePart), so
+    any process can write the tile without the dataset's table."""
+
+    def __init__(self, res: FileResult, files: _ProcessFiles, part: TablePart) -> None:
         self.res = res
-        self.path = os.path.join(spill_dir, f"{res.index}_{res.part}.spill")
+        self.path = files.spill_path
+        self.f = files.spill
         self.part = part
         self.buf: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray, int]]] = {}
         self.nverts = 0
-        self.f: Any = None
 
     def add(self, key: tuple[int, int], pos: np.ndarray, idx: np.ndarray, local_id: int) -> None:
         self.buf.setdefault(key, []).append((pos, idx, local_id))
@@ -260,8 +292,6 @@ class _Spill:
 
     def flush(self) -> None:
         part = self.part
-        if self.buf and self.f is None:
-            self.f = open(self.path, "wb")
         for key, items in self.buf.items():
             counts = [len(p) for p, _, _ in items]
             offs = np.cumsum([0] + counts[:-1]).astype(np.uint32)
@@ -284,8 +314,7 @@ class _Spill:
 
     def close(self) -> None:
         self.flush()
-        if self.f is not None:
-            self.f.close()
+        self.f.flush()  # the tiles are written by other processes
 
 
 def _sha256(path: str) -> str:
@@ -314,9 +343,13 @@ def _run_file(task: FileTask, fb: Feedback, label_cache: dict | None) -> FileRes
     res = FileResult(index=task.index, path=task.path, part=task.part)
     local_fb = Feedback()  # warnings of this file only; merged by the parent
     try:
+        digest = None
         if task.part == 0:  # a split file's size and hash are reported once, by its first part
             res.bytes = path.stat().st_size
-            res.sha256 = _sha256(task.path)
+            if task.chunk is None:
+                digest = hashlib.sha256()  # fed by the parse as it reads
+            else:
+                res.sha256 = _sha256(task.path)
         frames: dict[int, LocalFrame] = {}
 
         def frame_for(epsg: int | None) -> LocalFrame:
@@ -328,9 +361,9 @@ def _run_file(task: FileTask, fb: Feedback, label_cache: dict | None) -> FileRes
         codes = CodelistResolver(path, local_fb.warn, label_cache)
         lods: Counter[int] = Counter()
         zr = [math.inf, -math.inf]
-        res.table_part = os.path.join(task.spill_dir, f"{task.index}_{task.part}")
-        part = TablePart(res.table_part, _json_default)
-        spill = _Spill(res, task.spill_dir, part)
+        files = _process_files(task.spill_dir)
+        part = TablePart(files.table, _json_default)
+        spill = _Spill(res, files, part)
 
         def name_of(rec: RawBuilding) -> str:
             gml_id = rec.gml_id or f"{path.stem}_L{rec.line}"
@@ -399,7 +432,7 @@ def _run_file(task: FileTask, fb: Feedback, label_cache: dict | None) -> FileRes
                 spill.add((keys[k][0], keys[k][1]), m.positions, m.indices, local_id)
 
         batch: list[RawBuilding] = []
-        for n, rec in enumerate(iter_buildings(path, local_fb.warn, fb.progress, task.chunk, lazy=True, lod=task.lod)):
+        for n, rec in enumerate(iter_buildings(path, local_fb.warn, fb.progress, task.chunk, lazy=True, lod=task.lod, digest=digest)):
             if n % 256 == 0 and fb.cancelled:
                 raise Cancelled("import cancelled")
             batch.append(rec)
@@ -408,11 +441,13 @@ def _run_file(task: FileTask, fb: Feedback, label_cache: dict | None) -> FileRes
                 batch = []
         if batch:
             run_batch(batch)
+        if digest is not None:
+            res.sha256 = digest.hexdigest()
         zlo, zhi = zr
         spill.close()
         res.n_rows = len(part)
         res.n_building_id = part.n_building_id
-        part.close()
+        res.table_part = part.close()
         res.lods = dict(lods)
         res.zrange = (zlo, zhi)
         res.labels = codes.used
@@ -631,23 +666,19 @@ def import_dataset(
         n_building_id = sum(r.n_building_id for r in results)
         with open(work / "attributes.jsonl", "wb") as f:
             for r, base in zip(results, offsets):
-                with open(r.table_part + ".attrs.jsonl", "rb") as af:
-                    if not renamed:
-                        shutil.copyfileobj(af, f, 1 << 20)
-                    else:
-                        for i, line in enumerate(af, start=base):
-                            if i in renamed:
-                                a = orjson.loads(line)
-                                gid = a["gml_id"]
-                                fb.warn("duplicate_gml_id", f"{gid} seen again in {Path(r.path).name} line {a.get('line')}; renamed {renamed[i]}")
-                                a["gml_id"], a["original_gml_id"] = renamed[i], gid
-                                line = orjson.dumps(a, option=orjson.OPT_APPEND_NEWLINE)
-                            f.write(line)
-                os.unlink(r.table_part + ".attrs.jsonl")
+                if not renamed:
+                    copy_attrs(r.table_part, f)
+                    continue
+                for i, line in enumerate(attr_lines(r.table_part), start=base):
+                    if i in renamed:
+                        a = orjson.loads(line)
+                        gid = a["gml_id"]
+                        fb.warn("duplicate_gml_id", f"{gid} seen again in {Path(r.path).name} line {a.get('line')}; renamed {renamed[i]}")
+                        a["gml_id"], a["original_gml_id"] = renamed[i], gid
+                        line = orjson.dumps(a, option=orjson.OPT_APPEND_NEWLINE)
+                    f.write(line)
         saver.result()
         t_table = time.perf_counter()
-        for p in parts:
-            os.unlink(p + ".rows.pkl")
         entries = list(tiles)
         t_tiles = time.perf_counter()
         lo = np.min([e["lo"] for e in entries], axis=0) if entries else np.full(3, np.inf)
@@ -712,6 +743,7 @@ def import_dataset(
     finally:
         stack.close()
         _close_spill_fds()  # tiles written in this process (one worker: inline)
+        _close_process_files()
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
 

@@ -1,8 +1,9 @@
 """Per-worker parts of the building table, merged by the parent without holding the table.
 
-A worker collects its rows as columns (``TablePart``) and writes them to
-``<spill>/<task>.rows.pkl``, its attribute lines to ``<task>.attrs.jsonl``. The parent reads
-the parts one at a time for counts and a hash per gml:id (``summarize_parts``,
+A worker collects a task's rows as columns (``TablePart``) and appends them, as one pickle, to
+its process's rows file, and the task's attribute lines to its attributes file (``PartFiles``:
+every task of a process shares the two files, as creating a file costs ~0.5 ms on some disks);
+a closed part is a ``PartRef``, the byte ranges of both. The parent reads the parts one at a time for counts and a hash per gml:id (``summarize_parts``,
 ``rename_duplicates``), then streams them column by column into ``buildings.npz``
 (``write_table``: the same file as ``BuildingTable.save``), so its memory does not grow with
 the dataset.
@@ -17,7 +18,7 @@ import pickle
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import orjson
@@ -30,15 +31,37 @@ COLUMNS = FLOAT_COLUMNS + INT_COLUMNS + CODE_COLUMNS
 _JSON_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY
 
 
-class TablePart:
-    """One worker task's rows as growing columns; attribute lines go to ``base.attrs.jsonl``
-    as they come, so a worker never holds a dict per building. ``close`` writes
-    ``base.rows.pkl`` with the same columns ``BuildingTable`` would give."""
+@dataclass(frozen=True)
+class PartRef:
+    """A closed TablePart: (path, offset, length) of its rows pickle and of its attribute lines."""
 
-    def __init__(self, base: str, default: Callable[[Any], Any]) -> None:
-        self.base = base
+    rows: tuple[str, int, int]
+    attrs: tuple[str, int, int]
+
+
+class PartFiles:
+    """The rows file and the attributes file that one process's TableParts append to."""
+
+    def __init__(self, base: str) -> None:
+        self.rows_path, self.attrs_path = base + ".rows", base + ".attrs"
+        self.rows = open(self.rows_path, "wb")
+        self.attrs = open(self.attrs_path, "wb")
+
+    def close(self) -> None:
+        self.rows.close()
+        self.attrs.close()
+
+
+class TablePart:
+    """One worker task's rows as growing columns; attribute lines go to the attributes file as
+    they come, so a worker never holds a dict per building. ``close`` appends the rows, with the
+    same columns ``BuildingTable`` would give, and returns where both lie."""
+
+    def __init__(self, files: PartFiles, default: Callable[[Any], Any]) -> None:
+        self.files = files
         self.default = default
-        self.f = open(base + ".attrs.jsonl", "wb")
+        self.f = files.attrs
+        self.attrs_start = files.attrs.tell()
         self.gml_id: list[str] = []
         self.rings: list[np.ndarray] = []
         self.area: list[float] = []
@@ -81,8 +104,7 @@ class TablePart:
             self.n_building_id += 1
         self.f.write(orjson.dumps(attrs, default=self.default, option=_JSON_OPTS))
 
-    def close(self) -> None:
-        self.f.close()
+    def close(self) -> PartRef:
         offsets = np.zeros(len(self.rings) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([len(r) for r in self.rings])
         coords = np.concatenate(self.rings) if self.rings else np.zeros((0, 2))
@@ -97,13 +119,47 @@ class TablePart:
         }
         # Read back only by this import's parent: pickle loads a part in one call, where npz
         # opened a zip and parsed a header per column (the parent reads each part ~15 times).
-        with open(self.base + ".rows.pkl", "wb") as f:
-            pickle.dump(columns, f, protocol=pickle.HIGHEST_PROTOCOL)
+        fs = self.files
+        at = fs.rows.tell()
+        pickle.dump(columns, fs.rows, protocol=pickle.HIGHEST_PROTOCOL)
+        # Flushed: the parent reads the part as soon as the task's result arrives.
+        fs.rows.flush()
+        fs.attrs.flush()
+        end = fs.attrs.tell()
+        return PartRef((fs.rows_path, at, fs.rows.tell() - at), (fs.attrs_path, self.attrs_start, end - self.attrs_start))
 
 
-def load_part(base: str) -> dict[str, np.ndarray]:
-    with open(base + ".rows.pkl", "rb") as f:
-        return pickle.load(f)
+def load_part(ref: PartRef) -> dict[str, np.ndarray]:
+    path, at, n = ref.rows
+    with open(path, "rb") as f:
+        f.seek(at)
+        return pickle.loads(f.read(n))
+
+
+def attr_lines(ref: PartRef) -> Iterator[bytes]:
+    """The part's attribute lines, each with its newline."""
+    path, at, n = ref.attrs
+    with open(path, "rb") as f:
+        f.seek(at)
+        while n > 0:
+            line = f.readline(n)
+            if not line:
+                raise OSError(f"{path} ends before its part does")
+            n -= len(line)
+            yield line
+
+
+def copy_attrs(ref: PartRef, out: Any, block: int = 1 << 20) -> None:
+    """Append the part's attribute lines to the open binary file ``out``."""
+    path, at, n = ref.attrs
+    with open(path, "rb") as f:
+        f.seek(at)
+        while n > 0:
+            b = f.read(min(block, n))
+            if not b:
+                raise OSError(f"{path} ends before its part does")
+            out.write(b)
+            n -= len(b)
 
 
 @dataclass
@@ -135,7 +191,7 @@ def _hash_ids(ids: np.ndarray) -> np.ndarray:
         return (cps * powers).sum(axis=1, dtype=np.uint64)
 
 
-def summarize_parts(parts: list[str], coverage_keys: tuple[str, ...]) -> PartsSummary:
+def summarize_parts(parts: list[PartRef], coverage_keys: tuple[str, ...]) -> PartsSummary:
     n = n_coords = 0
     widths = dict.fromkeys(STRING_COLUMNS, 1)
     coverage = dict.fromkeys(coverage_keys, 0)
@@ -159,7 +215,7 @@ def summarize_parts(parts: list[str], coverage_keys: tuple[str, ...]) -> PartsSu
     return PartsSummary(n, n_coords, widths, coverage, np.concatenate(hashes) if hashes else np.zeros(0, np.uint64))
 
 
-def rename_duplicates(parts: list[str], summary: PartsSummary) -> dict[int, str]:
+def rename_duplicates(parts: list[PartRef], summary: PartsSummary) -> dict[int, str]:
     """Row -> new gml:id for every repeat of an id (``id__2``, ``id__3``... never a name
     already in the dataset). Candidates come from equal hashes; the strings decide."""
     h = summary.hashes
@@ -215,7 +271,7 @@ SPOOL_BYTES = 1 << 20
 
 
 def write_table(
-    path: Path, parts: list[str], summary: PartsSummary, renamed: dict[int, str], crs: str, origin: tuple[float, float],
+    path: Path, parts: list[PartRef], summary: PartsSummary, renamed: dict[int, str], crs: str, origin: tuple[float, float],
     code_labels: dict,
 ) -> None:
     """buildings.npz (the keys, order and dtypes of BuildingTable.save) streamed from the

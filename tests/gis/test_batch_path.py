@@ -5,6 +5,8 @@ per-building path it replaces, on real samples, and on the inputs where the two 
 from __future__ import annotations
 
 import copy
+import io
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,7 +19,7 @@ from yakuba.gis.citygml import iter_buildings, materialize
 from yakuba.gis.crs import LocalFrame
 from yakuba.gis.mesh import lod1_batch, process
 from yakuba.gis.pipeline import Feedback, choose_frame, import_dataset
-from yakuba.gis.table_parts import TablePart, rename_duplicates, summarize_parts, write_table
+from yakuba.gis.table_parts import PartFiles, PartRef, TablePart, attr_lines, copy_attrs, rename_duplicates, summarize_parts, write_table
 
 from .conftest import SAMPLES
 from .test_citygml import building, doc, footprint, ring
@@ -153,18 +155,24 @@ def test_lod1_batch_leaves_the_unusual_to_process(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- streamed table
 
 
-def _part(base: Path, ids: list[str]) -> str:
-    part = TablePart(str(base), lambda o: str(o))
+def _part(files: PartFiles, ids: list[str]) -> PartRef:
+    part = TablePart(files, lambda o: str(o))
     for i, g in enumerate(ids):
         sq = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]], dtype=float) * (i + 1)
         part.add({"gml_id": g, "footprint": sq, "footprint_area": float((i + 1) ** 2), "height": 3.0 + i, "year": 1990 + i,
                   "structure_code": "601" if i % 2 else "", "usage_code": "411"}, {"line": i})
-    part.close()
-    return str(base)
+    return part.close()
 
 
 def test_duplicates_across_parts_get_free_names_and_the_table_streams(tmp_path: Path) -> None:
-    parts = [_part(tmp_path / "a", ["x", "y", "x"]), _part(tmp_path / "b", ["x__2", "x", "z" * 40])]
+    # Two parts in the same pair of files (as one worker writes its tasks), one in another pair.
+    shared, other = PartFiles(str(tmp_path / "w1")), PartFiles(str(tmp_path / "w2"))
+    parts = [_part(shared, ["x", "y", "x"]), _part(other, ["q"]), _part(shared, ["x__2", "x", "z" * 40])]
+    assert [json.loads(line)["line"] for p in parts for line in attr_lines(p)] == [0, 1, 2, 0, 0, 1, 2]
+    buf = io.BytesIO()
+    copy_attrs(parts[2], buf, block=5)
+    assert buf.getvalue() == b"".join(attr_lines(parts[2])) and buf.getvalue().count(b"\n") == 3
+    del parts[1]
     s = summarize_parts(parts, ("height", "year", "structure_code"))
     assert s.n == 6 and s.coverage == {"height": 6, "year": 6, "structure_code": 2}
     renamed = rename_duplicates(parts, s)
@@ -180,7 +188,8 @@ def test_duplicates_across_parts_get_free_names_and_the_table_streams(tmp_path: 
 
 
 def test_no_duplicates_no_renames(tmp_path: Path) -> None:
-    parts = [_part(tmp_path / "a", ["a", "b"]), _part(tmp_path / "b", ["ab", "ba"])]
+    files = PartFiles(str(tmp_path / "w"))
+    parts = [_part(files, ["a", "b"]), _part(files, ["ab", "ba"])]
     assert rename_duplicates(parts, summarize_parts(parts, ())) == {}
 
 

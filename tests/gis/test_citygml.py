@@ -191,3 +191,17 @@ def test_chunks_parse_like_the_whole_file(tmp_path: Path) -> None:
     tiny = tmp_path / "t.gml"
     tiny.write_text(HEAD.format(srs="EPSG:6697") + "</core:CityModel>\n")
     assert plan_chunks(tiny, 4) is None
+
+
+def test_digest_covers_every_byte(tmp_path: Path) -> None:
+    """The parse hashes the file as it reads it: the digest is the file's, trailing bytes after
+    the root element included, and the byte count reported as progress is the file's size."""
+    import hashlib
+
+    p = tmp_path / "t.gml"
+    body = doc(building("a", footprint(ring(35.0, 139.0))), building("b", footprint(ring(35.1, 139.1))))
+    p.write_bytes((body + "<!-- trailing -->\n" + " " * 200_000 + "\n").encode())
+    h, seen = hashlib.sha256(), []
+    recs = list(iter_buildings(p, lambda k, m: None, seen.append, digest=h))
+    assert [r.gml_id for r in recs] == ["a", "b"]
+    assert h.hexdigest() == hashlib.sha256(p.read_bytes()).hexdigest() and sum(seen) == p.stat().st_size

@@ -3,6 +3,7 @@ cancellation, re-import replacing a dataset."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -32,6 +33,8 @@ def test_dataset_layout_and_golden_values(tmp_path: Path) -> None:
     assert meta["code_labels"]["structure_code"] == {"601": "木造・土蔵造", "610": "非木造", "611": "不明"}
     assert meta["code_labels_en"]["structure_code"]["601"] == "wooden"
     assert meta["credit"].startswith("出典：国土交通省 Project PLATEAU")
+    data = OSAKA.read_bytes()
+    assert meta["sources"] == [{"file": OSAKA.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}]
     t = BuildingTable.load(d / "buildings.npz")
     lines = (d / "attributes.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(x)["gml_id"] for x in lines] == t.gml_id
