@@ -95,7 +95,10 @@ class CodelistResolver:
     """Resolves (column, code, codeSpace) for one GML file; shares a cache across files."""
 
     def __init__(self, gml_path: Path, warn: Callable[[str, str], None], cache: dict | None = None) -> None:
-        self.base = gml_path.resolve().parent
+        # Joined, not resolve()d: resolve stats every component of every path, and the OS
+        # follows "..", symlinks included, when the file is opened. The paths only key a cache
+        # (a list reached by two names is read twice).
+        self.base = gml_path.absolute().parent
         self.warn = warn
         self._cache: dict[Path, dict[str, str] | None] = cache if cache is not None else {}
         # column -> {code: label_ja} actually used, merged into the BuildingTable's code_labels.
@@ -106,10 +109,9 @@ class CodelistResolver:
     def _table(self, code_space: str | None) -> dict[str, str] | None:
         if not code_space:
             return None
-        # resolve() stats every path component: cache per codeSpace string (one per column).
         path = self._paths.get(code_space)
         if path is None:
-            path = self._paths[code_space] = (self.base / code_space).resolve()
+            path = self._paths[code_space] = self.base / code_space
         if path not in self._cache:
             try:
                 self._cache[path] = read_codelist(path)
@@ -121,7 +123,7 @@ class CodelistResolver:
     def english(self, column: str, code: str, code_space: str | None) -> str | None:
         """English label from the sibling ``eng/`` folder PLATEAU ships, else built-in."""
         if code_space:
-            p = (self.base / code_space).resolve()
+            p = self.base / code_space
             eng = p.parent / "eng" / p.name
             if eng not in self._cache:
                 try:

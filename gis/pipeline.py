@@ -150,39 +150,44 @@ class ImportResult:
 # ----------------------------------------------------------------------------- frame choice
 
 
-def _latlon_of(epsg: int, pt: tuple[float, ...]) -> tuple[float, float]:
-    from .crs import _crs, first_axis_is_northing
+def _latlon_of(epsg: int, pts: list[tuple[float, ...]]) -> np.ndarray:
+    """(N, 2) lat, lon of source points, in one pyproj call."""
+    from .crs import _crs, first_axis_is_northing, transformer
 
     src = _crs(epsg)
     horiz = src.sub_crs_list[0] if src.is_compound else src
-    a, b = (pt[1], pt[0]) if first_axis_is_northing(epsg) else (pt[0], pt[1])
-    from .crs import transformer
-
+    p = np.array([q[:2] for q in pts], dtype=np.float64)
+    a, b = (p[:, 1], p[:, 0]) if first_axis_is_northing(epsg) else (p[:, 0], p[:, 1])
     lon, lat = transformer(horiz, 6668).transform(a, b)
-    return float(lat), float(lon)
+    return np.column_stack((np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)))
 
 
 def choose_frame(paths: list[Path], zone: int | None = None) -> tuple[int, tuple[float, float], dict[Path, int]]:
     """(zone EPSG, integer origin, per-file source EPSG) from the files' Envelopes (or first building)."""
-    lats, lons, srs = [], [], {}
+    srs: dict[Path, int] = {}
+    corners: dict[int, list[tuple[Path, tuple[float, ...]]]] = {}  # source EPSG -> (file, corner)
     for p in paths:
         h = read_header(p)
         srs[p] = h.srs
-        corners = [c for c in (h.lower, h.upper) if c]
-        if not corners:
+        cs = [c for c in (h.lower, h.upper) if c]
+        if not cs:
             for rec in iter_buildings(p, lambda k, m: None):
                 rings = [r for poly in rec.lod0 + rec.lod1 for r in poly] + [r for s in rec.lod2 for r in s.rings]
                 if rings:
-                    corners = [tuple(rings[0][0])]
+                    cs = [tuple(rings[0][0])]
                     srs[p] = rec.srs or h.srs
                     break
-        for c in corners:
-            try:
-                lat, lon = _latlon_of(srs[p], c)
-            except Exception as e:  # pyproj raises several types for out-of-domain points
-                raise CrsError(f"cannot place {c} from EPSG:{srs[p]}: {e}", file=str(p)) from None
+        corners.setdefault(srs[p], []).extend((p, c) for c in cs)
+    lats: list[float] = []
+    lons: list[float] = []
+    for epsg, items in corners.items():
+        try:
+            ll = _latlon_of(epsg, [c for _, c in items])
+        except Exception as e:  # pyproj raises several types for out-of-domain points
+            raise CrsError(f"cannot place {items[0][1]} from EPSG:{epsg}: {e}", file=str(items[0][0])) from None
+        for (p, c), (lat, lon) in zip(items, ll.tolist()):
             if not (math.isfinite(lat) and math.isfinite(lon)):
-                raise CrsError(f"coordinates {c} are outside EPSG:{srs[p]}", file=str(p))
+                raise CrsError(f"coordinates {c} are outside EPSG:{epsg}", file=str(p))
             lats.append(lat)
             lons.append(lon)
     if not lats:

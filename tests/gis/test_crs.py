@@ -84,3 +84,16 @@ def test_root_transform_places_origin_on_the_globe() -> None:
 def test_non_zone_target_refused() -> None:
     with pytest.raises(CrsError):
         crs.LocalFrame(6697, 4326, (0, 0))
+
+
+def test_zone_origins_match_pyproj() -> None:
+    """The typed-in origins of zones I-XIX are the ones pyproj's EPSG database defines."""
+    from pyproj import CRS
+
+    from yakuba.gis.crs import PLANE_ZONES, ZONE_ORIGINS
+
+    assert sorted(ZONE_ORIGINS) == list(PLANE_ZONES)
+    for code in PLANE_ZONES:
+        params = {p.name: p.value for p in CRS.from_epsg(code).coordinate_operation.params}
+        want = (params["Latitude of natural origin"], params["Longitude of natural origin"])
+        assert ZONE_ORIGINS[code] == pytest.approx(want, abs=1e-12), code
