@@ -12,6 +12,7 @@ coordinates: rings stay in the source CRS's axis order; see crs.py and mesh.py.
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 from dataclasses import dataclass, field
@@ -263,26 +264,46 @@ def plan_chunks(path: Path, n: int) -> list[Chunk] | None:
                 bounds.append(t + mm.start())
         if len(bounds) < 2:
             return None
-        # Line numbers at each boundary: one pass over the file up to the last one, before any
-        # worker starts (numpy's compare counts ~2x faster than bytes.count).
-        lines = []
-        f.seek(0)
-        pos = 0
-        nl = 0
-        buf = bytearray(1 << 22)
-        for b in bounds:
-            while pos < b:
-                k = f.readinto(memoryview(buf)[: min(len(buf), b - pos)])
-                if not k:
-                    break
-                nl += int(np.count_nonzero(np.frombuffer(buf, np.uint8, k) == 10))
-                pos += k
-            lines.append(nl)
+        # Line numbers at each boundary, counted before any worker starts.
+        lines = _lines_before(f, bounds)
     close = b"</" + root_tag + b">"
     out = [Chunk(0, bounds[1], first, 0, close)]
     for i in range(1, len(bounds)):
         end = bounds[i + 1] if i + 1 < len(bounds) else size
         out.append(Chunk(bounds[i], end, first, lines[i] - lines[0], close if i + 1 < len(bounds) else b""))
+    return out
+
+
+def _lines_before(f: BinaryIO, bounds: list[int]) -> list[int]:
+    """Newlines in f before each of the ascending offsets ``bounds``. The compiled counter
+    reads a memory map of the file (no copy; 35 MB in ~5 ms, where reading and comparing took
+    ~25 ms); numpy's compare over 4 MB reads otherwise."""
+    out: list[int] = []
+    nl = 0
+    if _gmlfast is not None:
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            view = memoryview(mm)
+            try:
+                pos = 0
+                for b in bounds:
+                    b = min(b, len(mm))
+                    nl += _gmlfast.count_newlines(view[pos:b])
+                    pos = max(pos, b)
+                    out.append(nl)
+            finally:
+                view.release()
+        return out
+    f.seek(0)
+    pos = 0
+    buf = bytearray(1 << 22)
+    for b in bounds:
+        while pos < b:
+            k = f.readinto(memoryview(buf)[: min(len(buf), b - pos)])
+            if not k:
+                break
+            nl += int(np.count_nonzero(np.frombuffer(buf, np.uint8, k) == 10))
+            pos += k
+        out.append(nl)
     return out
 
 

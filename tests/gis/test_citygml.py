@@ -193,6 +193,26 @@ def test_chunks_parse_like_the_whole_file(tmp_path: Path) -> None:
     assert plan_chunks(tiny, 4) is None
 
 
+def test_lines_before_cuts_compiled_and_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The line count before each cut, from the compiled counter over a memory map and from
+    numpy's compare, is the count of b"\\n" in the bytes before it (cuts past the end included)."""
+    import random
+
+    from yakuba.gis import citygml
+
+    rng = random.Random(5)
+    data = bytes(rng.choice(b"\n\n\x0a\x8a\x0b\x09 <>abc\xe6\x97\xa5") for _ in range(300_001))
+    p = tmp_path / "x.gml"
+    p.write_bytes(data)
+    bounds = [0, 1, 7, 8, 9, 4095, 123_457, 299_999, 300_001, 400_000]
+    want = [data[:b].count(b"\n") for b in bounds]
+    with open(p, "rb") as f:
+        if citygml._gmlfast is not None:
+            assert citygml._lines_before(f, bounds) == want
+        monkeypatch.setattr(citygml, "_gmlfast", None)
+        assert citygml._lines_before(f, bounds) == want
+
+
 def test_digest_covers_every_byte(tmp_path: Path) -> None:
     """The parse hashes the file as it reads it: the digest is the file's, trailing bytes after
     the root element included, and the byte count reported as progress is the file's size."""
