@@ -196,6 +196,7 @@ def test_chunks_parse_like_the_whole_file(tmp_path: Path) -> None:
 def test_lines_before_cuts_compiled_and_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The line count before each cut, from the compiled counter over a memory map and from
     numpy's compare, is the count of b"\\n" in the bytes before it (cuts past the end included)."""
+    import mmap
     import random
 
     from yakuba.gis import citygml
@@ -208,6 +209,12 @@ def test_lines_before_cuts_compiled_and_python(tmp_path: Path, monkeypatch: pyte
     want = [data[:b].count(b"\n") for b in bounds]
     with open(p, "rb") as f:
         if citygml._gmlfast is not None:
+            assert citygml._lines_before(f, bounds) == want
+            # Mapped a window at a time (windows smaller than the gaps between cuts, and not
+            # multiples of the page size, down to 7 bytes).
+            monkeypatch.setattr(citygml, "_COUNT_WINDOW", 3 * mmap.ALLOCATIONGRANULARITY + 5)
+            assert citygml._lines_before(f, bounds) == want
+            monkeypatch.setattr(citygml, "_COUNT_WINDOW", 7)
             assert citygml._lines_before(f, bounds) == want
         monkeypatch.setattr(citygml, "_gmlfast", None)
         assert citygml._lines_before(f, bounds) == want
