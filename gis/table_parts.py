@@ -3,10 +3,10 @@
 A worker collects a task's rows as columns (``TablePart``) and appends them, as one pickle, to
 its process's rows file, and the task's attribute lines to its attributes file (``PartFiles``:
 every task of a process shares the two files, as creating a file costs ~0.5 ms on some disks);
-a closed part is a ``PartRef``, the byte ranges of both. The parent reads the parts one at a time for counts and a hash per gml:id (``summarize_parts``,
-``rename_duplicates``), then streams them column by column into ``buildings.npz``
-(``write_table``: the same file as ``BuildingTable.save``), so its memory does not grow with
-the dataset.
+a closed part is a ``PartRef``, the byte ranges of both. The parent reads the parts one at a
+time for counts and a hash per gml:id (``summarize_parts``, ``rename_duplicates``), then
+streams them column by column into ``buildings.npz`` (``write_table``: the same file as
+``BuildingTable.save``), so its memory does not grow with the dataset.
 """
 
 from __future__ import annotations
