@@ -261,17 +261,18 @@ _PROCESS_FILES: dict[str, _ProcessFiles] = {}
 
 
 def _process_files(spill_dir: str) -> _ProcessFiles:
-    # Keyed by the import's spill directory: a process that runs imports inline (one worker)
-    # closes its files at the end of each import (_close_process_files).
+    # Keyed by the import's spill directory: the web server runs upload imports inline (one
+    # worker), several at once on threads, and each closes only its own (_close_process_files).
     f = _PROCESS_FILES.get(spill_dir)
     if f is None:
         f = _PROCESS_FILES[spill_dir] = _ProcessFiles(spill_dir)
     return f
 
 
-def _close_process_files() -> None:
-    while _PROCESS_FILES:
-        _PROCESS_FILES.popitem()[1].close()
+def _close_process_files(spill_dir: str) -> None:
+    f = _PROCESS_FILES.pop(spill_dir, None)
+    if f is not None:
+        f.close()
 
 
 class _Spill:
@@ -519,9 +520,14 @@ def _read_spill(path: str, at: int, length: int) -> bytes:
     return b
 
 
-def _close_spill_fds() -> None:
-    while _SPILL_FDS:
-        os.close(_SPILL_FDS.popitem()[1])
+def _close_spill_fds(spill_dir: str) -> None:
+    """Close this process's read descriptors of one import's spill files (other imports may be
+    running on other threads)."""
+    prefix = os.path.join(spill_dir, "")
+    for path in [p for p in _SPILL_FDS if p.startswith(prefix)]:
+        fd = _SPILL_FDS.pop(path, None)
+        if fd is not None:
+            os.close(fd)
 
 
 def write_tile(t: TileTask) -> dict:
@@ -748,8 +754,8 @@ def import_dataset(
         )
     finally:
         stack.close()
-        _close_spill_fds()  # tiles written in this process (one worker: inline)
-        _close_process_files()
+        _close_spill_fds(str(spill_dir))  # tiles written in this process (one worker: inline)
+        _close_process_files(str(spill_dir))
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
 

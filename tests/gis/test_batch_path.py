@@ -226,6 +226,39 @@ def test_import_from_a_server_thread_uses_forkserver_and_matches_one_process(tmp
         assert (tmp_path / "datasets" / "one" / "tiles" / t).read_bytes() == (tmp_path / "datasets" / "pool" / "tiles" / t).read_bytes()
 
 
+def test_inline_imports_on_two_threads_keep_their_own_files(tmp_path: Path) -> None:
+    """The server runs upload imports inline (one worker) on threads, several at once. Each
+    import closes only its own spill and table files: here the second import is held inside its
+    parse (its files open) until the first has finished, and both still give the datasets that
+    one import at a time gives."""
+    files = sorted(BLDG.glob("*.gml"))
+    import_dataset(files, "alone", tmp_path, dataset_id="alone", workers=1)
+    first_done = threading.Event()
+
+    class Held(Feedback):
+        def progress(self, nbytes: int) -> None:
+            assert first_done.wait(60)
+            super().progress(nbytes)
+
+    with ThreadPoolExecutor(2) as ex:
+        second = ex.submit(import_dataset, files, "b", tmp_path, dataset_id="b", workers=1, feedback=Held())
+        first = ex.submit(import_dataset, files, "a", tmp_path, dataset_id="a", workers=1)
+        first.result(timeout=120)
+        assert not second.done()
+        first_done.set()
+        second.result(timeout=120)
+    root = tmp_path / "datasets"
+    want = (root / "alone" / "attributes.jsonl").read_bytes()
+    tiles = sorted(p.name for p in (root / "alone" / "tiles").iterdir())
+    for ds in ("a", "b"):
+        assert (root / ds / "attributes.jsonl").read_bytes() == want
+        assert _table(tmp_path, ds).gml_id == _table(tmp_path, "alone").gml_id
+        assert sorted(p.name for p in (root / ds / "tiles").iterdir()) == tiles
+        for t in tiles:
+            assert (root / ds / "tiles" / t).read_bytes() == (root / "alone" / "tiles" / t).read_bytes()
+    assert not any(p.name.startswith(".tmp-") for p in root.iterdir())
+
+
 def _lod2_ground(pos: str) -> str:
     return ("<bldg:boundedBy><bldg:GroundSurface><bldg:lod2MultiSurface><gml:MultiSurface><gml:surfaceMember><gml:Polygon>"
             f"<gml:exterior><gml:LinearRing><gml:posList>{pos}</gml:posList></gml:LinearRing></gml:exterior></gml:Polygon>"
