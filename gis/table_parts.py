@@ -1,6 +1,6 @@
 """Per-worker parts of the building table, merged by the parent without holding the table.
 
-A worker collects a task's rows as columns (``TablePart``) and appends them, as one pickle, to
+A worker collects a task's rows as columns (``TablePart``) and appends them, as one blob (gis.packed), to
 its process's rows file, and the task's attribute lines to its attributes file (``PartFiles``:
 every task of a process shares the two files, as creating a file costs ~0.5 ms on some disks);
 a closed part is a ``PartRef``, the byte ranges of both. The parent reads the parts one at a
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import pickle
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ import orjson
 
 from shapely.geometry import Polygon
 
+from . import packed
 from .buildings import CODE_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS
 
 COLUMNS = FLOAT_COLUMNS + INT_COLUMNS + CODE_COLUMNS
@@ -33,7 +33,7 @@ _JSON_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY
 
 @dataclass(frozen=True)
 class PartRef:
-    """A closed TablePart: (path, offset, length) of its rows pickle and of its attribute lines."""
+    """A closed TablePart: (path, offset, length) of its rows blob and of its attribute lines."""
 
     rows: tuple[str, int, int]
     attrs: tuple[str, int, int]
@@ -117,11 +117,11 @@ class TablePart:
             **{c: cols[c] for c in FLOAT_COLUMNS + INT_COLUMNS},
             **{c: np.array(self.cols[c], dtype=np.str_) for c in CODE_COLUMNS},
         }
-        # Read back only by this import's parent: pickle loads a part in one call, where npz
-        # opened a zip and parsed a header per column (the parent reads each part ~15 times).
+        # Read back only by this import's parent, each part several times: gis.packed reads
+        # it as views of one blob, where npz opened a zip and parsed a header per column.
         fs = self.files
         at = fs.rows.tell()
-        pickle.dump(columns, fs.rows, protocol=pickle.HIGHEST_PROTOCOL)
+        fs.rows.write(packed.pack(columns))
         # Flushed: the parent reads the part as soon as the task's result arrives.
         fs.rows.flush()
         fs.attrs.flush()
@@ -133,7 +133,7 @@ def load_part(ref: PartRef) -> dict[str, np.ndarray]:
     path, at, n = ref.rows
     with open(path, "rb") as f:
         f.seek(at)
-        return pickle.loads(f.read(n))
+        return packed.unpack(f.read(n))
 
 
 def attr_lines(ref: PartRef) -> Iterator[bytes]:
