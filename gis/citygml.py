@@ -281,26 +281,15 @@ def _lines_before(f: BinaryIO, bounds: list[int]) -> list[int]:
     """Newlines in f before each of the ascending offsets ``bounds``. The compiled counter reads
     the file through a memory map (no copy: 35 MB in ~5 ms, where reading and comparing took
     ~25 ms), one window at a time: mapped file pages count in the process's RSS, which must not
-    grow with the file. numpy's compare over 4 MB reads otherwise."""
-    out: list[int] = []
-    nl = 0
-    pos = 0
+    grow with the file. numpy's compare over 4 MB reads otherwise (no compiled reader, or a file
+    system that cannot map files)."""
     if _gmlfast is not None:
-        size = os.fstat(f.fileno()).st_size
-        for b in bounds:
-            b = min(b, size)
-            while pos < b:
-                base = pos - pos % mmap.ALLOCATIONGRANULARITY
-                length = min(b - base, pos - base + _COUNT_WINDOW)
-                with mmap.mmap(f.fileno(), length, access=mmap.ACCESS_READ, offset=base) as mm:
-                    view = memoryview(mm)
-                    try:
-                        nl += _gmlfast.count_newlines(view[pos - base :])
-                    finally:
-                        view.release()
-                pos = base + length
-            out.append(nl)
-        return out
+        try:
+            return _lines_before_mapped(f, bounds)
+        except (OSError, ValueError):
+            pass
+    out: list[int] = []
+    nl = pos = 0
     f.seek(0)
     buf = bytearray(1 << 22)
     for b in bounds:
@@ -310,6 +299,26 @@ def _lines_before(f: BinaryIO, bounds: list[int]) -> list[int]:
                 break
             nl += int(np.count_nonzero(np.frombuffer(buf, np.uint8, k) == 10))
             pos += k
+        out.append(nl)
+    return out
+
+
+def _lines_before_mapped(f: BinaryIO, bounds: list[int]) -> list[int]:
+    out: list[int] = []
+    nl = pos = 0
+    size = os.fstat(f.fileno()).st_size
+    for b in bounds:
+        b = min(b, size)
+        while pos < b:
+            base = pos - pos % mmap.ALLOCATIONGRANULARITY
+            length = min(b - base, pos - base + _COUNT_WINDOW)
+            with mmap.mmap(f.fileno(), length, access=mmap.ACCESS_READ, offset=base) as mm:
+                view = memoryview(mm)
+                try:
+                    nl += _gmlfast.count_newlines(view[pos - base :])
+                finally:
+                    view.release()
+            pos = base + length
         out.append(nl)
     return out
 

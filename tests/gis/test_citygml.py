@@ -216,6 +216,12 @@ def test_lines_before_cuts_compiled_and_python(tmp_path: Path, monkeypatch: pyte
             assert citygml._lines_before(f, bounds) == want
             monkeypatch.setattr(citygml, "_COUNT_WINDOW", 7)
             assert citygml._lines_before(f, bounds) == want
+            # A file system that cannot map files: the read path, same counts.
+            def no_map(*a: object, **k: object) -> None:
+                raise OSError("mmap not supported")
+
+            monkeypatch.setattr(citygml.mmap, "mmap", no_map)
+            assert citygml._lines_before(f, bounds) == want
         monkeypatch.setattr(citygml, "_gmlfast", None)
         assert citygml._lines_before(f, bounds) == want
 
