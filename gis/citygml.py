@@ -797,12 +797,20 @@ def _parse_values(texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def materialize(
-    recs: list[RawBuilding], warn: Warn, to_local: Callable[[int | None], Callable[[np.ndarray], np.ndarray]] | None = None
+    recs: list[RawBuilding],
+    warn: Warn,
+    to_local: Callable[[int | None], Callable[[np.ndarray], np.ndarray]] | None = None,
+    z_only: Callable[[RawBuilding], bool] | None = None,
 ) -> None:
     """Parse every text ring of ``recs`` (and their parts) in one pass: (N, dim) float arrays,
     closing point removed; bad rings are warned about and dropped (a polygon whose exterior is
     bad goes with it). ``to_local(srs)`` maps (N, 3) source points to another frame; the whole
-    batch is transformed in one call per source CRS and the records are marked local."""
+    batch is transformed in one call per source CRS and the records are marked local.
+
+    ``z_only(rec)``: true for records whose LOD1 rings are wanted only for their z (see
+    mesh.lod1_z_only). Their LOD1 rings may then stay in source coordinates, z being the same
+    in both frames; such a record is marked ``_lod1_source`` and mesh.localize_lod1 transforms
+    them if they are wanted after all."""
     slots, lazy, group = _ring_slots(recs)
     if slots:
         vals = se = good = None
@@ -819,7 +827,15 @@ def materialize(
             counts = se[:, 1] - se[:, 0]
             good = counts % 3 == 0
         if good is not None and good.all():
-            rings, n = _split_xyz(vals, se, counts, recs, group, to_local)
+            source = None  # per ring: left in source coordinates
+            if to_local is not None and z_only is not None:
+                lod1_of = {id(p) for r in recs if z_only(r) for p in r.lod1}
+                if lod1_of:
+                    source = np.fromiter((id(poly) in lod1_of for poly, _ in slots), dtype=bool, count=len(slots))
+                    for r in recs:
+                        if r.lod1 and id(r.lod1[0]) in lod1_of:
+                            r._lod1_source = True  # type: ignore[attr-defined]
+            rings, n = _split_xyz(vals, se, counts, recs, group, to_local, source)
             short = np.flatnonzero(n < 3).tolist()
         else:
             rings = [_one_ring(t, d, line, warn) for t, d, line in lazy]
@@ -843,9 +859,9 @@ def materialize(
             rec._local = True  # type: ignore[attr-defined]
 
 
-def _split_xyz(vals, se, counts, recs, group, to_local) -> tuple[list[np.ndarray], np.ndarray]:
+def _split_xyz(vals, se, counts, recs, group, to_local, source=None) -> tuple[list[np.ndarray], np.ndarray]:
     """Vectorised path (every ring 3D and well formed): one reshape, one closing-point test,
-    one transform per CRS, then views."""
+    one transform per CRS, then views. ``source``: rings left untransformed (per ring)."""
     keep = np.ones(len(vals), dtype=bool)
     keep[se[:, 1]] = False
     pts = vals[keep].reshape(-1, 3)
@@ -858,15 +874,20 @@ def _split_xyz(vals, se, counts, recs, group, to_local) -> tuple[list[np.ndarray
     closed[has] = (pts[p0[has]] == pts[last[has]]).all(axis=1)
     n = n - closed
     if to_local is not None and len(pts):
+        want = None if source is None else np.repeat(~source, counts // 3)
         one = {r.srs for r in recs}
-        if len(one) == 1:
+        if len(one) == 1 and want is None:
             pts = to_local(one.pop())(pts)
+        elif len(one) == 1:
+            pts[want] = to_local(one.pop())(pts[want])
         else:
             srs = [recs[g].srs for g in group]
             gid = np.repeat(np.array([hash(s) for s in srs]), counts // 3)
-            out = np.empty_like(pts)
+            out = pts.copy()
             for s in set(srs):
                 m = gid == hash(s)
+                if want is not None:
+                    m &= want
                 out[m] = to_local(s)(pts[m])
             pts = out
     ends = p0 + n

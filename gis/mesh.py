@@ -82,6 +82,31 @@ def _put_back(recs: list[RawBuilding], out: list[np.ndarray]) -> None:
 def _to_local(rec: RawBuilding, frame_for: Callable[[int | None], LocalFrame]) -> None:
     """Transform every ring of rec (and its parts) in one pyproj call; replaces in place."""
     to_local_batch([rec], frame_for)
+    localize_lod1(rec, frame_for)
+
+
+def lod1_z_only(rec: RawBuilding, lod: int) -> bool:
+    """True when lod1_batch would take this building's footprint from its one hole-free LOD0
+    polygon and only the z range from its LOD1 solid: the solid's x, y (~85% of a simple
+    building's points) then need no transform (citygml.materialize's ``z_only``)."""
+    return (
+        not rec.parts and bool(rec.lod1) and not (lod >= 2 and rec.lod2) and len(rec.lod0) == 1 and len(rec.lod0[0]) == 1
+    )
+
+
+def localize_lod1(rec: RawBuilding, frame_for: Callable[[int | None], LocalFrame]) -> None:
+    """Transform the LOD1 rings materialize left in source coordinates (``_lod1_source``),
+    for a building whose LOD1 x, y are wanted after all (process(): a footprint to repair, a
+    LOD0 ring that was dropped...)."""
+    if not getattr(rec, "_lod1_source", False):
+        return
+    rings = [x for poly in rec.lod1 for x in poly]
+    if rings:
+        local = frame_for(rec.srs).to_local(np.concatenate(rings))
+        ends = list(accumulate(len(x) for x in rings))
+        out = iter([local[a:b] for a, b in zip([0, *ends[:-1]], ends)])
+        rec.lod1 = [[next(out) for _ in poly] for poly in rec.lod1]
+    rec._lod1_source = False  # type: ignore[attr-defined]
 
 
 def to_local_batch(recs: list[RawBuilding], frame_for: Callable[[int | None], LocalFrame]) -> None:
@@ -536,6 +561,8 @@ def lod1_batch(recs: list[RawBuilding], lod: int) -> Lod1Batch:
             if len(r.lod0) != 1 or len(r.lod0[0]) != 1:
                 continue
             fp = r.lod0[0][0]
+        elif getattr(r, "_lod1_source", False):
+            continue  # its LOD0 was dropped: the footprint is the solid's base, not in local x, y
         else:
             fp = None
         idx.append(i)

@@ -58,7 +58,7 @@ from .citygml import Chunk, RawBuilding, iter_buildings, materialize, plan_chunk
 from .codelists import CodelistResolver, merge_labels
 from .crs import LocalFrame, local_to_ecef_matrix, origin_for, pick_plane_zone
 from .errors import Cancelled, CrsError, DatasetError, InputError, ParseError
-from .mesh import Processed, attrs_of, lod1_batch, process
+from .mesh import Processed, attrs_of, lod1_batch, lod1_z_only, process
 from .table_parts import PartFiles, PartRef, TablePart, attr_lines, copy_attrs, rename_duplicates, summarize_parts, write_table
 from shapely.errors import GEOSException
 
@@ -68,6 +68,9 @@ DATASET_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 SPILL_VERTICES = 1_500_000  # per worker, ~18 MB of float32 positions before flushing to disk
 MAX_SAMPLES = 5
 BATCH = 256  # buildings per pyproj call in a worker
+# LOD1 solids of simple buildings keep their source x, y (only their z is used): set False to
+# transform every ring (the tests compare both).
+LOD1_Z_ONLY = True
 
 
 def check_dataset_id(dataset_id: str) -> str:
@@ -411,12 +414,15 @@ def _run_file(task: FileTask, fb: Feedback, label_cache: dict | None) -> FileRes
             if pb is not None:
                 emit(pb)
 
+        def z_only(rec: RawBuilding) -> bool:
+            return lod1_z_only(rec, task.lod)
+
         def run_batch(batch: list[RawBuilding]) -> None:
             # One parse and one pyproj call for the whole batch; if the transform fails the
             # records stay in source coordinates and process() transforms (and reports) them
             # one by one.
             try:
-                materialize(batch, local_fb.warn, lambda srs: frame_for(srs).to_local)
+                materialize(batch, local_fb.warn, lambda srs: frame_for(srs).to_local, z_only if LOD1_Z_ONLY else None)
             except CrsError:
                 raise
             except (ValueError, ArithmeticError):

@@ -152,6 +152,76 @@ def test_lod1_batch_leaves_the_unusual_to_process(tmp_path: Path) -> None:
     assert fast.height_source == ["lod1_geometry", "lod1_geometry"] and fast.height[0] == pytest.approx(9.0)
 
 
+def _odd_lod1_file(tmp_path: Path) -> Path:
+    """Buildings whose LOD1 x, y are wanted after all: a self-intersecting LOD0 (repaired), a
+    degenerate LOD0 ring (dropped: the footprint is then the solid's base), a zero-area LOD0."""
+    box = ring(34.59, 135.49, 0.0)
+    walls = [ring(34.59, 135.49, 0.0), ring(34.59, 135.49, 9.0)]
+    bowtie = "34.59 135.49 0 34.5901 135.4901 0 34.59 135.4901 0 34.5901 135.49 0 34.59 135.49 0"
+    two_points = "34.59 135.49 0 34.5901 135.4901 0 34.59 135.49 0"
+    flat = "34.59 135.49 0 34.5901 135.4901 0 34.5902 135.4902 0 34.59 135.49 0"
+    p = tmp_path / "odd_bldg_6697_op.gml"
+    p.write_text(doc(
+        building("simple", footprint(box) + solid(walls)),
+        building("bowtie", footprint(bowtie) + solid(walls)),
+        building("dropped_lod0", footprint(two_points) + solid(walls)),
+        building("zero_area_lod0", footprint(flat) + solid(walls)),
+        building("lod1_only", solid(walls)),
+    ))
+    return p
+
+
+def test_lod1_solids_left_in_source_coordinates_only_for_their_z(tmp_path: Path) -> None:
+    """materialize(z_only=...) leaves the LOD1 rings of simple buildings in source coordinates
+    (marked), transforms everything else; localize_lod1 then gives what a full transform gives."""
+    from yakuba.gis.mesh import localize_lod1, lod1_z_only
+
+    p = _odd_lod1_file(tmp_path)
+    zone, origin, srs = choose_frame([p])
+    frame = LocalFrame(srs[p], zone, origin)
+    full = list(iter_buildings(p, lambda k, m: None, lazy=True))
+    materialize(full, lambda k, m: None, lambda s: frame.to_local)
+    part = list(iter_buildings(p, lambda k, m: None, lazy=True))
+    materialize(part, lambda k, m: None, lambda s: frame.to_local, lambda r: lod1_z_only(r, 1))
+    marked = [r.gml_id for r in part if getattr(r, "_lod1_source", False)]
+    assert marked == ["simple", "bowtie", "dropped_lod0", "zero_area_lod0"]
+    for a, b in zip(full, part):
+        assert all(np.array_equal(x, y) for pa, pb in zip(a.lod0, b.lod0) for x, y in zip(pa, pb))
+        for pa, pb in zip(a.lod1, b.lod1):
+            for x, y in zip(pa, pb):
+                assert np.array_equal(x[:, 2], y[:, 2])  # z is the same in both frames
+                if b.gml_id in marked:
+                    assert 30 < y[0, 0] < 40 and 130 < y[0, 1] < 140  # still latitude, longitude
+        localize_lod1(b, lambda s: frame)
+        assert not getattr(b, "_lod1_source", False)
+        assert all(np.array_equal(x, y) for pa, pb in zip(a.lod1, b.lod1) for x, y in zip(pa, pb))
+
+
+@pytest.mark.parametrize("lod", [1, 2])
+def test_import_same_with_and_without_transforming_lod1_solids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lod: int) -> None:
+    """The datasets (table, attributes, tiles, warnings) are the same whether LOD1 solids of
+    simple buildings are transformed or not, odd buildings included."""
+    import yakuba.gis.pipeline as pl
+
+    files = [*_sample_files()[:4], _odd_lod1_file(tmp_path)]
+    results = {}
+    for flag in (True, False):
+        monkeypatch.setattr(pl, "LOD1_Z_ONLY", flag)
+        r = import_dataset(files, "x", tmp_path, dataset_id=f"z{int(flag)}", lod=lod, workers=1)
+        results[flag] = r
+    a, b = results[True].path, results[False].path
+    assert results[True].warnings == results[False].warnings and results[True].warnings.get("repaired_footprint")
+    with np.load(a / "buildings.npz") as x, np.load(b / "buildings.npz") as y:
+        assert set(x) == set(y) and all(np.array_equal(x[k], y[k], equal_nan=x[k].dtype.kind == "f") for k in x)
+    assert (a / "attributes.jsonl").read_bytes() == (b / "attributes.jsonl").read_bytes()
+    tiles = sorted(t.name for t in (a / "tiles").iterdir())
+    assert tiles == sorted(t.name for t in (b / "tiles").iterdir())
+    for t in tiles:
+        assert (a / "tiles" / t).read_bytes() == (b / "tiles" / t).read_bytes()
+    gids = _table(tmp_path, "z1").gml_id
+    assert {"simple", "bowtie", "dropped_lod0", "zero_area_lod0", "lod1_only"} <= set(gids)
+
+
 # --------------------------------------------------------------------------- streamed table
 
 
