@@ -672,11 +672,13 @@ def import_dataset(
         # Rows: file order, then document order. Duplicate gml:ids get a suffix, never overwrite.
         # Workers wrote their rows as column parts; only numpy columns and the ids sit here.
         parts = [r.table_part for r in results]
+        offsets = np.concatenate(([0], np.cumsum([r.n_rows for r in results])[:-1])).astype(int).tolist() if results else []
+        # Tiles are written by the workers while this process finds duplicate ids and writes the
+        # table and attributes. Duplicates are rare: the few tiles holding a renamed row are
+        # written again once the names are known.
+        tiles = pool.map(write_tile, _tile_tasks(work, results, offsets, {}, tiling))
         summary = summarize_parts(parts, COVERAGE_KEYS)
         renamed = rename_duplicates(parts, summary)
-        offsets = np.concatenate(([0], np.cumsum([r.n_rows for r in results])[:-1])).astype(int).tolist() if results else []
-        # Tiles are written by the workers while this process writes the table and attributes.
-        tiles = pool.map(write_tile, _tile_tasks(work, results, offsets, renamed, tiling))
         labels: dict[str, dict[str, str]] = {}
         labels_en: dict[str, dict[str, str]] = {}
         for r in results:
@@ -703,6 +705,10 @@ def import_dataset(
         saver.result()
         t_table = time.perf_counter()
         entries = list(tiles)
+        if renamed:
+            redo = [t for t in _tile_tasks(work, results, offsets, renamed, tiling) if t.renamed]
+            for _ in pool.map(write_tile, redo):
+                pass  # the same geometry and bounds, now with the new names
         t_tiles = time.perf_counter()
         lo = np.min([e["lo"] for e in entries], axis=0) if entries else np.full(3, np.inf)
         hi = np.max([e["hi"] for e in entries], axis=0) if entries else np.full(3, -np.inf)

@@ -51,6 +51,25 @@ def accessor(js: dict, blob: bytes, i: int) -> np.ndarray:
     )
 
 
+def tile_ints(path: Path, name: str) -> list[int]:
+    """A UINT32 property of a tile's EXT_structural_metadata table."""
+    js, blob = read_glb(path)
+    table = js["extensions"]["EXT_structural_metadata"]["propertyTables"][0]
+    view = js["bufferViews"][table["properties"][name]["values"]]
+    return np.frombuffer(blob, np.uint32, count=table["count"], offset=view["byteOffset"]).tolist()
+
+
+def tile_strings(path: Path, name: str) -> list[str]:
+    """A string property of a tile's EXT_structural_metadata table, row by row."""
+    js, blob = read_glb(path)
+    table = js["extensions"]["EXT_structural_metadata"]["propertyTables"][0]
+    prop = table["properties"][name]
+    values, offsets = js["bufferViews"][prop["values"]], js["bufferViews"][prop["stringOffsets"]]
+    o = np.frombuffer(blob, np.uint32, count=table["count"] + 1, offset=offsets["byteOffset"]).tolist()
+    data = blob[values["byteOffset"] : values["byteOffset"] + values["byteLength"]]
+    return [data[o[i] : o[i + 1]].decode("utf-8") for i in range(table["count"])]
+
+
 @pytest.fixture(scope="session")
 def shared_plateau() -> Path:
     if not (SHARED_PLATEAU / "udx" / "bldg").is_dir():

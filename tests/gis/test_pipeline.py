@@ -15,7 +15,7 @@ from yakuba.gis.buildings import BuildingTable
 from yakuba.gis.errors import Cancelled, DatasetError
 from yakuba.gis.pipeline import Feedback, import_dataset
 
-from .conftest import SAMPLES, accessor, read_glb
+from .conftest import SAMPLES, accessor, read_glb, tile_ints, tile_strings
 
 OSAKA = SAMPLES / "udx" / "bldg" / "51357309_bldg_6697_op.gml"
 
@@ -89,6 +89,26 @@ def test_group_cells_quadtree() -> None:
     for key, members in got.items():
         level, x, y = key
         assert all((cx >> level, cy >> level) == (x, y) for cx, cy in members)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_renamed_duplicates_reach_the_tiles(tmp_path: Path, workers: int) -> None:
+    """Tiles are written before the duplicate ids are known; the tiles holding a renamed row are
+    written again, so every tile's gml_id property is the table's id of that row."""
+    a = SAMPLES / "udx" / "bldg" / "54377084_bldg_6697_op.gml"
+    dup = tmp_path / "dup_bldg_6697_op.gml"
+    dup.write_bytes(a.read_bytes())  # the same 48 buildings again: 48 duplicate ids
+    r = import_dataset([a, dup, OSAKA], "d", tmp_path, dataset_id="d", workers=workers)
+    assert r.warnings["duplicate_gml_id"] == 48
+    t = BuildingTable.load(r.path / "buildings.npz")
+    assert sum(g.endswith("__2") for g in t.gml_id) == 48 and len(set(t.gml_id)) == len(t.gml_id)
+    seen = 0
+    for glb in sorted((r.path / "tiles").glob("*.glb")):
+        rows = tile_ints(glb, "row")
+        names = tile_strings(glb, "gml_id")
+        assert names == [t.gml_id[i] for i in rows]
+        seen += len(rows)
+    assert seen == len(t.gml_id)
 
 
 def test_cancel_leaves_nothing_behind(tmp_path: Path) -> None:
