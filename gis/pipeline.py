@@ -55,10 +55,10 @@ import orjson
 from . import packed
 from . import tiles as tiles_mod
 from .citygml import Chunk, RawBuilding, iter_buildings, materialize, plan_chunks, read_header
-from .codelists import CodelistResolver, merge_labels
+from .codelists import UNKNOWN, CodelistResolver, merge_labels
 from .crs import LocalFrame, local_to_ecef_matrix, origin_for, pick_plane_zone
 from .errors import Cancelled, CrsError, DatasetError, InputError, ParseError
-from .mesh import Processed, attrs_of, lod1_batch, lod1_z_only, process
+from .mesh import ROW_CODES, Processed, attrs_of, lod1_batch, lod1_z_only, process
 from .table_parts import PartFiles, PartRef, TablePart, attr_lines, copy_attrs, rename_duplicates, summarize_parts, write_table
 from shapely.errors import GEOSException
 
@@ -380,13 +380,17 @@ def _run_file(task: FileTask, fb: Feedback, label_cache: dict | None) -> FileRes
         part = TablePart(files.table, _json_default)
         spill = _Spill(res, files, part)
 
+        known: set[tuple[str, str, str | None]] = set()  # resolved to a label: nothing more to do
+
         def name_of(rec: RawBuilding) -> str:
             gml_id = rec.gml_id or f"{path.stem}_L{rec.line}"
             if rec.gml_id is None:
                 local_fb.warn("missing_gml_id", f"building at line {rec.line} has no gml:id; named {gml_id}")
             for column, (code, space) in rec.codes.items():
-                if column in ("structure_code", "fireproof_code", "usage_code", "class_code"):
-                    codes.resolve(column, code, space)
+                if column in ROW_CODES and (column, code, space) not in known:
+                    # An unknown code is resolved (and warned about) for every building that has it.
+                    if codes.resolve(column, code, space) != UNKNOWN:
+                        known.add((column, code, space))
             return gml_id
 
         def emit(pb: Processed) -> None:

@@ -238,3 +238,25 @@ def test_digest_covers_every_byte(tmp_path: Path) -> None:
     recs = list(iter_buildings(p, lambda k, m: None, seen.append, digest=h))
     assert [r.gml_id for r in recs] == ["a", "b"]
     assert h.hexdigest() == hashlib.sha256(p.read_bytes()).hexdigest() and sum(seen) == p.stat().st_size
+
+
+def test_unknown_codes_warn_for_every_building_known_codes_resolve_once(tmp_path: Path) -> None:
+    """Known codes are resolved once per file (the importer remembers them); an unknown code
+    is still reported for each building that carries it."""
+
+    def structure(code: str) -> str:
+        return ('<uro:buildingDetailAttribute><uro:BuildingDetailAttribute><uro:buildingStructureType>'
+                f"{code}</uro:buildingStructureType></uro:BuildingDetailAttribute></uro:buildingDetailAttribute>")
+
+    p = tmp_path / "codes.gml"
+    p.write_text(doc(*[
+        building(f"b{i}", footprint(ring(34.59 + i * 0.0003, 135.49)) + structure("777" if i % 2 else "601"))
+        for i in range(6)
+    ]), encoding="utf-8")
+    res = import_dataset([p], "codes", tmp_path / "data", workers=1)
+    assert res.warnings["unknown_code"] == 3
+    from yakuba.gis.buildings import BuildingTable
+
+    t = BuildingTable.load(res.path / "buildings.npz")
+    assert t.structure_code == ["601", "777"] * 3
+    assert t.code_labels["structure_code"] == {"601": "木造・土蔵造", "777": "unknown"}
