@@ -102,11 +102,17 @@ def localize_lod1(rec: RawBuilding, frame_for: Callable[[int | None], LocalFrame
         return
     rings = [x for poly in rec.lod1 for x in poly]
     if rings:
-        local = frame_for(rec.srs).to_local(np.concatenate(rings))
-        ends = list(accumulate(len(x) for x in rings))
-        out = iter([local[a:b] for a, b in zip([0, *ends[:-1]], ends)])
+        out = iter(_transform_rings(rings, frame_for(rec.srs)))
         rec.lod1 = [[next(out) for _ in poly] for poly in rec.lod1]
     rec._lod1_source = False  # type: ignore[attr-defined]
+
+
+def _transform_rings(rings: list[np.ndarray], frame: LocalFrame) -> list[np.ndarray]:
+    """(n, 2|3) source rings -> (n, 3) local rings, in one pyproj call."""
+    flat = np.concatenate([x if x.shape[1] == 3 else np.column_stack((x, np.zeros(len(x)))) for x in rings])
+    local = frame.to_local(flat)
+    ends = list(accumulate(len(x) for x in rings))
+    return [local[a:b] for a, b in zip([0, *ends[:-1]], ends)]
 
 
 def to_local_batch(recs: list[RawBuilding], frame_for: Callable[[int | None], LocalFrame]) -> None:
@@ -121,11 +127,7 @@ def to_local_batch(recs: list[RawBuilding], frame_for: Callable[[int | None], Lo
         per = [[rec] + rec.parts for rec in grp]
         rings = [x for pieces in per for x in _rings_of(pieces)]
         if rings:
-            frame = frame_for(srs)
-            flat = np.concatenate([x if x.shape[1] == 3 else np.column_stack((x, np.zeros(len(x)))) for x in rings])
-            local = frame.to_local(flat)
-            ends = list(accumulate(len(x) for x in rings))
-            out = [local[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+            out = _transform_rings(rings, frame_for(srs))
             k = 0
             for pieces in per:
                 n = sum(len(p) for r in pieces for p in r.lod0) + sum(len(p) for r in pieces for p in r.lod1) + sum(

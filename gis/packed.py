@@ -10,6 +10,7 @@ copy). Only numeric, bool and fixed-width string arrays: an object array is a Ty
 from __future__ import annotations
 
 import math
+import os
 import struct
 
 import numpy as np
@@ -42,6 +43,19 @@ def pack(arrays: dict[str, np.ndarray]) -> bytes:
     hdr = orjson.dumps(header)
     hdr += b" " * (-(len(_MAGIC) + 4 + len(hdr)) % 8)
     return b"".join((_MAGIC, struct.pack("<I", len(hdr)), hdr, *pieces))
+
+
+def read_at(path: str, at: int, n: int) -> bytes:
+    """``n`` bytes at offset ``at`` of a file this import wrote (a blob's place is recorded as
+    (path, offset, length)); a short read is an OSError."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        b = os.pread(fd, n, at)
+    finally:
+        os.close(fd)
+    if len(b) != n:
+        raise OSError(f"short read from {path}")
+    return b
 
 
 _DTYPES: dict[str, np.dtype] = {}

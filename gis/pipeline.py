@@ -521,36 +521,12 @@ class TileTask:
     renamed: dict[int, str]  # row -> new gml:id, for duplicates among this tile's rows
 
 
-_SPILL_FDS: dict[str, int] = {}
-
-
-def _read_spill(path: str, at: int, length: int) -> bytes:
-    # A task's spill file holds many tiles' chunks: open it once per process, not per tile.
-    fd = _SPILL_FDS.get(path)
-    if fd is None:
-        fd = _SPILL_FDS[path] = os.open(path, os.O_RDONLY)
-    b = os.pread(fd, length, at)
-    if len(b) != length:
-        raise OSError(f"short read from {path}")
-    return b
-
-
-def _close_spill_fds(spill_dir: str) -> None:
-    """Close this process's read descriptors of one import's spill files (other imports may be
-    running on other threads)."""
-    prefix = os.path.join(spill_dir, "")
-    for path in [p for p in _SPILL_FDS if p.startswith(prefix)]:
-        fd = _SPILL_FDS.pop(path, None)
-        if fd is not None:
-            os.close(fd)
-
-
 def write_tile(t: TileTask) -> dict:
     """One GLB from its spill chunks; runs in a pool worker. Returns the tileset entry."""
     poss, idxs, rows, prow, props = [], [], [], [], {c: [] for c in TILE_PROPS}
     nv = 0
     for (p, at, length), off in t.chunks:
-        z = packed.unpack(_read_spill(p, at, length))
+        z = packed.unpack(packed.read_at(p, at, length))
         poss.append(z["pos"])
         idxs.append(z["idx"] + np.uint32(nv))
         rows.append(z["ids"] + off)
@@ -775,8 +751,7 @@ def import_dataset(
         )
     finally:
         stack.close()
-        _close_spill_fds(str(spill_dir))  # tiles written in this process (one worker: inline)
-        _close_process_files(str(spill_dir))
+        _close_process_files(str(spill_dir))  # inline imports (one worker) wrote in this process
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
 
@@ -892,18 +867,17 @@ class _Pool:
             pending = wait(pending, timeout=0.05)[1]
             if fb.cancelled:
                 self.cancel.set()
-            while True:
-                try:
-                    fb.progress(self.q.get_nowait())
-                except queue.Empty:
-                    break
+            self._drain_progress()
         results = [f.result() for f in futs]
+        self._drain_progress()  # what the workers' queue feeders delivered after their task ended
+        return results
+
+    def _drain_progress(self) -> None:
         while True:
             try:
-                fb.progress(self.q.get_nowait())
+                self.fb.progress(self.q.get_nowait())
             except queue.Empty:
-                break
-        return results
+                return
 
     def map(self, fn: Callable[[Any], Any], items: list) -> Any:
         """Results in order; lazily, so the caller can work while the workers do."""

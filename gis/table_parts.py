@@ -130,10 +130,7 @@ class TablePart:
 
 
 def load_part(ref: PartRef) -> dict[str, np.ndarray]:
-    path, at, n = ref.rows
-    with open(path, "rb") as f:
-        f.seek(at)
-        return packed.unpack(f.read(n))
+    return packed.unpack(packed.read_at(*ref.rows))
 
 
 def attr_lines(ref: PartRef) -> Iterator[bytes]:

@@ -41,3 +41,14 @@ def test_object_arrays_and_foreign_bytes_are_refused() -> None:
         pack({"o": np.array([1, "a"], dtype=object)})
     with pytest.raises(ValueError, match="packed"):
         unpack(b"\x80\x05garbage")
+
+
+def test_read_at_returns_the_range_and_refuses_a_short_read(tmp_path) -> None:
+    from yakuba.gis.packed import read_at
+
+    p = tmp_path / "blobs"
+    a, b = pack({"x": np.arange(3)}), pack({"y": np.array(["z"])})
+    p.write_bytes(a + b)
+    assert unpack(read_at(str(p), len(a), len(b)))["y"].tolist() == ["z"]
+    with pytest.raises(OSError, match="short read"):
+        read_at(str(p), len(a), len(b) + 1)
