@@ -829,12 +829,12 @@ def materialize(
         if good is not None and good.all():
             source = None  # per ring: left in source coordinates
             if to_local is not None and z_only is not None:
-                lod1_of = {id(p) for r in recs if z_only(r) for p in r.lod1}
-                if lod1_of:
+                zs = [r for r in recs if z_only(r)]
+                if zs:
+                    lod1_of = {id(p) for r in zs for p in r.lod1}
                     source = np.fromiter((id(poly) in lod1_of for poly, _ in slots), dtype=bool, count=len(slots))
-                    for r in recs:
-                        if r.lod1 and id(r.lod1[0]) in lod1_of:
-                            r._lod1_source = True  # type: ignore[attr-defined]
+                    for r in zs:
+                        r._lod1_source = True  # type: ignore[attr-defined]
             rings, n = _split_xyz(vals, se, counts, recs, group, to_local, source)
             short = np.flatnonzero(n < 3).tolist()
         else:
