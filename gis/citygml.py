@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import mmap
 import os
+from operator import itemgetter
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -756,16 +757,22 @@ _MARK_VALUE = float(_MARK)
 _parse_rings = _gmlfast.parse_rings if _fast_building is not None else None
 
 
-def _ring_slots(recs: list[RawBuilding]) -> tuple[list[tuple[list, int]], list[LazyRing], list[int]]:
-    """Where each text ring sits (registered by the parser), its text, its batch record."""
+def _ring_slots(recs: list[RawBuilding]) -> tuple[list[tuple[list, int]], list[LazyRing], list[int], list[int]]:
+    """Where each text ring sits (registered by the parser), its text, its batch record, and
+    how many rings each record (with its parts) has: a record's rings are consecutive."""
     slots: list[tuple[list, int]] = []
     group: list[int] = []
+    per: list[int] = []
     for gi, top in enumerate(recs):
+        before = len(slots)
         for r in (top, *top.parts) if top.parts else (top,):
             if r.lazy:
                 slots.extend(r.lazy)
-                group.extend([gi] * len(r.lazy))
-    return slots, [poly[k] for poly, k in slots], group
+        k = len(slots) - before
+        per.append(k)
+        if k:
+            group.extend([gi] * k)
+    return slots, [poly[k] for poly, k in slots], group, per
 
 
 def _parse_values(texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
@@ -808,10 +815,12 @@ def materialize(
     batch is transformed in one call per source CRS and the records are marked local.
 
     ``z_only(rec)``: true for records whose LOD1 rings are wanted only for their z (see
-    mesh.lod1_z_only). Their LOD1 rings may then stay in source coordinates, z being the same
-    in both frames; such a record is marked ``_lod1_source`` and mesh.localize_lod1 transforms
-    them if they are wanted after all."""
-    slots, lazy, group = _ring_slots(recs)
+    mesh.lod1_z_only). Their LOD1 rings then stay in source coordinates, z being the same in
+    both frames (the record is marked ``_lod1_source``), and are not even cut into arrays: the
+    record gets ``_lod1_z``, the (min, max) z of its LOD1 exteriors, and keeps its rings as text
+    until ``undefer_lod1`` (called by mesh.localize_lod1, which transforms them when they are
+    wanted after all). A simple building has ~8 LOD1 rings to one LOD0 ring."""
+    slots, lazy, group, per = _ring_slots(recs)
     if slots:
         vals = se = good = None
         fast = _parse_rings(lazy) if _parse_rings is not None else None
@@ -827,31 +836,40 @@ def materialize(
             counts = se[:, 1] - se[:, 0]
             good = counts % 3 == 0
         if good is not None and good.all():
-            source = None  # per ring: left in source coordinates
+            source = spans = None
             if to_local is not None and z_only is not None:
-                zs = [r for r in recs if z_only(r)]
-                if zs:
-                    lod1_of = {id(p) for r in zs for p in r.lod1}
-                    source = np.fromiter((id(poly) in lod1_of for poly, _ in slots), dtype=bool, count=len(slots))
-                    for r in zs:
-                        r._lod1_source = True  # type: ignore[attr-defined]
-            rings, n = _split_xyz(vals, se, counts, recs, group, to_local, source)
+                source, spans = _lod1_spans(recs, slots, per, z_only)
+            pts, p0, n = _split_xyz(vals, se, counts, recs, group, to_local, source)
             short = np.flatnonzero(n < 3).tolist()
+            ends = p0 + n
+            P0, E = p0.tolist(), ends.tolist()
+            deferred = _defer_lod1(recs, spans, slots, group, pts, p0, ends, n) if spans else None
+            if deferred is None:
+                for (poly, k), a, b in zip(slots, P0, E):
+                    poly[k] = pts[a:b]
+            else:
+                for i in np.flatnonzero(~deferred).tolist():
+                    poly, k = slots[i]
+                    poly[k] = pts[P0[i] : E[i]]
+            for i in short:
+                poly, k = slots[i]
+                warn("degenerate_ring", f"ring with {int(n[i])} distinct points at line {lazy[i][2]}")
+                poly[k] = None
         else:
             rings = [_one_ring(t, d, line, warn) for t, d, line in lazy]
             if to_local is not None:
                 rings = _transform_each(rings, recs, group, to_local)
             short = [i for i, r in enumerate(rings) if r is None or len(r) < 3]
+            for (poly, k), ring in zip(slots, rings):
+                poly[k] = ring
+            for i in short:
+                poly, k = slots[i]
+                if rings[i] is not None:
+                    warn("degenerate_ring", f"ring with {len(rings[i])} distinct points at line {lazy[i][2]}")
+                poly[k] = None
         for top in recs:
             for r in (top, *top.parts) if top.parts else (top,):
                 r.lazy = []
-        for (poly, k), ring in zip(slots, rings):
-            poly[k] = ring
-        for i in short:
-            poly, k = slots[i]
-            if rings[i] is not None:
-                warn("degenerate_ring", f"ring with {len(rings[i])} distinct points at line {lazy[i][2]}")
-            poly[k] = None
         if short:
             _drop_bad_rings(recs)
     if to_local is not None:
@@ -859,9 +877,78 @@ def materialize(
             rec._local = True  # type: ignore[attr-defined]
 
 
-def _split_xyz(vals, se, counts, recs, group, to_local, source=None) -> tuple[list[np.ndarray], np.ndarray]:
+def _lod1_spans(
+    recs: list[RawBuilding], slots: list[tuple[list, int]], per: list[int], z_only: Callable[[RawBuilding], bool]
+) -> tuple[np.ndarray | None, list[tuple[int, int, int]]]:
+    """The rings to leave in source coordinates (a mask over ``slots``) and, per z-only record,
+    (record, first, end) of its LOD1 rings among the slots. Taken only where the record's one
+    LOD0 ring comes first and its LOD1 rings are all the rest (the schema's order, and the
+    parser's); any other record is transformed whole, as without ``z_only``."""
+    spans: list[tuple[int, int, int]] = []
+    s = 0
+    for gi, (r, k) in enumerate(zip(recs, per)):
+        if k and z_only(r) and k == 1 + sum(map(len, r.lod1)) and slots[s][0] is r.lod0[0]:
+            spans.append((gi, s + 1, s + k))
+            r._lod1_source = True  # type: ignore[attr-defined]
+        s += k
+    if not spans:
+        return None, spans
+    mask = np.zeros(len(slots), dtype=bool)
+    for _, a, b in spans:
+        mask[a:b] = True
+    return mask, spans
+
+
+def _defer_lod1(
+    recs: list[RawBuilding], spans: list[tuple[int, int, int]], slots: list[tuple[list, int]], group: list[int],
+    pts: np.ndarray, p0: np.ndarray, ends: np.ndarray, n: np.ndarray,
+) -> np.ndarray | None:
+    """Give each z-only record whose rings are all sound (no ring to warn about or drop) its
+    ``_lod1_z`` and the means to cut its LOD1 rings later (``_lod1_defer``); returns the mask
+    of the slots left as text, or None."""
+    bad = n < 3
+    take = [(g, a, b) for g, a, b in spans if not bad[a - 1 : b].any()]
+    if not take:
+        return None
+    deferred = np.zeros(len(slots), dtype=bool)
+    for _, a, b in take:
+        deferred[a:b] = True
+    # z range of each deferred ring that is an exterior (ring 0 of its polygon), then per record.
+    ks = np.fromiter(map(itemgetter(1), slots), dtype=np.int64, count=len(slots))
+    sel = np.flatnonzero(deferred & (ks == 0))
+    gsel = np.asarray(group, dtype=np.int64)[sel]
+    first = np.flatnonzero(np.r_[True, gsel[1:] != gsel[:-1]]) if len(sel) else sel
+    if gsel[first].tolist() != [g for g, _, _ in take]:
+        return None  # a record without an exterior among its rings: cut every ring as usual
+    Z = np.append(pts[:, 2], np.nan)  # reduceat needs every bound inside the array
+    bounds = np.empty(2 * len(sel), dtype=np.int64)
+    bounds[0::2], bounds[1::2] = p0[sel], ends[sel]
+    rlo, rhi = np.minimum.reduceat(Z, bounds)[0::2], np.maximum.reduceat(Z, bounds)[0::2]
+    zlo, zhi = np.minimum.reduceat(rlo, first).tolist(), np.maximum.reduceat(rhi, first).tolist()
+    P0, E = p0.tolist(), ends.tolist()
+    for (g, a, b), lo, hi in zip(take, zlo, zhi):
+        r = recs[g]
+        r._lod1_z = (lo, hi)  # type: ignore[attr-defined]
+        r._lod1_defer = (pts, slots[a:b], P0[a:b], E[a:b])  # type: ignore[attr-defined]
+    return deferred
+
+
+def undefer_lod1(rec: RawBuilding) -> None:
+    """Cut the LOD1 rings that materialize left as text (``_lod1_defer``) into arrays, still in
+    source coordinates (``_lod1_source``)."""
+    d = getattr(rec, "_lod1_defer", None)
+    if d is None:
+        return
+    pts, sl, a, b = d
+    for (poly, k), x, y in zip(sl, a, b):
+        poly[k] = pts[x:y]
+    rec._lod1_defer = rec._lod1_z = None  # type: ignore[attr-defined]
+
+
+def _split_xyz(vals, se, counts, recs, group, to_local, source=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised path (every ring 3D and well formed): one reshape, one closing-point test,
-    one transform per CRS, then views. ``source``: rings left untransformed (per ring)."""
+    one transform per CRS. Returns the (N, 3) points, and each ring's first point and its
+    count without the closing point. ``source``: rings left untransformed (per ring)."""
     keep = np.ones(len(vals), dtype=bool)
     keep[se[:, 1]] = False
     pts = vals[keep].reshape(-1, 3)
@@ -890,8 +977,7 @@ def _split_xyz(vals, se, counts, recs, group, to_local, source=None) -> tuple[li
                     m &= want
                 out[m] = to_local(s)(pts[m])
             pts = out
-    ends = p0 + n
-    return [pts[a:b] for a, b in zip(p0.tolist(), ends.tolist())], n
+    return pts, p0, n
 
 
 def _one_ring(text: str, dim: int, line: int, warn: Warn) -> Ring | None:

@@ -18,7 +18,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.validation import make_valid
 
-from .citygml import PolygonRings, RawBuilding
+from .citygml import PolygonRings, RawBuilding, undefer_lod1
 from .crs import LocalFrame
 
 Warn = Callable[[str, str], None]
@@ -100,6 +100,7 @@ def localize_lod1(rec: RawBuilding, frame_for: Callable[[int | None], LocalFrame
     LOD0 ring that was dropped...)."""
     if not getattr(rec, "_lod1_source", False):
         return
+    undefer_lod1(rec)
     rings = [x for poly in rec.lod1 for x in poly]
     if rings:
         out = iter(_transform_rings(rings, frame_for(rec.srs)))
@@ -554,6 +555,8 @@ def lod1_batch(recs: list[RawBuilding], lod: int) -> Lod1Batch:
     idx: list[int] = []
     fps: list[np.ndarray | None] = []
     exts: list[list[np.ndarray]] = []
+    ext_k: list[int] = []  # buildings whose z range is taken from their rings here
+    given: list[tuple[int, tuple[float, float]]] = []  # (k, z range) from citygml.materialize
     for i, r in enumerate(recs):
         # Only records materialize() put in local metres; the common case: no parts, an
         # LOD1 solid, no LOD2 wanted, at most one hole-free LOD0 polygon, 3D rings.
@@ -567,33 +570,43 @@ def lod1_batch(recs: list[RawBuilding], lod: int) -> Lod1Batch:
             continue  # its LOD0 was dropped: the footprint is the solid's base, not in local x, y
         else:
             fp = None
+        zr = getattr(r, "_lod1_z", None)
+        if zr is not None:
+            given.append((len(idx), zr))
+        else:
+            ext_k.append(len(idx))
+            exts.append([p[0] for p in r.lod1])
         idx.append(i)
         fps.append(fp)
-        exts.append([p[0] for p in r.lod1])
     empty = Lod1Batch([], [], np.zeros(0), np.zeros((0, 2)), np.zeros(0), np.zeros(0), [], [], [])
     if not idx:
         return empty
-    # z range of each building's LOD1 exteriors, and each exterior's own range and first z.
-    flat = [e for es in exts for e in es]
-    nper = np.fromiter(map(len, exts), dtype=np.int64, count=len(exts))
-    lens = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
-    Z = np.concatenate(flat)[:, 2]  # materialize() made every local ring (n, 3)
-    rs = np.zeros(len(flat), dtype=np.int64)
-    np.cumsum(lens[:-1], out=rs[1:])
-    rlo, rhi, rfirst = np.minimum.reduceat(Z, rs), np.maximum.reduceat(Z, rs), Z[rs]
-    bs = np.zeros(len(exts), dtype=np.int64)
-    np.cumsum(nper[:-1], out=bs[1:])
-    zmin, zmax = np.minimum.reduceat(rlo, bs), np.maximum.reduceat(rhi, bs)
+    zmin, zmax = np.empty(len(idx)), np.empty(len(idx))
+    for k, (lo, hi) in given:
+        zmin[k], zmax[k] = lo, hi
+    if exts:
+        # z range of each building's LOD1 exteriors, and each exterior's own range and first z.
+        flat = [e for es in exts for e in es]
+        nper = np.fromiter(map(len, exts), dtype=np.int64, count=len(exts))
+        lens = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
+        Z = np.concatenate(flat)[:, 2]  # materialize() made every local ring (n, 3)
+        rs = np.zeros(len(flat), dtype=np.int64)
+        np.cumsum(lens[:-1], out=rs[1:])
+        rlo, rhi, rfirst = np.minimum.reduceat(Z, rs), np.maximum.reduceat(Z, rs), Z[rs]
+        bs = np.zeros(len(exts), dtype=np.int64)
+        np.cumsum(nper[:-1], out=bs[1:])
+        zmin[ext_k], zmax[ext_k] = np.minimum.reduceat(rlo, bs), np.maximum.reduceat(rhi, bs)
     ok = np.isfinite(zmin) & np.isfinite(zmax)
-    # No LOD0: the footprint is the solid's one horizontal bottom face (as _lod1_base).
-    bottom = (rhi - rlo < 1e-3) & (np.abs(rfirst - np.repeat(zmin, nper)) < 1e-3)
-    for k, fp in enumerate(fps):
-        if fp is None and ok[k]:
-            b = np.flatnonzero(bottom[bs[k] : bs[k] + nper[k]])
-            if len(b) == 1 and len(recs[idx[k]].lod1[b[0]]) == 1:
-                fps[k] = exts[k][b[0]]
-            else:
-                ok[k] = False
+    if exts:
+        # No LOD0: the footprint is the solid's one horizontal bottom face (as _lod1_base).
+        bottom = (rhi - rlo < 1e-3) & (np.abs(rfirst - np.repeat(zmin[ext_k], nper)) < 1e-3)
+        for j, k in enumerate(ext_k):
+            if fps[k] is None and ok[k]:
+                b = np.flatnonzero(bottom[bs[j] : bs[j] + nper[j]])
+                if len(b) == 1 and len(recs[idx[k]].lod1[b[0]]) == 1:
+                    fps[k] = exts[j][b[0]]
+                else:
+                    ok[k] = False
     keep = [k for k in range(len(idx)) if ok[k]]
     if not keep:
         return empty

@@ -311,11 +311,13 @@ class _Spill:
         for c in TILE_PROPS[1:]:
             cols[c] = np.array(part.cols[c][lo:hi])
         for key, items in self.buf.items():
-            counts = [len(p) for p, _, _ in items]
-            offs = np.cumsum([0] + counts[:-1]).astype(np.uint32)
-            pos = np.concatenate([p for p, _, _ in items])
-            idx = np.concatenate([i + o for (_, i, _), o in zip(items, offs)])
-            local = np.array([l for _, _, l in items], dtype=np.int64)
+            ps, ixs, locs = zip(*items)
+            counts = np.fromiter(map(len, ps), dtype=np.int64, count=len(ps))
+            offs = np.zeros(len(ps), dtype=np.uint32)  # each building's first vertex in the chunk
+            np.cumsum(counts[:-1], out=offs[1:])
+            pos = np.concatenate(ps)
+            idx = np.concatenate(ixs) + np.repeat(offs, np.fromiter(map(len, ixs), dtype=np.int64, count=len(ixs)))
+            local = np.array(locs, dtype=np.int64)
             ids = np.repeat(local, counts)
             props = {f"p_{c}": v[local - lo] for c, v in cols.items()}
             # Our own temporary file, read back only by this import's processes (gis.packed:

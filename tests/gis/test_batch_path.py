@@ -8,6 +8,7 @@ import copy
 import io
 import json
 import threading
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -174,6 +175,7 @@ def _odd_lod1_file(tmp_path: Path) -> Path:
 def test_lod1_solids_left_in_source_coordinates_only_for_their_z(tmp_path: Path) -> None:
     """materialize(z_only=...) leaves the LOD1 rings of simple buildings in source coordinates
     (marked), transforms everything else; localize_lod1 then gives what a full transform gives."""
+    from yakuba.gis.citygml import undefer_lod1
     from yakuba.gis.mesh import localize_lod1, lod1_z_only
 
     p = _odd_lod1_file(tmp_path)
@@ -185,8 +187,18 @@ def test_lod1_solids_left_in_source_coordinates_only_for_their_z(tmp_path: Path)
     materialize(part, lambda k, m: None, lambda s: frame.to_local, lambda r: lod1_z_only(r, 1))
     marked = [r.gml_id for r in part if getattr(r, "_lod1_source", False)]
     assert marked == ["simple", "bowtie", "dropped_lod0", "zero_area_lod0"]
+    # Sound rings: the solid is not even cut into arrays, only its z range is kept. The one
+    # whose LOD0 ring is degenerate (warned, dropped) has its rings cut as usual.
+    deferred = [r.gml_id for r in part if getattr(r, "_lod1_z", None) is not None]
+    assert deferred == ["simple", "bowtie", "zero_area_lod0"]
     for a, b in zip(full, part):
         assert all(np.array_equal(x, y) for pa, pb in zip(a.lod0, b.lod0) for x, y in zip(pa, pb))
+        if b.gml_id in deferred:
+            z = np.concatenate([p[0][:, 2] for p in a.lod1])
+            assert b._lod1_z == (z.min(), z.max())
+            assert all(isinstance(x, tuple) for pb in b.lod1 for x in pb)  # still (text, dim, line)
+            undefer_lod1(b)
+            assert b._lod1_z is None
         for pa, pb in zip(a.lod1, b.lod1):
             for x, y in zip(pa, pb):
                 assert np.array_equal(x[:, 2], y[:, 2])  # z is the same in both frames
@@ -255,6 +267,12 @@ def test_duplicates_across_parts_get_free_names_and_the_table_streams(tmp_path: 
     assert t.structure_code == ["", "601", "", "", "601", ""]
     assert [p.area for p in t.footprints] == [1.0, 4.0, 9.0, 1.0, 4.0, 9.0]
     assert t.code_labels == {"usage_code": {"411": "商業"}} and t.origin == (1.0, 2.0)
+    # Coordinates are stored (deflate gained little and cost most of the time), the rest deflated.
+    with zipfile.ZipFile(tmp_path / "buildings.npz") as z:
+        kinds = {i.filename: i.compress_type for i in z.infolist()}
+    assert kinds["coords.npy"] == kinds["footprint_area.npy"] == zipfile.ZIP_STORED
+    assert {k for k, v in kinds.items() if v == zipfile.ZIP_DEFLATED} == set(kinds) - {"coords.npy", "footprint_area.npy"}
+    assert {"gml_id.npy", "ring_offsets.npy", "height.npy", "structure_code.npy", "meta.npy"} <= set(kinds)
 
 
 def test_no_duplicates_no_renames(tmp_path: Path) -> None:
