@@ -226,7 +226,8 @@ class Chunk:
     """A byte range of one file that parses on its own: [start, end) begins at a member's start
     tag (or at 0) and ends at another's (or at EOF). ``prefix`` bytes (XML declaration, root
     start tag, boundedBy) are replayed before it, then ``pad_lines`` newlines so libxml2's line
-    numbers match the whole file, and ``close`` (the root end tag) after it unless it is last."""
+    numbers match the whole file (-1: not counted yet, see LineCounter), and ``close`` (the root
+    end tag) after it unless it is last."""
 
     start: int
     end: int
@@ -239,9 +240,11 @@ _MEMBER_RE = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?(?:cityObjectMember|featureMe
 _ROOT_RE = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?CityModel)[\s>]")
 
 
-def plan_chunks(path: Path, n: int) -> list[Chunk] | None:
+def plan_chunks(path: Path, n: int, count_lines: bool = True) -> list[Chunk] | None:
     """Cut a file into about ``n`` independently parsable chunks at member start tags, or None
-    when it cannot be cut safely (no member/root found in the first MiB, n < 2, tiny file)."""
+    when it cannot be cut safely (no member/root found in the first MiB, n < 2, tiny file).
+    Without ``count_lines`` every chunk after the first has ``pad_lines`` -1, for a LineCounter
+    to fill in."""
     size = os.path.getsize(path)
     if n < 2:
         return None
@@ -265,33 +268,31 @@ def plan_chunks(path: Path, n: int) -> list[Chunk] | None:
                 bounds.append(t + mm.start())
         if len(bounds) < 2:
             return None
-        # Line numbers at each boundary, counted before any worker starts.
-        lines = _lines_before(f, bounds)
+        lines = _lines_before(f, bounds) if count_lines else None  # line numbers at each boundary
     close = b"</" + root_tag + b">"
     out = [Chunk(0, bounds[1], first, 0, close)]
     for i in range(1, len(bounds)):
         end = bounds[i + 1] if i + 1 < len(bounds) else size
-        out.append(Chunk(bounds[i], end, first, lines[i] - lines[0], close if i + 1 < len(bounds) else b""))
+        out.append(Chunk(bounds[i], end, first, lines[i] - lines[0] if lines else -1, close if i + 1 < len(bounds) else b""))
     return out
 
 
 _COUNT_WINDOW = 16 << 20  # bytes of the file mapped at a time
 
 
-def _lines_before(f: BinaryIO, bounds: list[int]) -> list[int]:
-    """Newlines in f before each of the ascending offsets ``bounds``. The compiled counter reads
-    the file through a memory map (no copy: 35 MB in ~5 ms, where reading and comparing took
-    ~25 ms), one window at a time: mapped file pages count in the process's RSS, which must not
-    grow with the file. numpy's compare over 4 MB reads otherwise (no compiled reader, or a file
-    system that cannot map files)."""
+def _lines_before(f: BinaryIO, bounds: list[int], pos: int = 0, nl: int = 0) -> list[int]:
+    """Newlines in f before each of the ascending offsets ``bounds``, given ``nl`` newlines
+    before ``pos`` (where counting starts). The compiled counter reads the file through a memory
+    map (no copy), one window at a time: mapped file pages count in the process's RSS, which
+    must not grow with the file. numpy's compare over 4 MB reads otherwise (no compiled reader,
+    or a file system that cannot map files)."""
     if _gmlfast is not None:
         try:
-            return _lines_before_mapped(f, bounds)
+            return _lines_before_mapped(f, bounds, pos, nl)
         except (OSError, ValueError):
             pass
     out: list[int] = []
-    nl = pos = 0
-    f.seek(0)
+    f.seek(pos)
     buf = bytearray(1 << 22)
     for b in bounds:
         while pos < b:
@@ -304,9 +305,8 @@ def _lines_before(f: BinaryIO, bounds: list[int]) -> list[int]:
     return out
 
 
-def _lines_before_mapped(f: BinaryIO, bounds: list[int]) -> list[int]:
+def _lines_before_mapped(f: BinaryIO, bounds: list[int], pos: int = 0, nl: int = 0) -> list[int]:
     out: list[int] = []
-    nl = pos = 0
     size = os.fstat(f.fileno()).st_size
     for b in bounds:
         b = min(b, size)
@@ -324,6 +324,35 @@ def _lines_before_mapped(f: BinaryIO, bounds: list[int]) -> list[int]:
     return out
 
 
+class LineCounter:
+    """The ``pad_lines`` of one file's chunks planned with ``count_lines=False``, counted on
+    demand: the import fills in each chunk's just before it hands the chunk to a worker, so the
+    first workers parse while the rest of the file is counted (35 MB took 20-50 ms here, before
+    any worker could start). Counting resumes where it stopped for later chunks."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.f = open(path, "rb")
+        self.pos = self.nl = 0
+        self.header: int | None = None  # newlines before the first member (the chunks' prefix)
+
+    def _to(self, offset: int) -> int:
+        if offset < self.pos:
+            self.pos = self.nl = 0
+        self.nl = _lines_before(self.f, [offset], self.pos, self.nl)[0]
+        self.pos = offset
+        return self.nl
+
+    def pad_lines(self, chunk: Chunk) -> int:
+        if chunk.start == 0:
+            return 0  # the first chunk is the file's own start
+        if self.header is None:
+            self.header = self._to(chunk.prefix)
+        return self._to(chunk.start) - self.header
+
+    def close(self) -> None:
+        self.f.close()
+
+
 class _ChunkReader:
     """File-like over prefix + padding + [start, end) + close; ``n`` counts only real bytes of
     the range, so progress sums to the file size over all chunks."""
@@ -331,6 +360,8 @@ class _ChunkReader:
     def __init__(self, f: BinaryIO, c: Chunk) -> None:
         self.f = f
         self.c = c
+        if c.start and c.pad_lines < 0:
+            raise ValueError("the chunk's pad_lines are not counted yet (LineCounter)")
         self.pad = b"\n" * c.pad_lines if c.start else b""
         self.stage = 0
         self.n = 0
@@ -906,8 +937,11 @@ def _defer_lod1(
     """Give each z-only record whose rings are all sound (no ring to warn about or drop) its
     ``_lod1_z`` and the means to cut its LOD1 rings later (``_lod1_defer``); returns the mask
     of the slots left as text, or None."""
-    bad = n < 3
-    take = [(g, a, b) for g, a, b in spans if not bad[a - 1 : b].any()]
+    # Sound: no degenerate ring from the record's LOD0 ring (a - 1) to its last LOD1 ring.
+    nbad = np.zeros(len(n) + 1, dtype=np.int64)
+    np.cumsum(n < 3, out=nbad[1:])
+    sp = np.array(spans, dtype=np.int64)
+    take = [spans[i] for i in np.flatnonzero(nbad[sp[:, 2]] == nbad[sp[:, 1] - 1]).tolist()]
     if not take:
         return None
     deferred = np.zeros(len(slots), dtype=bool)

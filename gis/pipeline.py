@@ -54,7 +54,7 @@ import orjson
 
 from . import packed
 from . import tiles as tiles_mod
-from .citygml import Chunk, RawBuilding, iter_buildings, materialize, plan_chunks, read_header
+from .citygml import Chunk, LineCounter, RawBuilding, iter_buildings, materialize, plan_chunks, read_header
 from .codelists import UNKNOWN, CodelistResolver, merge_labels
 from .crs import LocalFrame, local_to_ecef_matrix, origin_for, pick_plane_zone
 from .errors import Cancelled, CrsError, DatasetError, InputError, ParseError
@@ -775,7 +775,8 @@ def _plan_tasks(
     tasks = []
     for i, p in enumerate(paths):
         size = p.stat().st_size
-        chunks = plan_chunks(p, math.ceil(size / target)) if size > target else None
+        # Line numbers are counted later, chunk by chunk, while workers already parse (_Pool.files).
+        chunks = plan_chunks(p, math.ceil(size / target), count_lines=False) if size > target else None
         for part, c in enumerate(chunks or [None]):
             tasks.append(FileTask(i, str(p), srs[p], zone_epsg, origin, lod, tile_size, spill_dir, c, part))
     return tasks
@@ -821,6 +822,17 @@ def pool_start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
+def _counted(task: FileTask, counters: dict[str, LineCounter]) -> FileTask:
+    """The task with its chunk's pad_lines counted (the parent counts while workers parse)."""
+    c = task.chunk
+    if c is not None and c.pad_lines < 0:
+        counter = counters.get(task.path)
+        if counter is None:
+            counter = counters[task.path] = LineCounter(task.path)
+        c.pad_lines = counter.pad_lines(c)
+    return task
+
+
 class _Pool:
     """The worker processes of one import: file tasks (with progress and cancellation), then
     tile tasks. One process runs everything inline."""
@@ -853,15 +865,24 @@ class _Pool:
 
     def files(self, tasks: list[FileTask]) -> list[FileResult]:
         fb = self.fb
-        if self.ex is None:
-            cache: dict = {}
-            return [run_file(t, fb, cache) for t in tasks]
-        # Largest first (byte ranges or whole files), so no worker is left with a big task at
-        # the end while the other idles; results stay in task order.
-        size = [(t.chunk.end - t.chunk.start) if t.chunk else os.path.getsize(t.path) for t in tasks]
-        futs: list[Any] = [None] * len(tasks)
-        for i in sorted(range(len(tasks)), key=lambda i: -size[i]):
-            futs[i] = self.ex.submit(_run_file_proc, tasks[i])
+        counters: dict[str, LineCounter] = {}
+        try:
+            if self.ex is None:
+                cache: dict = {}
+                return [run_file(_counted(t, counters), fb, cache) for t in tasks]
+            # Largest first (a file's byte ranges together, in file order, as their line
+            # numbers are counted in that order), so no worker is left with a big task at the end
+            # while the other idles; results stay in task order.
+            size = [(t.chunk.end - t.chunk.start) if t.chunk else os.path.getsize(t.path) for t in tasks]
+            largest: dict[int, int] = {}
+            for t, s in zip(tasks, size):
+                largest[t.index] = max(largest.get(t.index, 0), s)
+            futs: list[Any] = [None] * len(tasks)
+            for i in sorted(range(len(tasks)), key=lambda i: (-largest[tasks[i].index], tasks[i].index, tasks[i].part)):
+                futs[i] = self.ex.submit(_run_file_proc, _counted(tasks[i], counters))
+        finally:
+            for c in counters.values():
+                c.close()
         pending = set(futs)
         while pending:
             # Returns the moment the last task ends (a blocking read of the progress queue

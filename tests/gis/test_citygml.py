@@ -187,6 +187,21 @@ def test_chunks_parse_like_the_whole_file(tmp_path: Path) -> None:
     parts = [b for c in chunks for b in iter_buildings(src, lambda k, m: None, done.append, c)]
     assert [(b.gml_id, b.line, b.attrs) for b in whole] == [(b.gml_id, b.line, b.attrs) for b in parts]
     assert sum(done) == src.stat().st_size
+    # Planned without counting (the import counts each chunk's lines just before handing it to a
+    # worker): the same pad lines from a LineCounter, asked in file order or not.
+    from yakuba.gis.citygml import LineCounter
+
+    lazy = plan_chunks(src, 4, count_lines=False)
+    assert [c.start for c in lazy] == [c.start for c in chunks] and [c.pad_lines for c in lazy[1:]] == [-1] * (len(lazy) - 1)
+    with pytest.raises(ValueError, match="not counted"):
+        list(iter_buildings(src, lambda k, m: None, chunk=lazy[1]))
+    counter = LineCounter(src)
+    try:
+        assert [counter.pad_lines(c) for c in lazy] == [c.pad_lines for c in chunks]
+        assert [counter.pad_lines(c) for c in reversed(lazy)] == [c.pad_lines for c in reversed(chunks)]
+    finally:
+        counter.close()
+    assert all(c.pad_lines > 0 for c in chunks[1:])
     # A file too small to find members in cannot be cut.
     tiny = tmp_path / "t.gml"
     tiny.write_text(HEAD.format(srs="EPSG:6697") + "</core:CityModel>\n")
@@ -210,6 +225,7 @@ def test_lines_before_cuts_compiled_and_python(tmp_path: Path, monkeypatch: pyte
     with open(p, "rb") as f:
         if citygml._gmlfast is not None:
             assert citygml._lines_before(f, bounds) == want
+            assert citygml._lines_before(f, bounds[5:], bounds[4], want[4]) == want[5:]
             # Mapped a window at a time (windows smaller than the gaps between cuts, and not
             # multiples of the page size, down to 7 bytes).
             monkeypatch.setattr(citygml, "_COUNT_WINDOW", 3 * mmap.ALLOCATIONGRANULARITY + 5)
@@ -224,6 +240,8 @@ def test_lines_before_cuts_compiled_and_python(tmp_path: Path, monkeypatch: pyte
             assert citygml._lines_before(f, bounds) == want
         monkeypatch.setattr(citygml, "_gmlfast", None)
         assert citygml._lines_before(f, bounds) == want
+        # Resumed from a known count part way (LineCounter): the same totals.
+        assert citygml._lines_before(f, bounds[5:], bounds[4], want[4]) == want[5:]
 
 
 def test_digest_covers_every_byte(tmp_path: Path) -> None:
