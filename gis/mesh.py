@@ -515,10 +515,13 @@ def row_and_attrs(
 
 
 def attrs_of(
-    rec: RawBuilding, height_source: str | None, pieces: list[RawBuilding] | None = None, inherited: list[str] | None = None
+    rec: RawBuilding, height_source: str | None, pieces: list[RawBuilding] | None = None, inherited: list[str] | None = None,
+    into: dict | None = None,
 ) -> dict:
-    """Everything parsed about a building that the table does not hold, for the API."""
-    attrs = dict(rec.attrs)
+    """Everything parsed about a building that the table does not hold, for the API; added to
+    ``into`` when given (its keys first)."""
+    attrs = into if into is not None else {}
+    attrs.update(rec.attrs)
     for k, v in rec.codes.items():
         if k not in ROW_CODES:
             attrs[k] = v[0]

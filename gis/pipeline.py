@@ -383,21 +383,33 @@ def _run_file(task: FileTask, fb: Feedback, label_cache: dict | None) -> FileRes
         spill = _Spill(res, files, part)
 
         known: set[tuple[str, str, str | None]] = set()  # resolved to a label: nothing more to do
+        # A building's codes as a whole, when every one of them is known: most buildings of a
+        # file share a few combinations, so one lookup instead of one per code.
+        known_sets: set[tuple] = set()
+        source_name = path.name  # a property computed on each access: once per task
 
         def name_of(rec: RawBuilding) -> str:
             gml_id = rec.gml_id or f"{path.stem}_L{rec.line}"
             if rec.gml_id is None:
                 local_fb.warn("missing_gml_id", f"building at line {rec.line} has no gml:id; named {gml_id}")
-            for column, (code, space) in rec.codes.items():
-                if column in ROW_CODES and (column, code, space) not in known:
-                    # An unknown code is resolved (and warned about) for every building that has it.
-                    if codes.resolve(column, code, space) != UNKNOWN:
-                        known.add((column, code, space))
+            if rec.codes:
+                items = tuple(rec.codes.items())
+                if items not in known_sets:
+                    all_known = True
+                    for column, (code, space) in items:
+                        if column in ROW_CODES and (column, code, space) not in known:
+                            # An unknown code is resolved (and warned about) for every building that has it.
+                            if codes.resolve(column, code, space) != UNKNOWN:
+                                known.add((column, code, space))
+                            else:
+                                all_known = False
+                    if all_known:
+                        known_sets.add(items)
             return gml_id
 
         def emit(pb: Processed) -> None:
             local_id = len(part)
-            pb.attrs["source"] = path.name
+            pb.attrs["source"] = source_name
             part.add(pb.row, pb.attrs)
             res.n_parts += pb.n_parts
             for l in pb.lods:
@@ -446,14 +458,15 @@ def _run_file(task: FileTask, fb: Feedback, label_cache: dict | None) -> FileRes
                     continue
                 gml_id = name_of(rec)
                 # gml_id first in the attribute line, as TablePart.add writes it.
-                attrs = {"gml_id": gml_id, **attrs_of(rec, fast.height_source[k]), "source": path.name}
+                attrs = attrs_of(rec, fast.height_source[k], into={"gml_id": gml_id})
+                attrs["source"] = source_name
                 local_id = len(part)
                 codes_ = {c: v[0] for c, v in rec.codes.items()}
                 part.add_values(gml_id, fast.rings[k], areas[k], fast.height[k], rec.attrs, codes_, attrs)
                 for l in attrs["lods"]:
                     lods[l] += 1
                 m = fast.meshes[k]
-                spill.add((keys[k][0], keys[k][1]), m.positions, m.indices, local_id)
+                spill.add(tuple(keys[k]), m.positions, m.indices, local_id)
 
         batch: list[RawBuilding] = []
         for n, rec in enumerate(iter_buildings(path, local_fb.warn, fb.progress, task.chunk, lazy=True, lod=task.lod, digest=digest)):

@@ -67,6 +67,10 @@ class TablePart:
         self.area: list[float] = []
         self.cols: dict[str, list] = {c: [] for c in COLUMNS if c != "footprint_area"}
         self.n_building_id = 0
+        # Bound appends, looked up once: add_values runs once per building.
+        self._height, self._floor_area = self.cols["height"].append, self.cols["total_floor_area"].append
+        self._ints = [(name, self.cols[name].append) for name in INT_COLUMNS]
+        self._codes = [(name, self.cols[name].append) for name in CODE_COLUMNS]
 
     def __len__(self) -> int:
         return len(self.gml_id)
@@ -91,15 +95,14 @@ class TablePart:
         self.gml_id.append(gml_id)
         self.rings.append(ring)
         self.area.append(area)
-        c = self.cols
-        c["height"].append(np.nan if height is None else float(height))
+        self._height(np.nan if height is None else float(height))
         v = values.get("total_floor_area")
-        c["total_floor_area"].append(np.nan if v is None else float(v))
-        for name in INT_COLUMNS:
+        self._floor_area(np.nan if v is None else float(v))
+        for name, append in self._ints:
             v = values.get(name)
-            c[name].append(-1 if v is None else int(v))
-        for name in CODE_COLUMNS:
-            c[name].append(str(codes.get(name) or ""))
+            append(-1 if v is None else int(v))
+        for name, append in self._codes:
+            append(str(codes.get(name) or ""))
         if attrs.get("building_id"):
             self.n_building_id += 1
         self.f.write(orjson.dumps(attrs, default=self.default, option=_JSON_OPTS))
