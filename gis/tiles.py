@@ -105,6 +105,22 @@ class _Bin:
         return b + b"\0" * ((-len(b)) % 4)
 
 
+def _utf8_column(col: list) -> tuple[bytes, np.ndarray]:
+    """A string property's UTF-8 bytes and its n + 1 offsets. ids and codes are ASCII: one join
+    and one encode, offsets from the character counts (an encode per value was ~1.5 us)."""
+    offs = np.zeros(len(col) + 1, dtype=np.uint32)
+    try:
+        joined = "".join(col)
+    except TypeError:  # not all str
+        joined = None
+    if joined is not None and joined.isascii():
+        offs[1:] = np.cumsum(np.fromiter(map(len, col), dtype=np.int64, count=len(col)))
+        return joined.encode("ascii"), offs
+    enc = [str(v).encode("utf-8") for v in col]
+    offs[1:] = np.cumsum([len(e) for e in enc])
+    return b"".join(enc), offs
+
+
 def build_glb(
     positions_zup: np.ndarray,
     indices: np.ndarray,
@@ -133,13 +149,11 @@ def build_glb(
     for name, (_cls, dtype, nodata) in PROPERTIES.items():
         col = table[name]
         if dtype == "string":
-            enc = [str(v).encode("utf-8") for v in col]
-            if not any(enc):
+            values, offs = _utf8_column(col)
+            if not values:
                 continue  # a zero-length bufferView is invalid glTF; an absent property reads as unknown
-            offs = np.zeros(len(enc) + 1, dtype=np.uint32)
-            offs[1:] = np.cumsum([len(e) for e in enc])
             props_json[name] = {
-                "values": b.add(b"".join(enc)),
+                "values": b.add(values),
                 "stringOffsets": b.add(offs.tobytes()),
                 "stringOffsetType": "UINT32",
             }

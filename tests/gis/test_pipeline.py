@@ -148,3 +148,15 @@ def test_split_file_imports_like_one_task(tmp_path: Path, monkeypatch: pytest.Mo
     ma, mb = json.loads((a / "dataset.json").read_text()), json.loads((b / "dataset.json").read_text())
     for k in ("sources", "counts", "coverage", "warnings", "extent"):
         assert ma[k] == mb[k]
+
+
+@pytest.mark.parametrize("col", [["a1", "", "bldg_3"], ["東京", "x", ""], ["601", None, 3], [], ["", ""]])
+def test_string_property_bytes_and_offsets(col: list) -> None:
+    """A tile's string property: the UTF-8 of each value back to back, and n + 1 offsets
+    (ASCII columns take one join; anything else is encoded value by value)."""
+    from yakuba.gis.tiles import _utf8_column
+
+    values, offs = _utf8_column(col)
+    enc = [str(v).encode("utf-8") for v in col]
+    assert values == b"".join(enc) and offs.dtype == np.uint32
+    assert [values[a:b] for a, b in zip(offs[:-1].tolist(), offs[1:].tolist())] == enc and offs[0] == 0
