@@ -71,11 +71,32 @@ static leaf_t URO[] = {
 };
 
 typedef struct {
+    double *v;
+    Py_ssize_t n, cap;
+} dbuf_t;
+
+typedef struct {
+    int64_t *v;
+    Py_ssize_t n, cap;
+} ibuf_t;
+
+typedef struct {
     PyObject *attrs, *codes, *lod0_fp, *lod0_re, *lod1, *parts, *lazy, *srs;
     int lod2; /* has boundedBy/boundary or lod2 geometry */
+    /* z-only LOD1 (see l1_ring): the solid's rings parsed here, not handed to Python as text */
+    int zonly;
+    dbuf_t l1v;           /* every LOD1 point, x y z */
+    ibuf_t l1n;           /* per ring: its point count, then its count without a closing point */
+    double zmin, zmax;
+    Py_ssize_t l1_polys;
 } rec_t;
 
 static int is_name(const xmlNode *n, const char *s) { return strcmp((const char *)n->name, s) == 0; }
+
+static int dbuf_put(dbuf_t *b, double x);
+static int ibuf_put(ibuf_t *b, int64_t x);
+static int is_space(char c);
+static int ring_number(const char **pp, const char *end, double *x);
 
 /* What lxml counts as a child (len(el), el[0], iteration): elements, comments, PIs, entities. */
 static int lxml_child(const xmlNode *n) {
@@ -214,6 +235,45 @@ static const leaf_t *find_leaf(const leaf_t *table, const xmlNode *n) {
     return NULL;
 }
 
+/* One LOD1 ring of a building whose solid is wanted only for its z range (citygml.materialize's
+ * z_only; mesh.lod1_z_only): its numbers are parsed here, straight from libxml2's text, instead of
+ * becoming a str, a tuple, a list and a slot for Python to parse again (a simple building has ~8
+ * such rings to its one LOD0 ring). Only a ring Python would take without a word is accepted:
+ * one text child of plain 3D numbers (parse_rings' rules), a multiple of three of them, at least
+ * three points besides a closing one. Anything else is a BAIL: Python reads the building. */
+static int l1_ring(rec_t *r, xmlNode *n, PyObject *dim) {
+    xmlNode *t = n->children;
+    int overflow = 0;
+    if (PyLong_AsLongAndOverflow(dim, &overflow) != 3 || overflow) return BAIL;
+    if (t == NULL || t->next != NULL || t->type != XML_TEXT_NODE || t->content == NULL) return BAIL;
+    const char *p = (const char *)t->content, *end = p + strlen(p);
+    Py_ssize_t first = r->l1v.n;
+    for (;;) {
+        while (p < end && is_space(*p)) p++;
+        if (p == end) break;
+        double x;
+        int rc = ring_number(&p, end, &x);
+        if (rc) return rc;
+        if (dbuf_put(&r->l1v, x) < 0) return -1;
+    }
+    Py_ssize_t count = r->l1v.n - first;
+    if (count == 0 || count % 3) return BAIL;
+    const double *v = r->l1v.v + first;
+    Py_ssize_t pts = count / 3, k;
+    int closed = pts > 1 && v[0] == v[count - 3] && v[1] == v[count - 2] && v[2] == v[count - 1];
+    Py_ssize_t distinct = pts - closed;
+    if (distinct < 3) return BAIL;
+    for (k = 0; k < distinct; k++) {
+        double z = v[3 * k + 2];
+        if (r->l1_polys == 0 && k == 0) r->zmin = r->zmax = z;
+        if (z < r->zmin) r->zmin = z;
+        if (z > r->zmax) r->zmax = z;
+    }
+    if (ibuf_put(&r->l1n, pts) < 0 || ibuf_put(&r->l1n, distinct) < 0) return -1;
+    r->l1_polys++;
+    return 0;
+}
+
 /* citygml._polygons' fast branch (no ids): every gml:posList of the property is one polygon's
  * exterior. Anything that branch hands to _walk is a BAIL here. */
 static int polygons(rec_t *r, xmlNode *prop, PyObject *out) {
@@ -261,6 +321,12 @@ static int polygons(rec_t *r, xmlNode *prop, PyObject *out) {
         if (sd == NULL) goto fail;
         Py_DECREF(sd);
         if (sd != Py_None) goto done;
+        if (r->zonly && out == r->lod1) {
+            int z = l1_ring(r, n, dim);
+            if (z < 0) goto fail;
+            if (z == BAIL) goto done;
+            continue;
+        }
         t = textOf(n);
         if (t == NULL) goto fail;
         if (t == Py_None || PyUnicode_GET_LENGTH(t) == 0) {
@@ -295,7 +361,7 @@ done:
     return rc;
 }
 
-static PyObject *building(xmlNode *el, int lod);
+static PyObject *building(xmlNode *el, int lod, int zonly);
 
 static int read_children(rec_t *r, xmlNode *el, int lod) {
     xmlNode *c, *p;
@@ -324,7 +390,7 @@ static int read_children(rec_t *r, xmlNode *el, int lod) {
             for (p = c->children; p; p = p->next) {
                 if (p->type == XML_ENTITY_REF_NODE) return BAIL;
                 if (p->type != XML_ELEMENT_NODE || !is_name(p, "BuildingPart")) continue;
-                PyObject *part = building(p, lod);
+                PyObject *part = building(p, lod, 0);
                 if (part == NULL) return -1;
                 if (part == Py_None) {
                     Py_DECREF(part);
@@ -351,11 +417,38 @@ static int read_children(rec_t *r, xmlNode *el, int lod) {
     return 0;
 }
 
-/* (gml_id, line, attrs, codes, lod0, lod0_kind, lod1, parts, lazy, lod2_skipped, srs_name) or None. */
-static PyObject *building(xmlNode *el, int lod) {
+static Py_ssize_t count_poslists(xmlNode *prop) {
+    Py_ssize_t k = 0;
+    for (xmlNode *n = prop; n; n = next_in(prop, n))
+        if (is_name(n, "posList")) k++;
+    return k;
+}
+
+/* Whether the building looks like mesh.lod1_z_only's: no parts and one LOD0 polygon (holes and
+ * gml:pos are BAILs anyway). Read before its children, so its LOD1 rings can go to l1_ring; the
+ * end of building() checks what was actually read. */
+static int looks_z_only(xmlNode *el) {
+    Py_ssize_t fp = 0, re = 0;
+    for (xmlNode *c = el->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE) continue;
+        if (is_name(c, "consistsOfBuildingPart") || is_name(c, "buildingPart")) return 0;
+        if (is_name(c, "lod0FootPrint") || is_name(c, "lod0MultiSurface"))
+            fp += count_poslists(c);
+        else if (is_name(c, "lod0RoofEdge"))
+            re += count_poslists(c);
+    }
+    return (fp ? fp : re) == 1;
+}
+
+/* (gml_id, line, attrs, codes, lod0, lod0_kind, lod1, parts, lazy, lod2_skipped, srs_name, z) or
+ * None. z: None, or for a z-only building (``zonly``, see l1_ring) (z min, z max, LOD1 values
+ * as float64 bytes, int64 bytes of (points, points without the closing one) per ring); its lod1
+ * then holds one placeholder polygon [Ellipsis] per ring, for Python to cut from those values. */
+static PyObject *building(xmlNode *el, int lod, int zonly) {
     rec_t r = {0};
-    PyObject *gid = NULL, *out = NULL, *lod0, *kind;
+    PyObject *gid = NULL, *out = NULL, *lod0, *kind, *z = NULL;
     int rc;
+    r.zonly = zonly && lod < 2 && looks_z_only(el);
     r.attrs = PyDict_New();
     r.codes = PyDict_New();
     r.lod0_fp = PyList_New(0);
@@ -405,9 +498,39 @@ static PyObject *building(xmlNode *el, int lod) {
         Py_DECREF(kind);
         goto end;
     }
-    out = Py_BuildValue("(OlOOONOOOOO)", gid, line_of(el), r.attrs, r.codes, lod0, kind, r.lod1, r.parts, r.lazy,
-                        skipped ? Py_True : Py_False, r.srs ? r.srs : Py_None);
+    if (r.l1_polys) {
+        /* What looked z-only must be: else Python reads it (its LOD1 texts were not kept). */
+        if (PyList_GET_SIZE(r.parts) || PyList_GET_SIZE(lod0) != 1 || PyList_GET_SIZE(r.lod1)) {
+            Py_DECREF(kind);
+            out = Py_NewRef(Py_None);
+            goto end;
+        }
+        PyObject *one = PyList_New(1);
+        if (one == NULL) {
+            Py_DECREF(kind);
+            goto end;
+        }
+        PyList_SET_ITEM(one, 0, Py_NewRef(Py_Ellipsis));
+        for (Py_ssize_t i = 0; i < r.l1_polys; i++) {
+            if (PyList_Append(r.lod1, one) < 0) {
+                Py_DECREF(one);
+                Py_DECREF(kind);
+                goto end;
+            }
+        }
+        Py_DECREF(one);
+        z = Py_BuildValue("(ddy#y#)", r.zmin, r.zmax, (const char *)r.l1v.v, r.l1v.n * (Py_ssize_t)sizeof(double),
+                          (const char *)r.l1n.v, r.l1n.n * (Py_ssize_t)sizeof(int64_t));
+        if (z == NULL) {
+            Py_DECREF(kind);
+            goto end;
+        }
+    }
+    out = Py_BuildValue("(OlOOONOOOOON)", gid, line_of(el), r.attrs, r.codes, lod0, kind, r.lod1, r.parts, r.lazy,
+                        skipped ? Py_True : Py_False, r.srs ? r.srs : Py_None, z ? z : Py_NewRef(Py_None));
 end:
+    PyMem_Free(r.l1v.v);
+    PyMem_Free(r.l1n.v);
     Py_XDECREF(gid);
     Py_XDECREF(r.attrs);
     Py_XDECREF(r.codes);
@@ -421,11 +544,12 @@ end:
 }
 
 static PyObject *py_building(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    int lod;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "building(element, lod)");
+    int lod, zonly = 0;
+    if (nargs != 2 && nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "building(element, lod, z_only=False)");
         return NULL;
     }
+    if (nargs == 3 && (zonly = PyObject_IsTrue(args[2])) < 0) return NULL;
     int ok = PyObject_IsInstance(args[0], element_type);
     if (ok < 0) return NULL;
     if (!ok) {
@@ -436,7 +560,7 @@ static PyObject *py_building(PyObject *self, PyObject *const *args, Py_ssize_t n
     if (lod == -1 && PyErr_Occurred()) return NULL;
     xmlNode *node = ((struct LxmlElement *)args[0])->_c_node;
     if (node == NULL || node->type != XML_ELEMENT_NODE) Py_RETURN_NONE;
-    return building(node, lod);
+    return building(node, lod, zonly);
 }
 
 
@@ -444,15 +568,25 @@ static PyObject *py_building(PyObject *self, PyObject *const *args, Py_ssize_t n
 
 #define RING_MARK -9.87654321e300 /* citygml._MARK: a value no coordinate has */
 
-typedef struct {
-    double *v;
-    Py_ssize_t n, cap;
-} dbuf_t;
-
 static int dbuf_put(dbuf_t *b, double x) {
     if (b->n == b->cap) {
         Py_ssize_t cap = b->cap ? b->cap * 2 : 4096;
         double *v = PyMem_Realloc(b->v, (size_t)cap * sizeof(double));
+        if (v == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        b->v = v;
+        b->cap = cap;
+    }
+    b->v[b->n++] = x;
+    return 0;
+}
+
+static int ibuf_put(ibuf_t *b, int64_t x) {
+    if (b->n == b->cap) {
+        Py_ssize_t cap = b->cap ? b->cap * 2 : 64;
+        int64_t *v = PyMem_Realloc(b->v, (size_t)cap * sizeof(int64_t));
         if (v == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -563,6 +697,27 @@ static int fast_number(const char *p, const char *end, double *out) {
 #endif
 }
 
+/* The number at *pp (no leading space), rounded as float() does; *pp moves past it. BAIL for a
+ * token parse_rings declines (not a plain number, or the ring mark), -1 on an error. */
+static int ring_number(const char **pp, const char *end, double *x) {
+    const char *p = *pp, *q = scan_number(p, end);
+    char *stop;
+    if (q == NULL) return BAIL;
+    if (!fast_number(p, q, x)) {
+        /* the token ends at a space or at the end of the text; PyOS_string_to_double stops
+         * at the first character that is not part of a number, and rounds as float() */
+        *x = PyOS_string_to_double(p, &stop, NULL);
+        if (*x == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return BAIL;
+        }
+        if (stop != q) return BAIL;
+    }
+    if (*x == RING_MARK) return BAIL;
+    *pp = q;
+    return 0;
+}
+
 /* parse_rings(lazy) -> (values, spans) | None. lazy: [(text, srsDimension, line)]. values:
  * float64 bytes, each text's numbers followed by a mark (citygml._MARK_VALUE); spans: int64
  * (start, mark index) per text. Exactly what citygml._parse_values gives, for 3D plain-number
@@ -598,23 +753,11 @@ static PyObject *py_parse_rings(PyObject *self, PyObject *arg) {
         for (;;) {
             while (p < end && is_space(*p)) p++;
             if (p == end) break;
-            const char *q = scan_number(p, end);
-            char *stop;
-            if (q == NULL) goto decline;
             double x;
-            if (!fast_number(p, q, &x)) {
-                /* the token ends at a space or at the end of the text; PyOS_string_to_double stops
-                 * at the first character that is not part of a number, and rounds as float() */
-                x = PyOS_string_to_double(p, &stop, NULL);
-                if (x == -1.0 && PyErr_Occurred()) {
-                    PyErr_Clear();
-                    goto decline;
-                }
-                if (stop != q) goto decline;
-            }
-            if (x == mark) goto decline;
+            int rc = ring_number(&p, end, &x);
+            if (rc < 0) goto fail;
+            if (rc) goto decline;
             if (dbuf_put(&b, x) < 0) goto fail;
-            p = q;
         }
         se[2 * i + 1] = b.n;
         if (dbuf_put(&b, mark) < 0) goto fail;
@@ -659,7 +802,7 @@ static PyObject *py_count_newlines(PyObject *self, PyObject *arg) {
 
 static PyMethodDef methods[] = {
     {"building", (PyCFunction)(void (*)(void))py_building, METH_FASTCALL,
-     "building(element, lod) -> tuple | None: citygml._building's common case, or None for Python to read it."},
+     "building(element, lod, z_only=False) -> tuple | None: citygml._building's common case, or None for Python to read it."},
     {"parse_rings", py_parse_rings, METH_O,
      "parse_rings(lazy) -> (values bytes, spans bytes) | None: citygml._parse_values for plain 3D texts."},
     {"count_newlines", py_count_newlines, METH_O, "count_newlines(buffer) -> int: how many b'\\n' it holds."},

@@ -402,6 +402,7 @@ def iter_buildings(
     lazy: bool = False,
     lod: int = 2,
     digest: Any = None,
+    z_only: bool = False,
 ) -> Iterator[RawBuilding]:
     """Yield one RawBuilding per top-level bldg:Building; other city objects are skipped.
 
@@ -413,7 +414,9 @@ def iter_buildings(
     buildings already yielded stay valid, so a caller may keep them (partial import).
     ``chunk``: parse only that part of the file (see plan_chunks); lines stay file lines.
     ``digest`` (a hashlib object, whole files only) is fed every byte of the file once the
-    last building is yielded.
+    last building is yielded. ``z_only`` (with ``lod`` < 2): a building whose LOD1 solid is
+    wanted only for its z range (mesh.lod1_z_only) may come with that range and its LOD1 values
+    already parsed, its rings cut later (``_lod1_z``, ``_lod1_source``, undefer_lod1).
     """
     if digest is not None and chunk is not None:
         raise ValueError("digest needs the whole file")
@@ -448,7 +451,7 @@ def iter_buildings(
                 for feat in member:
                     ln = _ln(feat.tag)
                     if ln == "Building":
-                        pending.append(_building(feat, False, warn, lod))
+                        pending.append(_building(feat, False, warn, lod, z_only))
                         if len(pending) >= _BATCH:
                             if not lazy:
                                 materialize(pending, warn)
@@ -574,24 +577,31 @@ _IUR = "{https://www.geospatial.jp/iur/"
 _fast_building = _gmlfast.building if _gmlfast is not None and os.environ.get("YAKUBA_GML_FAST", "1") != "0" else None
 
 
-def _building(el: etree._Element, is_part: bool, warn: Warn, lod: int = 2) -> RawBuilding:
+def _building(el: etree._Element, is_part: bool, warn: Warn, lod: int = 2, z_only: bool = False) -> RawBuilding:
     """One Building or BuildingPart: the compiled reader takes the common case (~11 µs for a
     synthetic LOD1 building against ~48 µs for the walk below); it returns None for anything it
     would have to warn about or does not read (LOD2 surfaces, holes, CityGML 3.0 heights...),
-    and Python reads that building."""
+    and Python reads that building. ``z_only``: see iter_buildings."""
     if _fast_building is not None:
-        t = _fast_building(el, lod)
+        t = _fast_building(el, lod, z_only)
         if t is not None:
             return _from_fast(t, is_part)
     return _building_py(el, is_part, warn, lod)
 
 
 def _from_fast(t: tuple, is_part: bool) -> RawBuilding:
-    gml_id, line, attrs, codes, lod0, lod0_kind, lod1, parts, lazy, lod2_skipped, srs = t
-    return RawBuilding(
+    gml_id, line, attrs, codes, lod0, lod0_kind, lod1, parts, lazy, lod2_skipped, srs, z = t
+    rec = RawBuilding(
         gml_id, line, is_part, attrs, codes, lod0, lod0_kind, lod1, [], parse_srs_name(srs) if srs else None,
         [_from_fast(p, True) for p in parts] if parts else [], lazy, lod2_skipped,
     )
+    if z is not None:
+        # The compiled reader kept the LOD1 solid as parsed source values (its rings are
+        # placeholders until undefer_lod1) and its z range, as materialize's z_only would.
+        rec._lod1_z = (z[0], z[1])  # type: ignore[attr-defined]
+        rec._lod1_defer = z[2:]  # type: ignore[attr-defined]
+        rec._lod1_source = True  # type: ignore[attr-defined]
+    return rec
 
 
 def _building_py(el: etree._Element, is_part: bool, warn: Warn, lod: int = 2) -> RawBuilding:
@@ -968,14 +978,21 @@ def _defer_lod1(
 
 
 def undefer_lod1(rec: RawBuilding) -> None:
-    """Cut the LOD1 rings that materialize left as text (``_lod1_defer``) into arrays, still in
-    source coordinates (``_lod1_source``)."""
+    """Cut the LOD1 rings that materialize left as text, or that the compiled reader parsed
+    (``_lod1_defer``), into arrays, still in source coordinates (``_lod1_source``)."""
     d = getattr(rec, "_lod1_defer", None)
     if d is None:
         return
-    pts, sl, a, b = d
-    for (poly, k), x, y in zip(sl, a, b):
-        poly[k] = pts[x:y]
+    if len(d) == 2:  # the compiled reader's values: one polygon per ring, closing point dropped
+        pts = np.frombuffer(d[0]).reshape(-1, 3).copy()
+        counts = np.frombuffer(d[1], dtype=np.int64).reshape(-1, 2)
+        at = np.zeros(len(counts), dtype=np.int64)
+        np.cumsum(counts[:-1, 0], out=at[1:])
+        rec.lod1 = [[pts[a : a + k]] for a, k in zip(at.tolist(), counts[:, 1].tolist())]
+    else:
+        pts, sl, a, b = d
+        for (poly, k), x, y in zip(sl, a, b):
+            poly[k] = pts[x:y]
     rec._lod1_defer = rec._lod1_z = None  # type: ignore[attr-defined]
 
 

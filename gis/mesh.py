@@ -81,6 +81,9 @@ def _put_back(recs: list[RawBuilding], out: list[np.ndarray]) -> None:
 
 def _to_local(rec: RawBuilding, frame_for: Callable[[int | None], LocalFrame]) -> None:
     """Transform every ring of rec (and its parts) in one pyproj call; replaces in place."""
+    undefer_lod1(rec)
+    if not getattr(rec, "_local", False):
+        rec._lod1_source = False  # type: ignore[attr-defined]  # its LOD1 goes with the rest below
     to_local_batch([rec], frame_for)
     localize_lod1(rec, frame_for)
 

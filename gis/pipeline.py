@@ -469,7 +469,8 @@ def _run_file(task: FileTask, fb: Feedback, label_cache: dict | None) -> FileRes
                 spill.add(tuple(keys[k]), m.positions, m.indices, local_id)
 
         batch: list[RawBuilding] = []
-        for n, rec in enumerate(iter_buildings(path, local_fb.warn, fb.progress, task.chunk, lazy=True, lod=task.lod, digest=digest)):
+        recs = iter_buildings(path, local_fb.warn, fb.progress, task.chunk, lazy=True, lod=task.lod, digest=digest, z_only=LOD1_Z_ONLY)
+        for n, rec in enumerate(recs):
             if n % 256 == 0 and fb.cancelled:
                 raise Cancelled("import cancelled")
             batch.append(rec)

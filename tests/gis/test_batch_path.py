@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from yakuba.gis.buildings import BuildingTable
+from yakuba.gis import citygml
 from yakuba.gis.citygml import iter_buildings, materialize
 from yakuba.gis.crs import LocalFrame
 from yakuba.gis.mesh import lod1_batch, process
@@ -207,6 +208,46 @@ def test_lod1_solids_left_in_source_coordinates_only_for_their_z(tmp_path: Path)
         localize_lod1(b, lambda s: frame)
         assert not getattr(b, "_lod1_source", False)
         assert all(np.array_equal(x, y) for pa, pb in zip(a.lod1, b.lod1) for x, y in zip(pa, pb))
+    # The compiled reader does the same at parse time (iter_buildings' z_only): the solid comes
+    # parsed, with its z range, for every simple building (the degenerate LOD0 ring is dropped
+    # by materialize as before); localized, the same rings.
+    if citygml._fast_building is None:
+        return
+    parsed = list(iter_buildings(p, lambda k, m: None, lazy=True, lod=1, z_only=True))
+    assert [r.gml_id for r in parsed if len(getattr(r, "_lod1_defer", None) or ()) == 2] == marked
+    materialize(parsed, lambda k, m: None, lambda s: frame.to_local, lambda r: lod1_z_only(r, 1))
+    for a, b in zip(full, parsed):
+        if b.gml_id in marked:
+            z = np.concatenate([p[0][:, 2] for p in a.lod1])
+            assert b._lod1_z == (z.min(), z.max()) and b._lod1_source
+        localize_lod1(b, lambda s: frame)
+        assert all(np.array_equal(x, y) for pa, pb in zip(a.lod1, b.lod1) for x, y in zip(pa, pb))
+        assert all(np.array_equal(x, y) for pa, pb in zip(a.lod0, b.lod0) for x, y in zip(pa, pb))
+
+
+def test_solids_parsed_at_read_time_process_like_the_rest(tmp_path: Path) -> None:
+    """process() on a building whose solid the compiled reader kept as values (z_only), when
+    the batch left it in source coordinates (the fallback after a failed batch transform): the
+    same result as on the building read the usual way."""
+    if citygml._fast_building is None:
+        pytest.skip("no compiled reader")
+    p = _odd_lod1_file(tmp_path)
+    zone, origin, srs = choose_frame([p])
+    frame = LocalFrame(srs[p], zone, origin)
+    usual = list(iter_buildings(p, lambda k, m: None))
+    parsed = list(iter_buildings(p, lambda k, m: None, lazy=True, lod=1, z_only=True))
+    assert sum(len(getattr(r, "_lod1_defer", None) or ()) == 2 for r in parsed) >= 3
+    materialize(parsed, lambda k, m: None)
+    for a, b in zip(usual, parsed):
+        wa: list = []
+        wb: list = []
+        pa = process(a, lambda s: frame, 1, lambda k, m: wa.append(k), a.gml_id)
+        pb = process(b, lambda s: frame, 1, lambda k, m: wb.append(k), b.gml_id)
+        assert wa == wb and (pa is None) == (pb is None)
+        if pa is not None:
+            assert pa.row["footprint"].equals_exact(pb.row["footprint"], 0) and pa.zrange == pb.zrange
+            assert np.array_equal(pa.mesh.positions, pb.mesh.positions) and np.array_equal(pa.mesh.indices, pb.mesh.indices)
+            assert pa.attrs == pb.attrs
 
 
 @pytest.mark.parametrize("lod", [1, 2])

@@ -150,6 +150,82 @@ def test_declines_what_python_must_read(body: str) -> None:
     assert compare(one(body), 1) == "python"
 
 
+def _z_only_record(el: etree._Element) -> tuple:
+    """The compiled reader's z-only record and the one Python gets the usual way (rings parsed)."""
+    t = fast.building(el, 1, True)
+    assert t is not None
+    rec = _from_fast(t, False)
+    usual = _building_py(el, False, lambda k, m: None, 1)
+    citygml.materialize([usual], lambda k, m: None)
+    return rec, usual
+
+
+@pytest.mark.parametrize("body", [
+    FP + BOX,
+    BOX + FP,  # LOD0 after the solid: the order the elements come in does not matter
+    FP + BOX.replace("<gml:Solid>", f"<gml:Solid srsName='{SRS}'>"),
+    "<bldg:measuredHeight uom='m'>7.5</bldg:measuredHeight>" + FP + BOX + "<bldg:boundedBy><bldg:RoofSurface/></bldg:boundedBy>",
+    # an open ring (no closing point) and one closed: both kept whole
+    FP + solid([" ".join(ring(34.59, 135.49, 2.0).split()[:-3]), ring(34.59, 135.49, 5.5)]),
+])
+def test_z_only_solid_is_parsed_in_c_and_cut_later(body: str) -> None:
+    """A building whose LOD1 solid is wanted only for its z range: the compiled reader parses
+    the solid itself and gives its z range; cut later (undefer_lod1), its rings are the ones the
+    usual path gives, and the rest of the record is the same."""
+    rec, usual = _z_only_record(one(body))
+    z = np.concatenate([p[0][:, 2] for p in usual.lod1])
+    assert rec._lod1_z == (z.min(), z.max()) and rec._lod1_source
+    assert rec.lod1 and all(p == [Ellipsis] for p in rec.lod1) and rec.lazy and len(rec.lazy) == 1  # the LOD0 ring only
+    assert rec.lods() == usual.lods()
+    citygml.undefer_lod1(rec)
+    assert rec._lod1_z is None and len(rec.lod1) == len(usual.lod1)
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(rec.lod1, usual.lod1))
+    citygml.materialize([rec], lambda k, m: None)
+    for k in ("gml_id", "line", "attrs", "codes", "lod0_kind", "srs", "lod2_skipped"):
+        assert getattr(rec, k) == getattr(usual, k)
+    assert np.array_equal(rec.lod0[0][0], usual.lod0[0][0])
+
+
+@pytest.mark.parametrize("body", [
+    BOX,  # no LOD0: the footprint is the solid's base, its x, y are wanted
+    FP + FP.replace("34.59", "34.58") + BOX,  # two LOD0 polygons
+    "<bldg:consistsOfBuildingPart><bldg:BuildingPart gml:id='p1'>" + FP + BOX + "</bldg:BuildingPart></bldg:consistsOfBuildingPart>" + FP + BOX,
+    FP,  # no solid
+])
+def test_not_z_only_keeps_the_usual_record(body: str) -> None:
+    el = one(body)
+    t = fast.building(el, 1, True)
+    assert t is not None and t[-1] is None
+    assert _from_fast(t, False) == _from_fast(fast.building(el, 1), False)
+    assert fast.building(el, 2, True)[-1] is None  # an LOD2 import reads every ring
+
+
+@pytest.mark.parametrize("solid_ring", [
+    "34.59 135.49 0 34.5901 135.4901 0 34.59 135.49 0",  # two distinct points: Python warns, drops
+    "34.59 135.49 0 34.5901 135.4901",  # not a multiple of three
+    "34.59 135.49 0 34.5901 135.4901 0 34.5902 135.49 abc 34.59 135.49 0",  # not a number
+    "34.59 135.49 0 34.5901 135.4901 0 34.5902 135.49 １ 34.59 135.49 0",  # other scripts' digits
+])
+def test_z_only_solid_python_would_warn_about_goes_to_python(solid_ring: str) -> None:
+    el = one(FP + solid([ring(34.59, 135.49, 0.0), solid_ring]))
+    assert fast.building(el, 1, True) is None  # Python reads it, and warns
+    assert fast.building(el, 1) is not None  # (the usual record keeps the text: materialize warns)
+
+
+def test_z_only_solid_text_in_several_nodes_goes_to_python() -> None:
+    # A CDATA section kept as its own node (iter_buildings' parser merges them): the text is
+    # not one libxml2 node, so Python reads the building.
+    body = FP + BOX.replace("<gml:posList>", "<gml:posList><![CDATA[ ]]>", 1)
+    xml = HEAD.format(srs=SRS) + building("b1", body) + "</core:CityModel>"
+    el = buildings_of(etree.fromstring(xml.encode(), etree.XMLParser(strip_cdata=False)))[0]
+    assert fast.building(el, 1, True) is None
+    assert compare(el, 1) == "fast"
+    # Merged, as iter_buildings parses it: taken, and the same rings.
+    rec, usual = _z_only_record(one(body))
+    citygml.undefer_lod1(rec)
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(rec.lod1, usual.lod1))
+
+
 def test_comment_before_the_geometry_is_left_to_python() -> None:
     el = one(FP.replace("<gml:MultiSurface>", "<!-- c --><gml:MultiSurface>"))
     assert compare(el, 1) == "python"
