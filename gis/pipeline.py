@@ -68,8 +68,9 @@ DATASET_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 SPILL_VERTICES = 1_500_000  # per worker, ~18 MB of float32 positions before flushing to disk
 MAX_SAMPLES = 5
 BATCH = 256  # buildings per pyproj call in a worker
-# LOD1 solids of simple buildings keep their source x, y (only their z is used): set False to
-# transform every ring (the tests compare both).
+# LOD1 solids of simple buildings keep their source x, y (only their z is used) and are parsed
+# by the compiled reader as it reads them: set False to read and transform every ring as text
+# (the tests compare both).
 LOD1_Z_ONLY = True
 
 
