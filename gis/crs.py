@@ -105,8 +105,8 @@ def pick_plane_zone(lat: float, lon: float) -> int:
 @lru_cache(maxsize=64)
 def _forward(src_epsg: int, zone_epsg: int) -> Transformer:
     """Source CRS -> plane zone, by EPSG codes: an import makes a LocalFrame per file task, and
-    a compound CRS's sub_crs_list (new CRS objects, hashed by their WKT in transformer's cache)
-    cost ~0.3 ms each time."""
+    a compound CRS's sub_crs_list (new CRS objects, then hashed for transformer's cache) cost
+    ~70 us each time."""
     src = _crs(src_epsg)
     # Horizontal part of a compound CRS (6697 = 6668 + 6695) is what pyproj transforms.
     horiz = src.sub_crs_list[0] if src.is_compound else src
