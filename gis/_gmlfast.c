@@ -568,32 +568,29 @@ static PyObject *py_building(PyObject *self, PyObject *const *args, Py_ssize_t n
 
 #define RING_MARK -9.87654321e300 /* citygml._MARK: a value no coordinate has */
 
-static int dbuf_put(dbuf_t *b, double x) {
-    if (b->n == b->cap) {
-        Py_ssize_t cap = b->cap ? b->cap * 2 : 4096;
-        double *v = PyMem_Realloc(b->v, (size_t)cap * sizeof(double));
-        if (v == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        b->v = v;
-        b->cap = cap;
+/* Room for one more item of ``size`` bytes in a growable array: doubled when full, 256 items
+ * at first (a building's LOD1 values, or a batch's ring values). */
+static int grow(void **v, Py_ssize_t *cap, Py_ssize_t n, size_t size) {
+    if (n < *cap) return 0;
+    Py_ssize_t c = *cap ? *cap * 2 : 256;
+    void *p = PyMem_Realloc(*v, (size_t)c * size);
+    if (p == NULL) {
+        PyErr_NoMemory();
+        return -1;
     }
+    *v = p;
+    *cap = c;
+    return 0;
+}
+
+static int dbuf_put(dbuf_t *b, double x) {
+    if (grow((void **)&b->v, &b->cap, b->n, sizeof(double)) < 0) return -1;
     b->v[b->n++] = x;
     return 0;
 }
 
 static int ibuf_put(ibuf_t *b, int64_t x) {
-    if (b->n == b->cap) {
-        Py_ssize_t cap = b->cap ? b->cap * 2 : 64;
-        int64_t *v = PyMem_Realloc(b->v, (size_t)cap * sizeof(int64_t));
-        if (v == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        b->v = v;
-        b->cap = cap;
-    }
+    if (grow((void **)&b->v, &b->cap, b->n, sizeof(int64_t)) < 0) return -1;
     b->v[b->n++] = x;
     return 0;
 }
