@@ -18,7 +18,7 @@ from operator import itemgetter
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator, NamedTuple
 
 import numpy as np
 import orjson
@@ -599,7 +599,7 @@ def _from_fast(t: tuple, is_part: bool) -> RawBuilding:
         # The compiled reader kept the LOD1 solid as parsed source values (its rings are
         # placeholders until undefer_lod1) and its z range, as materialize's z_only would.
         rec._lod1_z = (z[0], z[1])  # type: ignore[attr-defined]
-        rec._lod1_defer = z[2:]  # type: ignore[attr-defined]
+        rec._lod1_defer = SolidValues(z[2], z[3])  # type: ignore[attr-defined]
         rec._lod1_source = True  # type: ignore[attr-defined]
     return rec
 
@@ -973,26 +973,43 @@ def _defer_lod1(
     for (g, a, b), lo, hi in zip(take, zlo, zhi):
         r = recs[g]
         r._lod1_z = (lo, hi)  # type: ignore[attr-defined]
-        r._lod1_defer = (pts, slots[a:b], P0[a:b], E[a:b])  # type: ignore[attr-defined]
+        r._lod1_defer = SolidSlots(pts, slots[a:b], P0[a:b], E[a:b])  # type: ignore[attr-defined]
     return deferred
+
+
+class SolidValues(NamedTuple):
+    """An LOD1 solid the compiled reader parsed (``_lod1_defer``): float64 x y z values, and per
+    ring (one polygon each) its point count and its count without the closing point (int64)."""
+
+    values: bytes
+    counts: bytes
+
+
+class SolidSlots(NamedTuple):
+    """An LOD1 solid materialize left uncut (``_lod1_defer``): the batch's points, the solid's
+    ring slots and where each ring starts and ends among the points."""
+
+    pts: np.ndarray
+    slots: list[tuple[list, int]]
+    starts: list[int]
+    ends: list[int]
 
 
 def undefer_lod1(rec: RawBuilding) -> None:
     """Cut the LOD1 rings that materialize left as text, or that the compiled reader parsed
     (``_lod1_defer``), into arrays, still in source coordinates (``_lod1_source``)."""
     d = getattr(rec, "_lod1_defer", None)
-    if d is None:
-        return
-    if len(d) == 2:  # the compiled reader's values: one polygon per ring, closing point dropped
-        pts = np.frombuffer(d[0]).reshape(-1, 3).copy()
-        counts = np.frombuffer(d[1], dtype=np.int64).reshape(-1, 2)
+    if isinstance(d, SolidValues):  # one polygon per ring, closing point dropped
+        pts = np.frombuffer(d.values).reshape(-1, 3).copy()
+        counts = np.frombuffer(d.counts, dtype=np.int64).reshape(-1, 2)
         at = np.zeros(len(counts), dtype=np.int64)
         np.cumsum(counts[:-1, 0], out=at[1:])
         rec.lod1 = [[pts[a : a + k]] for a, k in zip(at.tolist(), counts[:, 1].tolist())]
+    elif isinstance(d, SolidSlots):
+        for (poly, k), a, b in zip(d.slots, d.starts, d.ends):
+            poly[k] = d.pts[a:b]
     else:
-        pts, sl, a, b = d
-        for (poly, k), x, y in zip(sl, a, b):
-            poly[k] = pts[x:y]
+        return
     rec._lod1_defer = rec._lod1_z = None  # type: ignore[attr-defined]
 
 
