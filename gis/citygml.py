@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import mmap
 import os
-from operator import itemgetter
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -857,10 +856,10 @@ def materialize(
 
     ``z_only(rec)``: true for records whose LOD1 rings are wanted only for their z (see
     mesh.lod1_z_only). Their LOD1 rings then stay in source coordinates, z being the same in
-    both frames (the record is marked ``_lod1_source``), and are not even cut into arrays: the
-    record gets ``_lod1_z``, the (min, max) z of its LOD1 exteriors, and keeps its rings as text
-    until ``undefer_lod1`` (called by mesh.localize_lod1, which transforms them when they are
-    wanted after all). A simple building has ~8 LOD1 rings to one LOD0 ring."""
+    both frames; such a record is marked ``_lod1_source`` and mesh.localize_lod1 transforms
+    them if they are wanted after all. (The compiled reader does more for such buildings: it
+    hands over their solid already parsed, see iter_buildings' ``z_only``; this covers the
+    buildings the Python walk reads.)"""
     slots, lazy, group, per = _ring_slots(recs)
     if slots:
         vals = se = good = None
@@ -877,21 +876,13 @@ def materialize(
             counts = se[:, 1] - se[:, 0]
             good = counts % 3 == 0
         if good is not None and good.all():
-            source = spans = None
+            source = None
             if to_local is not None and z_only is not None:
-                source, spans = _lod1_spans(recs, slots, per, z_only)
+                source = _lod1_in_source(recs, slots, per, z_only)
             pts, p0, n = _split_xyz(vals, se, counts, recs, group, to_local, source)
             short = np.flatnonzero(n < 3).tolist()
-            ends = p0 + n
-            P0, E = p0.tolist(), ends.tolist()
-            deferred = _defer_lod1(recs, spans, slots, group, pts, p0, ends, n) if spans else None
-            if deferred is None:
-                for (poly, k), a, b in zip(slots, P0, E):
-                    poly[k] = pts[a:b]
-            else:
-                for i in np.flatnonzero(~deferred).tolist():
-                    poly, k = slots[i]
-                    poly[k] = pts[P0[i] : E[i]]
+            for (poly, k), a, b in zip(slots, p0.tolist(), (p0 + n).tolist()):
+                poly[k] = pts[a:b]
             for i in short:
                 poly, k = slots[i]
                 warn("degenerate_ring", f"ring with {int(n[i])} distinct points at line {lazy[i][2]}")
@@ -918,63 +909,23 @@ def materialize(
             rec._local = True  # type: ignore[attr-defined]
 
 
-def _lod1_spans(
+def _lod1_in_source(
     recs: list[RawBuilding], slots: list[tuple[list, int]], per: list[int], z_only: Callable[[RawBuilding], bool]
-) -> tuple[np.ndarray | None, list[tuple[int, int, int]]]:
-    """The rings to leave in source coordinates (a mask over ``slots``) and, per z-only record,
-    (record, first, end) of its LOD1 rings among the slots. Taken only where the record's one
-    LOD0 ring comes first and its LOD1 rings are all the rest (the schema's order, and the
-    parser's); any other record is transformed whole, as without ``z_only``."""
-    spans: list[tuple[int, int, int]] = []
+) -> np.ndarray | None:
+    """The rings to leave in source coordinates (a mask over ``slots``): the LOD1 rings of each
+    z-only record, taken only where the record's one LOD0 ring comes first and its LOD1 rings
+    are all the rest (the schema's order, and the parser's); any other record is transformed
+    whole, as without ``z_only``."""
+    mask = None
     s = 0
-    for gi, (r, k) in enumerate(zip(recs, per)):
+    for r, k in zip(recs, per):
         if k and z_only(r) and k == 1 + sum(map(len, r.lod1)) and slots[s][0] is r.lod0[0]:
-            spans.append((gi, s + 1, s + k))
+            if mask is None:
+                mask = np.zeros(len(slots), dtype=bool)
+            mask[s + 1 : s + k] = True
             r._lod1_source = True  # type: ignore[attr-defined]
         s += k
-    if not spans:
-        return None, spans
-    mask = np.zeros(len(slots), dtype=bool)
-    for _, a, b in spans:
-        mask[a:b] = True
-    return mask, spans
-
-
-def _defer_lod1(
-    recs: list[RawBuilding], spans: list[tuple[int, int, int]], slots: list[tuple[list, int]], group: list[int],
-    pts: np.ndarray, p0: np.ndarray, ends: np.ndarray, n: np.ndarray,
-) -> np.ndarray | None:
-    """Give each z-only record whose rings are all sound (no ring to warn about or drop) its
-    ``_lod1_z`` and the means to cut its LOD1 rings later (``_lod1_defer``); returns the mask
-    of the slots left as text, or None."""
-    # Sound: no degenerate ring from the record's LOD0 ring (a - 1) to its last LOD1 ring.
-    nbad = np.zeros(len(n) + 1, dtype=np.int64)
-    np.cumsum(n < 3, out=nbad[1:])
-    sp = np.array(spans, dtype=np.int64)
-    take = [spans[i] for i in np.flatnonzero(nbad[sp[:, 2]] == nbad[sp[:, 1] - 1]).tolist()]
-    if not take:
-        return None
-    deferred = np.zeros(len(slots), dtype=bool)
-    for _, a, b in take:
-        deferred[a:b] = True
-    # z range of each deferred ring that is an exterior (ring 0 of its polygon), then per record.
-    ks = np.fromiter(map(itemgetter(1), slots), dtype=np.int64, count=len(slots))
-    sel = np.flatnonzero(deferred & (ks == 0))
-    gsel = np.asarray(group, dtype=np.int64)[sel]
-    first = np.flatnonzero(np.r_[True, gsel[1:] != gsel[:-1]]) if len(sel) else sel
-    if gsel[first].tolist() != [g for g, _, _ in take]:
-        return None  # a record without an exterior among its rings: cut every ring as usual
-    Z = np.append(pts[:, 2], np.nan)  # reduceat needs every bound inside the array
-    bounds = np.empty(2 * len(sel), dtype=np.int64)
-    bounds[0::2], bounds[1::2] = p0[sel], ends[sel]
-    rlo, rhi = np.minimum.reduceat(Z, bounds)[0::2], np.maximum.reduceat(Z, bounds)[0::2]
-    zlo, zhi = np.minimum.reduceat(rlo, first).tolist(), np.maximum.reduceat(rhi, first).tolist()
-    P0, E = p0.tolist(), ends.tolist()
-    for (g, a, b), lo, hi in zip(take, zlo, zhi):
-        r = recs[g]
-        r._lod1_z = (lo, hi)  # type: ignore[attr-defined]
-        r._lod1_defer = SolidSlots(pts, slots[a:b], P0[a:b], E[a:b])  # type: ignore[attr-defined]
-    return deferred
+    return mask
 
 
 class SolidValues(NamedTuple):
@@ -985,31 +936,17 @@ class SolidValues(NamedTuple):
     counts: bytes
 
 
-class SolidSlots(NamedTuple):
-    """An LOD1 solid materialize left uncut (``_lod1_defer``): the batch's points, the solid's
-    ring slots and where each ring starts and ends among the points."""
-
-    pts: np.ndarray
-    slots: list[tuple[list, int]]
-    starts: list[int]
-    ends: list[int]
-
-
 def undefer_lod1(rec: RawBuilding) -> None:
-    """Cut the LOD1 rings that materialize left as text, or that the compiled reader parsed
-    (``_lod1_defer``), into arrays, still in source coordinates (``_lod1_source``)."""
-    d = getattr(rec, "_lod1_defer", None)
-    if isinstance(d, SolidValues):  # one polygon per ring, closing point dropped
-        pts = np.frombuffer(d.values).reshape(-1, 3).copy()
-        counts = np.frombuffer(d.counts, dtype=np.int64).reshape(-1, 2)
-        at = np.zeros(len(counts), dtype=np.int64)
-        np.cumsum(counts[:-1, 0], out=at[1:])
-        rec.lod1 = [[pts[a : a + k]] for a, k in zip(at.tolist(), counts[:, 1].tolist())]
-    elif isinstance(d, SolidSlots):
-        for (poly, k), a, b in zip(d.slots, d.starts, d.ends):
-            poly[k] = d.pts[a:b]
-    else:
+    """Cut the LOD1 rings the compiled reader parsed (``_lod1_defer``) into arrays, one polygon
+    per ring, closing point dropped, still in source coordinates (``_lod1_source``)."""
+    d: SolidValues | None = getattr(rec, "_lod1_defer", None)
+    if d is None:
         return
+    pts = np.frombuffer(d.values).reshape(-1, 3).copy()
+    counts = np.frombuffer(d.counts, dtype=np.int64).reshape(-1, 2)
+    at = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1, 0], out=at[1:])
+    rec.lod1 = [[pts[a : a + k]] for a, k in zip(at.tolist(), counts[:, 1].tolist())]
     rec._lod1_defer = rec._lod1_z = None  # type: ignore[attr-defined]
 
 

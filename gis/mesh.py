@@ -562,7 +562,7 @@ def lod1_batch(recs: list[RawBuilding], lod: int) -> Lod1Batch:
     fps: list[np.ndarray | None] = []
     exts: list[list[np.ndarray]] = []
     ext_k: list[int] = []  # buildings whose z range is taken from their rings here
-    given: list[tuple[int, tuple[float, float]]] = []  # (k, z range) from citygml.materialize
+    given: list[tuple[int, tuple[float, float]]] = []  # (k, z range) the compiled reader gave
     for i, r in enumerate(recs):
         # Only records materialize() put in local metres; the common case: no parts, an
         # LOD1 solid, no LOD2 wanted, at most one hole-free LOD0 polygon, 3D rings.
