@@ -103,16 +103,15 @@ def pick_plane_zone(lat: float, lon: float) -> int:
 
 
 @lru_cache(maxsize=64)
-def _forward(src_epsg: int, zone_epsg: int) -> Transformer:
-    """Source CRS -> plane zone, by EPSG codes: an import makes a LocalFrame per file task, and
-    a compound CRS's sub_crs_list (new CRS objects, then hashed for transformer's cache) cost
-    ~70 us each time."""
+def horizontal(src_epsg: int) -> CRS:
+    """The horizontal part of a source CRS, which is what pyproj transforms (6697 = 6668 +
+    6695). Cached: sub_crs_list builds new CRS objects on every call (~50 us, once per file
+    task of an import, and for choose_frame)."""
     src = _crs(src_epsg)
-    # Horizontal part of a compound CRS (6697 = 6668 + 6695) is what pyproj transforms.
     horiz = src.sub_crs_list[0] if src.is_compound else src
     if not (horiz.is_geographic or horiz.is_projected):
         raise CrsError(f"EPSG:{src_epsg} is neither geographic nor projected")
-    return transformer(horiz, zone_epsg)
+    return horiz
 
 
 class LocalFrame:
@@ -125,7 +124,7 @@ class LocalFrame:
         self.zone_epsg = zone_epsg
         self.origin = (float(origin[0]), float(origin[1]))
         self._swap = first_axis_is_northing(src_epsg)
-        self._fwd = _forward(src_epsg, zone_epsg)
+        self._fwd = transformer(horizontal(src_epsg), zone_epsg)
         self._inv = transformer(zone_epsg, 6668)
 
     def to_local(self, pts: np.ndarray) -> np.ndarray:

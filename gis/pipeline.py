@@ -157,10 +157,9 @@ class ImportResult:
 
 def _latlon_of(epsg: int, pts: list[tuple[float, ...]]) -> np.ndarray:
     """(N, 2) lat, lon of source points, in one pyproj call."""
-    from .crs import _crs, first_axis_is_northing, transformer
+    from .crs import first_axis_is_northing, horizontal, transformer
 
-    src = _crs(epsg)
-    horiz = src.sub_crs_list[0] if src.is_compound else src
+    horiz = horizontal(epsg)
     p = np.array([q[:2] for q in pts], dtype=np.float64)
     a, b = (p[:, 1], p[:, 0]) if first_axis_is_northing(epsg) else (p[:, 0], p[:, 1])
     lon, lat = transformer(horiz, 6668).transform(a, b)
