@@ -5,8 +5,9 @@ its process's rows file, and the task's attribute lines to its attributes file (
 every task of a process shares the two files, as creating a file costs ~0.5 ms on some disks);
 a closed part is a ``PartRef``, the byte ranges of both. The parent reads the parts one at a
 time for counts and a hash per gml:id (``summarize_parts``, ``rename_duplicates``), then
-streams them column by column into ``buildings.npz`` (``write_table``: the same file as
-``BuildingTable.save``), so its memory does not grow with the dataset.
+streams them column by column into ``buildings.npz`` (``write_table``: the keys, order and
+dtypes ``BuildingTable.save`` writes, so ``BuildingTable.load`` reads either), so its memory does
+not grow with the dataset.
 """
 
 from __future__ import annotations

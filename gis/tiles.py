@@ -6,9 +6,9 @@ its footprint centroid, never cut), so a worker needs nothing of the rest of the
 parent then groups cells into tiles over a quadtree of that grid (``group_cells``): a block of
 2^l x 2^l cells is one tile while its buildings and vertices fit one tile's budget, so a dense
 district keeps 250 m tiles and a sparse one gets up to 4 km tiles instead of hundreds of tiny
-files (each a request for the viewer, and a file creation for the import). Vertex attribute ``_FEATURE_ID_0`` is the building's row in
-buildings.npz (the id a viewer uses to recolour); ``_FEATURE_ID_1`` is its row in this tile's
-property table.
+files (each a request for the viewer, and a file creation for the import). Vertex attribute
+``_FEATURE_ID_0`` is the building's row in buildings.npz (the id a viewer uses to recolour);
+``_FEATURE_ID_1`` is its row in this tile's property table.
 """
 
 from __future__ import annotations
