@@ -1,0 +1,107 @@
+"""The one place that decides who may do what.
+
+Every socket handler and HTTP route asks ``decide(principal, action, resource)`` (or ``require``,
+which raises) before acting; nothing else compares roles. A refusal carries the wire error code
+the caller returns, and ``require`` writes it to the audit log (ids only). The pure zone rule
+stays in ``world.zones.may_enter``; this module is where it meets the principal.
+
+Rules for the rooms and services still to come (booths, queue, media, salon) are added here as
+new actions, with tests in tests/auth/test_policy.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from yakuba.server.auth.principal import Kind, Principal
+from yakuba.world.layout import Zone
+from yakuba.world.zones import BoothState, may_enter
+
+
+class Action(str, Enum):
+    JOIN = "join"  # take an avatar in the city hall
+    ENTER_ZONE = "enter_zone"  # resource: ZoneResource
+    CHAT = "chat"  # resource: ZoneResource (the speaker's zone)
+    VIEW_DATASET = "view_dataset"
+    UPLOAD_DATASET = "upload_dataset"
+    RUN_SIMULATION = "run_simulation"
+    RUN_MONTECARLO = "run_montecarlo"  # hundreds of runs: staff only
+    VIEW_JOB = "view_job"  # resource: JobResource
+    CANCEL_JOB = "cancel_job"  # resource: JobResource
+    LIST_ALL_JOBS = "list_all_jobs"
+    MANAGE_STAFF = "manage_staff"
+
+
+@dataclass(frozen=True)
+class ZoneResource:
+    zone: Zone
+    avatar_id: int
+    booth: BoothState | None = None
+
+
+@dataclass(frozen=True)
+class JobResource:
+    owner: str  # Principal.key of whoever started it
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    code: str | None = None  # wire error code when refused (server/protocol ErrorCode values)
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOW = Decision(True)
+
+
+def _deny(code: str, reason: str) -> Decision:
+    return Decision(False, code, reason)
+
+
+def decide(p: Principal, action: Action, resource: Any = None) -> Decision:
+    if action in (Action.JOIN, Action.VIEW_DATASET, Action.RUN_SIMULATION):
+        return ALLOW  # open to residents; job limits per principal bound the cost
+    if action in (Action.ENTER_ZONE, Action.CHAT):
+        r: ZoneResource = resource
+        why = may_enter(r.zone, r.avatar_id, p.world_role, r.booth)
+        return ALLOW if why is None else _deny(why, f"{action.value} {r.zone.id}")
+    if action is Action.RUN_MONTECARLO:
+        return ALLOW if p.is_staff else _deny("forbidden", "monte carlo runs are for staff")
+    if action in (Action.UPLOAD_DATASET, Action.MANAGE_STAFF):
+        return ALLOW if p.kind is Kind.ADMIN else _deny("forbidden", f"{action.value} needs an administrator")
+    if action is Action.LIST_ALL_JOBS:
+        return ALLOW if p.is_staff else _deny("forbidden", "only staff see every job")
+    if action is Action.VIEW_JOB:
+        j: JobResource = resource
+        return ALLOW if (j.owner == p.key or p.is_staff) else _deny("not_found", "not this principal's job")
+    if action is Action.CANCEL_JOB:
+        j = resource
+        return ALLOW if (j.owner == p.key or p.is_admin) else _deny("forbidden", "only the owner or an administrator cancels a job")
+    return _deny("forbidden", f"no rule for {action!r}")  # default deny
+
+
+class PolicyDenied(Exception):
+    def __init__(self, decision: Decision, action: Action) -> None:
+        super().__init__(decision.reason)
+        self.decision, self.action = decision, action
+
+    @property
+    def code(self) -> str:
+        return self.decision.code or "forbidden"
+
+
+def require(p: Principal, action: Action, resource: Any = None, audit: Any = None) -> None:
+    """``decide`` or raise PolicyDenied; a refusal is recorded by ``audit`` (an AuditLog) when given."""
+    d = decide(p, action, resource)
+    if not d.allowed:
+        if audit is not None:
+            audit.refused(p, action.value, d.code or "forbidden")
+        raise PolicyDenied(d, action)
+
+
+__all__ = ["ALLOW", "Action", "Decision", "JobResource", "PolicyDenied", "ZoneResource", "decide", "require"]

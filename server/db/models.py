@@ -1,0 +1,92 @@
+"""Durable records (SQLAlchemy 2 declarative). The same models run on SQLite (the embedded
+default) and PostgreSQL; schema changes go through Alembic migrations in ``migrations/``.
+
+Audit rows and logs carry ids, never names or message content."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# BigInteger ids on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Municipality(Base):
+    __tablename__ = "municipalities"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)  # 全国地方公共団体コード, e.g. 271209
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StaffAccount(Base):
+    __tablename__ = "staff_accounts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    municipality_code: Mapped[str] = mapped_column(ForeignKey("municipalities.code"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    roles: Mapped[list] = mapped_column(JSON, default=list)  # e.g. ["staff"], ["staff", "admin"]
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # refused | login | login_failed | logout | staff_disabled | ...
+    principal: Mapped[str] = mapped_column(String(80))  # Principal.key (staff:12, anon:<sid>), never a name
+    action: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    code: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    resource: Mapped[str | None] = mapped_column(String(120), nullable=True)  # an id (zone, dataset, job)
+    node: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(Text)  # directory, relative to the data dir
+    buildings: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(80), nullable=True)  # Principal.key
+
+
+class Job(Base):
+    """An import or a simulation. Visible from every node; survives restarts."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # import | simulation | montecarlo
+    dataset: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    owner: Mapped[str] = mapped_column(String(80))  # Principal.key
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|done|failed|cancelled
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    stage: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    node: Mapped[str | None] = mapped_column(String(80), nullable=True)  # node running it
+    result_path: Mapped[str | None] = mapped_column(Text, nullable=True)  # relative to the data dir
+    error: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # {code, message}
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_jobs_owner_state", "owner", "state"), Index("ix_jobs_state", "state"))
+
+
+__all__ = ["AuditEvent", "Base", "Dataset", "Job", "Municipality", "StaffAccount", "utcnow"]

@@ -1,0 +1,96 @@
+"""One settings model for every option: command-line flags > environment (``YAKUBA_*``) > defaults.
+
+Secrets (the session secret, the API token, database passwords inside the URL) come from the
+environment or from files named by ``*_FILE`` variables, never from the repository.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+
+def _split(value: Any) -> Any:
+    """A comma/newline separated list, or a file holding one item per line."""
+    if value is None or isinstance(value, (list, tuple, frozenset, set)):
+        return value
+    text = str(value)
+    if not text:
+        return ()
+    p = Path(text)
+    if "\n" not in text and "," not in text and p.is_file():
+        text = p.read_text(encoding="utf-8")
+    return tuple(t.strip() for t in text.replace(",", "\n").splitlines() if t.strip())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YAKUBA_", extra="ignore", validate_assignment=True)
+
+    # --- serving
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Field(Path("var"), validation_alias=AliasChoices("YAKUBA_DATA", "data_dir"))
+    web_root: Path | None = None
+    node_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}")
+    # None = same origin only (engine.io's default). Never [], which turns origin checks off.
+    cors_origins: Annotated[tuple[str, ...] | None, NoDecode] = None
+    # Behind a TLS-terminating proxy: cookies get Secure. None = decide from X-Forwarded-Proto.
+    behind_tls: bool | None = None
+    public_origin: str | None = None  # e.g. https://cityhall.example.jp, for the CSRF origin check
+
+    # --- stores
+    redis_url: str | None = None
+    database_url: str | None = None  # None: sqlite file under data_dir (see effective_database_url)
+
+    # --- realtime
+    tick_hz: float = Field(10.0, gt=0, le=60)
+    view_limit: int = Field(50, ge=1)
+    grace_s: float = Field(30.0, ge=0)
+    word_filter: Annotated[tuple[str, ...], NoDecode] = ()
+
+    # --- identity
+    session_ttl_s: float = Field(8 * 3600, gt=0)  # a staff shift
+    api_token: SecretStr | None = Field(None, validation_alias=AliasChoices("YAKUBA_API_TOKEN", "YAKUBA_ADMIN_TOKEN", "api_token"))
+    login_max_failures: int = 5  # per username and per client address, in login_window_s
+    login_window_s: float = 300.0
+    argon2_profile: str = "default"  # "test": cheap hashes for the test suite only
+
+    # --- limits
+    max_upload_bytes: int = 200 * 1024 * 1024
+    max_json_bytes: int = 2 * 1024 * 1024
+
+    # --- jobs
+    job_workers: int = Field(2, ge=1)
+    jobs_per_principal: int = Field(2, ge=1)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, v: Any) -> Any:
+        v = _split(v)
+        return tuple(v) if v else None
+
+    @field_validator("word_filter", mode="before")
+    @classmethod
+    def _words(cls, v: Any) -> Any:
+        return _split(v) or ()
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'yakuba.sqlite3').resolve()}"
+
+    @classmethod
+    def load(cls, **flags: Any) -> "Settings":
+        """Flags (None = not given) over the environment over defaults."""
+        given = {k: v for k, v in flags.items() if v is not None}
+        return cls(**given)
+
+
+__all__ = ["Settings"]
