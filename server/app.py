@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 from pathlib import Path
@@ -12,7 +11,8 @@ from aiohttp import web
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from yakuba.server.config import Config
+from yakuba.server.db.engine import Database
+from yakuba.server.settings import Settings
 from yakuba.server.protocol import MAX_FRAME_BYTES
 from yakuba.server.realtime.hub import Hub, HubConfig
 from yakuba.server.realtime.limits import MaskingFilter
@@ -27,7 +27,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 HUB_KEY = web.AppKey("hub", Hub)
 STORE_KEY = web.AppKey("store", Store)
 METRICS_KEY = web.AppKey("metrics", Metrics)
-CONFIG_KEY = web.AppKey("config", Config)
+CONFIG_KEY = web.AppKey("settings", Settings)
+DB_KEY = web.AppKey("db", Database)
 GLB_KEY = web.AppKey("cityhall_glb", dict)  # filled on first request (the app is frozen by then)
 
 PLACEHOLDER = """<!doctype html><html lang="ja"><meta charset="utf-8"><title>Yakuba</title>
@@ -35,7 +36,7 @@ PLACEHOLDER = """<!doctype html><html lang="ja"><meta charset="utf-8"><title>Yak
 <p>The browser client is built by <code>make setup</code>.</p></body></html>"""
 
 
-def make_store(config: Config) -> Store:
+def make_store(config: Settings) -> Store:
     if config.redis_url:
         from yakuba.server.store.redis_store import RedisStore
 
@@ -43,14 +44,14 @@ def make_store(config: Config) -> Store:
     return MemoryStore(config.node_id)
 
 
-def create_app(config: Config) -> web.Application:
+def create_app(config: Settings) -> web.Application:
     metrics = Metrics()
     store = make_store(config)
     # The transport limit refuses oversize frames before any handler sees them.
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         max_http_buffer_size=MAX_FRAME_BYTES,
-        cors_allowed_origins=config.cors_origins,
+        cors_allowed_origins=list(config.cors_origins) if config.cors_origins else None,
         ping_interval=10,
         ping_timeout=10,
     )
@@ -61,11 +62,12 @@ def create_app(config: Config) -> web.Application:
         world,
         store,
         metrics,
-        HubConfig(tick_hz=config.tick_hz, view_limit=config.view_limit, grace_s=config.grace_s, staff_tokens=config.staff_tokens),
-        MaskingFilter(config.word_list),
+        HubConfig(tick_hz=config.tick_hz, view_limit=config.view_limit, grace_s=config.grace_s),
+        MaskingFilter(config.word_filter),
     )
-    app = web.Application(client_max_size=64 * 1024 * 1024)
-    app[HUB_KEY], app[STORE_KEY], app[METRICS_KEY], app[CONFIG_KEY] = hub, store, metrics, config
+    db = Database(config.effective_database_url)
+    app = web.Application(client_max_size=config.max_json_bytes)
+    app[HUB_KEY], app[STORE_KEY], app[METRICS_KEY], app[CONFIG_KEY], app[DB_KEY] = hub, store, metrics, config, db
     app[GLB_KEY] = {}
     sio.attach(app)
 
@@ -77,6 +79,8 @@ def create_app(config: Config) -> web.Application:
     _static(app, config)
 
     async def on_startup(app: web.Application) -> None:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        await db.migrate()  # an empty database gets its schema; an old one its new revisions
         await store.start()
         hub.start()
         log.info("node=%s serving (store=%s)", config.node_id, "redis" if store.shared else "memory")
@@ -87,6 +91,7 @@ def create_app(config: Config) -> web.Application:
     async def on_cleanup(app: web.Application) -> None:
         await hub.stop()
         await store.close()
+        await db.close()
 
     app.on_startup.append(on_startup)
     app.on_shutdown.append(on_shutdown)
@@ -94,16 +99,16 @@ def create_app(config: Config) -> web.Application:
     return app
 
 
-def _api_routes(app: web.Application, config: Config) -> None:
+def _api_routes(app: web.Application, config: Settings) -> None:
     """GIS and simulation routes live with their modules."""
     from yakuba.server.gis_api import setup_gis_routes
     from yakuba.server.simulation_api import setup_simulation_routes
 
-    setup_gis_routes(app, config.data_dir, config.admin_token)
+    setup_gis_routes(app, config.data_dir, config.api_token.get_secret_value() if config.api_token else None, max_upload=config.max_upload_bytes)
     setup_simulation_routes(app, config.data_dir)
 
 
-def _static(app: web.Application, config: Config) -> None:
+def _static(app: web.Application, config: Settings) -> None:
     root = config.web_root or REPO_ROOT / "clients" / "web" / "dist"
     if (root / "index.html").is_file():
 
@@ -158,9 +163,8 @@ async def cityhall_glb_view(request: web.Request) -> web.Response:
     return web.Response(body=glb, content_type="model/gltf-binary", headers={"Cache-Control": "public, max-age=300"})
 
 
-def run(args: argparse.Namespace) -> int:
+def run(config: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    config = Config.from_env(host=args.host, port=args.port, redis_url=args.redis, data_dir=Path(args.data))
     config.data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app(config)
     # aiohttp runs on_shutdown (our drain) on SIGINT and SIGTERM: clients are told and their

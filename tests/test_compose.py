@@ -58,6 +58,31 @@ def test_every_service_the_app_expects_is_wired():
 
 def test_no_secrets_inline():
     text = (REPO / "docker-compose.yml").read_text()
-    for key in ("POSTGRES_PASSWORD", "YAKUBA_ADMIN_TOKEN", "TURN_SECRET"):
+    for key in ("POSTGRES_PASSWORD", "YAKUBA_API_TOKEN", "TURN_SECRET"):
         for m in re.finditer(rf"^\s*{key}:\s*(\S+)", text, re.M):
             assert m.group(1).startswith("${"), f"{key} must come from the environment"
+
+
+def test_compose_sets_only_what_the_app_reads_and_limits_agree():
+    """Every YAKUBA_* variable in compose is a field of Settings (nothing set that nothing uses),
+    and nginx's body limit equals the app's upload limit."""
+    from yakuba.server.settings import Settings
+
+    names = set()
+    for f, info in Settings.model_fields.items():
+        names.add("YAKUBA_" + f.upper())
+        alias = info.validation_alias
+        for a in getattr(alias, "choices", [alias] if alias else []):
+            if isinstance(a, str) and a.startswith("YAKUBA_"):
+                names.add(a)
+    s = load()["services"]
+    for n, svc in s.items():
+        for key, value in (svc.get("environment") or {}).items():
+            if key.startswith("YAKUBA_"):
+                assert key in names, f"{n}: {key} is read by nothing"
+    env = s["yakuba-1"]["environment"]
+    upload = int(env["YAKUBA_MAX_UPLOAD_BYTES"])
+    m = re.search(r"client_max_body_size\s+(\d+)([km]?);", (REPO / "deploy" / "nginx.conf").read_text())
+    nginx = int(m.group(1)) * {"": 1, "k": 1024, "m": 1024 * 1024}[m.group(2)]
+    assert nginx == upload, (nginx, upload)
+    assert "secrets" not in load(), "no file secrets left (staff tokens are gone)"
