@@ -14,7 +14,7 @@ import socketio
 from aiohttp import web
 
 from yakuba.server.app import create_app
-from yakuba.server.config import Config
+from yakuba.server.settings import Settings
 from yakuba.server.protocol import decode_snapshot
 
 from yakuba_testing import free_port
@@ -91,7 +91,7 @@ async def until(pred: Callable[[], bool], timeout: float = 5.0, what: str = "con
 @contextlib.asynccontextmanager
 async def running_app(tmp: Path, **overrides: Any) -> AsyncIterator[tuple[str, web.Application]]:
     """The real aiohttp + socket.io app on a real loopback port inside the test's loop."""
-    cfg = Config(data_dir=tmp, port=free_port(), **overrides)
+    cfg = Settings(data_dir=tmp, port=free_port(), **overrides)
     app = create_app(cfg)
     runner = web.AppRunner(app)
     await runner.setup()
