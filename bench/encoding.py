@@ -4,6 +4,7 @@ Compares, for a delta of K moving avatars and a full snapshot of K avatars:
   json-text      socket.io default parser, positions as JSON arrays (one text frame)
   binary-attach  default parser, msgpack map with packed 9-byte upd records (placeholder text
                  frame + binary frame) -- what yakuba sends
+  yakuba-fastpath the same frames built by realtime/transport.py (the placeholder packet once)
   msgpack-parser python-socketio's msgpack serializer (one binary frame; clients need
                  socket.io-msgpack-parser)
 """
@@ -19,6 +20,7 @@ from engineio import packet as eio_packet
 from socketio import msgpack_packet, packet as sio_packet
 
 from yakuba.server.protocol import UPD_DTYPE, encode_snapshot
+from yakuba.server.realtime.transport import snap_packets
 
 
 def frames_json(k, rows, adds):
@@ -28,6 +30,12 @@ def frames_json(k, rows, adds):
 def frames_binary(k, rows, adds):
     arr = np.array([tuple(r) for r in rows], dtype=UPD_DTYPE).tobytes()
     return sio_packet.Packet(sio_packet.EVENT, namespace="/", data=["snap", encode_snapshot(1, False, adds, arr, [])]).encode()
+
+
+def frames_fastpath(k, rows, adds):
+    # What the server really does: the same binary-attach frames, built by hand (transport.py).
+    arr = np.array([tuple(r) for r in rows], dtype=UPD_DTYPE).tobytes()
+    return [p.data for p in snap_packets(encode_snapshot(1, False, adds, arr, []))]
 
 
 def frames_msgpack(k, rows, adds):
@@ -46,7 +54,7 @@ def main() -> None:
         rows = [[rnd.randint(1, 5000), rnd.randint(0, 6400), rnd.randint(0, 4000), rnd.randint(0, 255)] for _ in range(k)]
         adds = [[r[0], "来庁者%03d" % i, "round", "#2b6cb0", "resident", r[1], r[2], r[3], "entrance"] for i, r in enumerate(rows)] if label == "full" else []
         upd = [] if label == "full" else rows
-        for name, fn in (("json-text", frames_json), ("binary-attach", frames_binary), ("msgpack-parser", frames_msgpack)):
+        for name, fn in (("json-text", frames_json), ("binary-attach", frames_binary), ("yakuba-fastpath", frames_fastpath), ("msgpack-parser", frames_msgpack)):
             n = 3000
             t0 = time.perf_counter()
             for _ in range(n):

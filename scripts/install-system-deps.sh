@@ -7,6 +7,8 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || need+=(chromium)
 ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 command -v node >/dev/null || need+=(nodejs npm)
+# PostgreSQL for the database contract tests (tests start a throwaway cluster; no service is used).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing Debian packages: ${need[*]}"
 SUDO=""

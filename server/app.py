@@ -11,6 +11,8 @@ from aiohttp import web
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from yakuba.server.auth.audit import AuditLog
+from yakuba.server.auth.setup import attach_realtime, setup_auth
 from yakuba.server.db.engine import Database
 from yakuba.server.settings import Settings
 from yakuba.server.protocol import MAX_FRAME_BYTES
@@ -29,6 +31,7 @@ STORE_KEY = web.AppKey("store", Store)
 METRICS_KEY = web.AppKey("metrics", Metrics)
 CONFIG_KEY = web.AppKey("settings", Settings)
 DB_KEY = web.AppKey("db", Database)
+AUDIT_KEY = web.AppKey("audit", AuditLog)  # refusals and security events (ids only)
 GLB_KEY = web.AppKey("cityhall_glb", dict)  # filled on first request (the app is frozen by then)
 
 PLACEHOLDER = """<!doctype html><html lang="ja"><meta charset="utf-8"><title>Yakuba</title>
@@ -69,6 +72,13 @@ def create_app(config: Settings) -> web.Application:
     app = web.Application(client_max_size=config.max_json_bytes)
     app[HUB_KEY], app[STORE_KEY], app[METRICS_KEY], app[CONFIG_KEY], app[DB_KEY] = hub, store, metrics, config, db
     app[GLB_KEY] = {}
+    app[AUDIT_KEY] = audit = AuditLog(db, config.node_id)
+    # sessions, login/logout/me, and the middlewares (security headers, principal, CSRF)
+    identity = setup_auth(app, config, store, db, audit)
+    # The socket reads the same session cookie; logout and the staff watch end sessions on
+    # every node through the hub's revoke.
+    hub.gateway.authenticate = identity.for_socket
+    attach_realtime(app, lambda: [c.principal for c in list(hub.clients.values()) if not c.ended], hub.revoke)
     sio.attach(app)
 
     app.router.add_get("/healthz", healthz)
@@ -90,6 +100,7 @@ def create_app(config: Settings) -> web.Application:
 
     async def on_cleanup(app: web.Application) -> None:
         await hub.stop()
+        await audit.close()
         await store.close()
         await db.close()
 
@@ -102,8 +113,10 @@ def create_app(config: Settings) -> web.Application:
 def _api_routes(app: web.Application, config: Settings) -> None:
     """GIS and simulation routes live with their modules."""
     from yakuba.server.gis_api import setup_gis_routes
+    from yakuba.server.jobs.routes import setup_jobs
     from yakuba.server.simulation_api import setup_simulation_routes
 
+    setup_jobs(app, config, app[DB_KEY])  # imports and simulations: jobs in worker processes
     setup_gis_routes(app, config.data_dir, config.api_token.get_secret_value() if config.api_token else None, max_upload=config.max_upload_bytes)
     setup_simulation_routes(app, config.data_dir)
 

@@ -13,13 +13,16 @@ import sys
 def build_parser() -> argparse.ArgumentParser:
     from yakuba.gis import cli as gis_cli
     from yakuba.gis.firespread import cli as fire_cli
-    from yakuba.server import serve_cli
+    from yakuba.server import accounts_cli, serve_cli
+    from yakuba.server.protocol import export as protocol_export
 
     parser = argparse.ArgumentParser(prog="yakuba", description="Yakuba metaverse city hall (役場)")
     sub = parser.add_subparsers(dest="command", required=True)
     serve_cli.register(sub)
+    accounts_cli.register(sub)  # municipality, staff, db
     gis_cli.register(sub)
     fire_cli.register(sub)
+    protocol_export.register(sub)  # protocol export [--check]
     return parser
 
 

@@ -1,10 +1,11 @@
 """HTTP routes for PLATEAU datasets: list/describe, 3D Tiles static files, building lookup,
-admin upload with a background import job.
+admin upload that queues an import job (server/jobs: it runs in a worker process).
 
 Thin adapter: validation and I/O here, the work in yakuba.gis.pipeline. Every error is JSON
 ``{"error": {"code", "message"}}`` with a status code and one log line carrying ids only.
 
-Call ``setup_gis_routes(app, data_dir, admin_token)`` from the app factory.
+Call ``setup_gis_routes(app, data_dir, admin_token)`` from the app factory (after
+``setup_jobs``; a bare app gets its own job service). Job status is ``/api/jobs/{id}``.
 """
 
 from __future__ import annotations
@@ -12,16 +13,12 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
-import hmac
 import json
 import logging
 import shutil
 import tempfile
-import time
-import uuid
 import zipfile
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -29,8 +26,13 @@ from aiohttp import web
 
 from yakuba.gis.buildings import BuildingTable
 from yakuba.server.http_errors import ApiError, json_errors
-from yakuba.gis.errors import GisError, InputError, UploadError
-from yakuba.gis.pipeline import DATASET_ID_RE, Feedback, import_dataset, slugify
+from yakuba.gis.errors import UploadError
+from yakuba.gis.pipeline import DATASET_ID_RE
+from yakuba.server.auth.policy import Action
+from yakuba.server.jobs.routes import JOBS_KEY, authorize, job_out, limit_error, setup_jobs
+from yakuba.server.jobs.runner import JobLimit
+from yakuba.server.protocol.errors import ProtocolError
+from yakuba.server.protocol.http import UploadParams
 
 log = logging.getLogger("yakuba.server.gis_api")
 
@@ -43,26 +45,8 @@ _CACHE_ENTRIES = 256
 
 
 
-_json_errors = json_errors(log, "gis api", {UploadError: lambda e: (e.status, e.code)})
-
-
-@dataclass
-class Job:
-    id: str
-    dataset: str
-    state: str = "queued"  # queued | running | done | failed
-    progress: float = 0.0
-    total_bytes: int = 0
-    done_bytes: int = 0
-    result: dict | None = None
-    error: dict | None = None
-    created: float = field(default_factory=time.time)
-
-    def to_json(self) -> dict:
-        return {
-            "id": self.id, "dataset": self.dataset, "state": self.state, "progress": round(self.progress, 4),
-            "result": self.result, "error": self.error,
-        }
+_json_errors = json_errors(log, "gis api", {UploadError: lambda e: (e.status, e.code),
+                                            ProtocolError: lambda e: (e.status, e.code.value)})
 
 
 class GisApi:
@@ -72,8 +56,6 @@ class GisApi:
         self.admin_token = admin_token
         self.max_upload = max_upload
         self.max_uncompressed = max_uncompressed
-        self.jobs: dict[str, Job] = {}
-        self.tasks: set[asyncio.Task] = set()
         # (path, mtime_ns, size) -> (etag, raw bytes, gzip bytes | None)
         self._files: OrderedDict[tuple, tuple[str, bytes, bytes | None]] = OrderedDict()
         self._index: dict[str, tuple[int, dict[str, int]]] = {}  # dataset -> (mtime_ns, gml_id -> byte offset)
@@ -219,28 +201,18 @@ class GisApi:
         })
 
     # ------------------------------------------------------------------ upload
-    def _authorize(self, request: web.Request) -> None:
-        if self.admin_token is None:
-            raise ApiError(403, "uploads_disabled", "dataset upload is disabled (no admin token configured)")
-        auth = request.headers.get("Authorization", "")
-        given = auth[7:] if auth.startswith("Bearer ") else ""
-        if not given or not hmac.compare_digest(given.encode(), self.admin_token.encode()):
-            raise ApiError(403, "forbidden", "admin token required")
+    async def _authorize(self, request: web.Request):
+        try:
+            return await authorize(request, Action.UPLOAD_DATASET)
+        except ApiError:
+            if self.admin_token is None:  # no API token: say why, rather than a bare "forbidden"
+                raise ApiError(403, "uploads_disabled", "dataset upload is disabled (no admin token configured)") from None
+            raise ApiError(403, "forbidden", "admin token required") from None
 
     async def upload(self, request: web.Request) -> web.Response:
-        self._authorize(request)
-        name = request.query.get("name", "").strip()
-        if not name:
-            raise ApiError(400, "missing_name", "query parameter 'name' is required")
-        ds = request.query.get("id") or slugify(name)
-        if not DATASET_ID_RE.match(ds):
-            raise ApiError(400, "invalid_id", "dataset id must match " + DATASET_ID_RE.pattern)
-        try:
-            lod = int(request.query.get("lod", "1"))
-        except ValueError:
-            lod = 0
-        if lod not in (1, 2):
-            raise ApiError(400, "invalid_lod", "lod must be 1 or 2")
+        principal = await self._authorize(request)
+        q = UploadParams.from_query(request.query)  # the one schema, same messages as before
+        name, ds, lod = q.name, q.id, q.lod
         if request.content_length is not None and request.content_length > self.max_upload:
             raise UploadError("too_large", f"upload exceeds {self.max_upload} bytes", 413)
         work = Path(tempfile.mkdtemp(prefix="upload-", dir=self._upload_root()))
@@ -264,13 +236,18 @@ class GisApi:
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
-        job = Job(id=uuid.uuid4().hex, dataset=ds, total_bytes=sum(p.stat().st_size for p in gmls))
-        self.jobs[job.id] = job
-        task = asyncio.create_task(self._run_job(job, gmls, name, lod, work))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        log.info("gis upload accepted job=%s dataset=%s files=%d bytes=%d", job.id, ds, len(gmls), n)
-        return web.json_response({"job": job.to_json(), "url": f"/api/jobs/{job.id}"}, status=202)
+        params = {"work": work.relative_to(self.data_dir).as_posix(), "files": [g.relative_to(work).as_posix() for g in gmls],
+                  "name": name, "dataset": ds, "lod": lod}
+        try:
+            row = await request.app[JOBS_KEY].submit(principal.key, "import", ds, params)
+        except JobLimit as e:
+            shutil.rmtree(work, ignore_errors=True)
+            raise limit_error(e) from None
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        log.info("gis upload accepted job=%s dataset=%s files=%d bytes=%d", row["id"], ds, len(gmls), n)
+        return web.json_response({"job": job_out(row), "url": f"/api/jobs/{row['id']}"}, status=202)
 
     def _upload_root(self) -> Path:
         p = self.data_dir / "uploads"
@@ -323,49 +300,13 @@ class GisApi:
                     out.append(target)
             return sorted(out)
 
-    async def _run_job(self, job: Job, gmls: list[Path], name: str, lod: int, work: Path) -> None:
-        job.state = "running"
-
-        def on_progress(n: int) -> None:
-            job.done_bytes += n
-            job.progress = min(1.0, job.done_bytes / job.total_bytes) if job.total_bytes else 0.0
-
-        fb = Feedback(on_progress=on_progress)
-        try:
-            res = await asyncio.to_thread(
-                import_dataset, gmls, name, self.data_dir, dataset_id=job.dataset, lod=lod, feedback=fb, workers=1
-            )
-            job.result = res.to_json()
-            job.result.pop("path", None)
-            job.state, job.progress = "done", 1.0
-            log.info("gis job done job=%s dataset=%s buildings=%d", job.id, job.dataset, res.buildings)
-        except InputError as e:
-            job.state = "failed"
-            job.error = {"code": "invalid_input", "message": e.reason, "file": Path(e.file).name if e.file else None, "line": e.line}
-            log.info("gis job failed job=%s dataset=%s reason=%s", job.id, job.dataset, type(e).__name__)
-        except GisError as e:
-            job.state = "failed"
-            job.error = {"code": "import_failed", "message": str(e)}
-            log.info("gis job failed job=%s dataset=%s reason=%s", job.id, job.dataset, type(e).__name__)
-        except Exception:
-            job.state = "failed"
-            job.error = {"code": "internal", "message": "internal error during import"}
-            log.exception("gis job crashed job=%s dataset=%s", job.id, job.dataset)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-
-    async def get_job(self, request: web.Request) -> web.Response:
-        job = self.jobs.get(request.match_info["job_id"])
-        if job is None:
-            raise ApiError(404, "not_found", "no such job")
-        return web.json_response(job.to_json())
-
 
 GIS_API_KEY: web.AppKey["GisApi"] = web.AppKey("gis_api", GisApi)
 
 
 def setup_gis_routes(app: web.Application, data_dir: Path, admin_token: str | None, **limits: Any) -> GisApi:
-    """Register the dataset routes; returns the GisApi (tests use it to read jobs/limits)."""
+    """Register the dataset routes; returns the GisApi (tests use it to read limits)."""
+    setup_jobs(app, data_dir=Path(data_dir), api_token=admin_token)  # no-op when the app has one
     api = GisApi(Path(data_dir), admin_token, **limits)
     app[GIS_API_KEY] = api
     r = app.router
@@ -373,12 +314,5 @@ def setup_gis_routes(app: web.Application, data_dir: Path, admin_token: str | No
     r.add_post("/api/datasets", _json_errors(api.upload))
     r.add_get("/api/datasets/{id}", _json_errors(api.get_dataset))
     r.add_get("/api/datasets/{id}/buildings/{gml_id}", _json_errors(api.get_building))
-    r.add_get("/api/jobs/{job_id}", _json_errors(api.get_job))
     r.add_get("/datasets/{id}/{path:.+}", _json_errors(api.static))
-
-    async def _drain(app: web.Application) -> None:
-        for t in list(api.tasks):
-            await asyncio.wait([t], timeout=30)
-
-    app.on_cleanup.append(_drain)
     return api

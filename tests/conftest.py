@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from yakuba_testing import CHROME_ARGS, CHROMIUM, REPO, RedisServer, ServeProcess
+from yakuba_testing import CHROME_ARGS, CHROMIUM, REPO, PostgresServer, RedisServer, ServeProcess
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
@@ -15,6 +15,25 @@ def redis_server() -> Iterator[RedisServer]:
     r.start()
     yield r
     r.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL cluster for the session; tests take a fresh database each."""
+    pg = PostgresServer()
+    try:
+        pg.start()
+        yield pg
+    finally:
+        pg.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path: Path) -> str:
+    """A fresh, empty database URL: the same contract tests run on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'yakuba.sqlite3'}"
+    return request.getfixturevalue("postgres_server").create_database()
 
 
 @pytest.fixture

@@ -133,3 +133,65 @@ CHROME_ARGS = [
     "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-first-run", "--disable-gpu",
 ]
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (Debian's binaries) on a free loopback port.
+
+    initdb and postgres refuse to run as root, and CI runs as root: then the cluster belongs to
+    the ``postgres`` user and is started with runuser. As any other user it runs as that user.
+    Trust authentication and fsync=off: it lives for one test session and holds nothing."""
+
+    def __init__(self) -> None:
+        import glob
+
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
+        if not bins:
+            pytest.skip("PostgreSQL not installed (scripts/install-system-deps.sh installs it)")
+        self.bin = Path(bins[-1]).parent
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            import pwd
+
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError:
+                pytest.skip("running as root and there is no `postgres` user to run the cluster as")
+            if shutil.which("runuser") is None:
+                pytest.skip("running as root without runuser: cannot start PostgreSQL as `postgres`")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="yakuba-pg-"))
+        self.data = self.dir / "data"
+        self._n = 0
+        self.started = False
+
+    def _as_owner(self, *cmd: str) -> None:
+        subprocess.run([*self.as_user, *cmd], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+
+    def start(self) -> "PostgresServer":
+        if self.as_user:
+            shutil.chown(self.dir, "postgres")
+        self._as_owner(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "yakuba", "-E", "UTF8", "--locale=C.UTF-8")
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        self._as_owner(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.dir / "log"), "start", "-o", opts)
+        self.started = True
+        return self
+
+    def url(self, name: str = "postgres") -> str:
+        return f"postgresql://yakuba@127.0.0.1:{self.port}/{name}"
+
+    def create_database(self, name: str | None = None) -> str:
+        """A new empty database; returns its URL."""
+        self._n += 1
+        name = name or f"t{os.getpid()}_{self._n}"
+        subprocess.run([str(self.bin / "psql"), "-q", "-v", "ON_ERROR_STOP=1", self.url(), "-c", f'CREATE DATABASE "{name}"'],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+        return self.url(name)
+
+    def stop(self) -> None:
+        if self.started:
+            subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+            self.started = False
+        shutil.rmtree(self.dir, ignore_errors=True)

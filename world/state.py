@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,6 +64,9 @@ class World:
         self.booths: dict[str, BoothState] = {z.id: BoothState() for z in layout.zones.values() if z.access == "members_when_locked"}
         self._rng = random.Random(seed)
         self._forbidden_cache: dict[tuple, np.ndarray] = {}
+        # Who may be in a zone: the pure rule by default; the server injects its policy (which
+        # asks the same rule with the connected principal). Returns None or the reason code.
+        self.rule: Callable[[Avatar, Zone, BoothState | None], str | None] | None = None
 
     # -- membership -------------------------------------------------------------------------
     def spawn_point(self) -> tuple[float, float, float]:
@@ -87,7 +91,10 @@ class World:
     def access(self, avatar: Avatar, zone: Zone | None) -> str | None:
         if zone is None:
             return "blocked"  # outside the building
-        return may_enter(zone, avatar.id, avatar.role, self.booths.get(zone.id))
+        booth = self.booths.get(zone.id)
+        if self.rule is not None:
+            return self.rule(avatar, zone, booth)
+        return may_enter(zone, avatar.id, avatar.role, booth)
 
     # -- intents ----------------------------------------------------------------------------
     def set_velocity(self, avatar_id: int, vx: float, vy: float) -> bool:

@@ -36,6 +36,7 @@ export default defineConfig({
       '/socket.io': { target: 'http://127.0.0.1:8080', ws: true },
       '/assets': 'http://127.0.0.1:8080',
       '/healthz': 'http://127.0.0.1:8080',
+      '/api': 'http://127.0.0.1:8080',
     },
   },
   build: {
@@ -46,7 +47,7 @@ export default defineConfig({
     emptyOutDir: true,
     assetsInlineLimit: 0,
     chunkSizeWarningLimit: 800,
-    // two pages: the walk-in client and the standalone city model view (src/model/)
-    rollupOptions: { input: { main: 'index.html', model: 'model.html' } },
+    // three pages: the walk-in client, the standalone city model view (src/model/), staff login
+    rollupOptions: { input: { main: 'index.html', model: 'model.html', login: 'login.html' } },
   },
 });

@@ -7,12 +7,13 @@ indexed by table row (= feature id in the tiles), so the browser recolours featu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from .classes import CLASS_KEYS, CLASS_LABELS_JA
 from .clusters import find_clusters
-from .graph import build_graph
+from .graph import NeighbourGraph, build_graph
 from .model import HamadaModel, SpreadModel
 from .montecarlo import burn_probability
 from .scenarios import AppliedScenario, District, Scenario, ScenarioError, apply_scenario
@@ -21,6 +22,10 @@ from .spotting import SpottingParams
 from .weather import PRESETS, Weather
 
 RESULT_VERSION = 1
+
+# footprints -> graph. The default builds it; a caller running many simulations on one dataset
+# passes a cached one (server/jobs/graph_cache.py): the graph depends only on the footprints.
+GraphFor = Callable[[np.ndarray], NeighbourGraph]
 
 
 @dataclass
@@ -76,6 +81,7 @@ def run_scenario(
     *,
     model: SpreadModel | None = None,
     progress: Progress = _noop,
+    graph: GraphFor | None = None,
 ) -> ScenarioRun:
     """Classify ``table`` (a BuildingTable), apply ``scenario`` and run one simulation. With no
     ignition given, the burnable building nearest the district's centre is lit, so a bare run
@@ -87,7 +93,7 @@ def run_scenario(
     weather = scenario.weather or PRESETS["最頻"]
     model = model or HamadaModel()
     progress(0.15, "graph")
-    graph = build_graph(d.footprints)
+    graph = (graph or build_graph)(d.footprints)
     sources = applied.ignition_rows
     burns = model.burns(d.classes)
     if len(sources) == 0:
@@ -113,12 +119,12 @@ def default_ignition(d: District, burns: np.ndarray) -> np.ndarray:
 
 
 def run_montecarlo(table, scenario: Scenario, runs: int, *, model: SpreadModel | None = None,
-                   workers: int | None = None, progress: Progress = _noop) -> dict:
+                   workers: int | None = None, progress: Progress = _noop, graph: GraphFor | None = None) -> dict:
     """Burn probability per building over ``runs`` random single ignitions."""
     applied = apply_scenario(district_for(table, scenario), scenario)
     d = applied.district
     weather = scenario.weather or PRESETS["最頻"]
-    graph = build_graph(d.footprints)
+    graph = (graph or build_graph)(d.footprints)
     spread = prepare(graph, d.classes, weather, model or HamadaModel())
     mc = burn_probability(spread, runs, hours=scenario.hours, seed=scenario.seed, workers=workers, progress=progress)
     return {"version": RESULT_VERSION, "feature_count": len(d), "scenario": scenario.name,

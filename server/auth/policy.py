@@ -32,6 +32,8 @@ class Action(str, Enum):
     CANCEL_JOB = "cancel_job"  # resource: JobResource
     LIST_ALL_JOBS = "list_all_jobs"
     MANAGE_STAFF = "manage_staff"
+    LOCK_BOOTH = "lock_booth"  # resource: the booth's room id; staff only (rooms/booth.py)
+    PRESENT = "present"  # resource: the hall's room id; take the stage (rooms/hall.py)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ def decide(p: Principal, action: Action, resource: Any = None) -> Decision:
         r: ZoneResource = resource
         why = may_enter(r.zone, r.avatar_id, p.world_role, r.booth)
         return ALLOW if why is None else _deny(why, f"{action.value} {r.zone.id}")
+    if action in (Action.LOCK_BOOTH, Action.PRESENT):
+        return ALLOW if p.is_staff else _deny("forbidden", f"{action.value} is for staff")
     if action is Action.RUN_MONTECARLO:
         return ALLOW if p.is_staff else _deny("forbidden", "monte carlo runs are for staff")
     if action in (Action.UPLOAD_DATASET, Action.MANAGE_STAFF):
@@ -100,7 +104,7 @@ def require(p: Principal, action: Action, resource: Any = None, audit: Any = Non
     d = decide(p, action, resource)
     if not d.allowed:
         if audit is not None:
-            audit.refused(p, action.value, d.code or "forbidden")
+            audit.refused(p, action.value, d.code or "forbidden", resource)  # the audit keeps only its id
         raise PolicyDenied(d, action)
 
 

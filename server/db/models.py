@@ -7,16 +7,47 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import DateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# Named constraints: SQLite migrations rebuild tables (batch mode) and can only drop or alter a
+# constraint that has a name; the same names on PostgreSQL keep the two schemas comparable.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC in and out on both backends: SQLite stores no zone and hands back naive
+    datetimes, which would compare differently from PostgreSQL's (and raise against aware ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:  # a naive datetime is taken as UTC (datetime.utcnow() style)
+            value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None:
+            value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value
+
+
 class Base(DeclarativeBase):
-    pass
+    metadata = MetaData(naming_convention=NAMING)
 
 
 # BigInteger ids on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
@@ -27,7 +58,7 @@ class Municipality(Base):
     __tablename__ = "municipalities"
     code: Mapped[str] = mapped_column(String(16), primary_key=True)  # 全国地方公共団体コード, e.g. 271209
     name: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class StaffAccount(Base):
@@ -39,14 +70,14 @@ class StaffAccount(Base):
     roles: Mapped[list] = mapped_column(JSON, default=list)  # e.g. ["staff"], ["staff", "admin"]
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     kind: Mapped[str] = mapped_column(String(40))  # refused | login | login_failed | logout | staff_disabled | ...
     principal: Mapped[str] = mapped_column(String(80))  # Principal.key (staff:12, anon:<sid>), never a name
     action: Mapped[str | None] = mapped_column(String(60), nullable=True)
@@ -61,7 +92,7 @@ class Dataset(Base):
     name: Mapped[str] = mapped_column(String(200))
     path: Mapped[str] = mapped_column(Text)  # directory, relative to the data dir
     buildings: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(80), nullable=True)  # Principal.key
 
 
@@ -81,12 +112,12 @@ class Job(Base):
     result_path: Mapped[str | None] = mapped_column(Text, nullable=True)  # relative to the data dir
     error: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # {code, message}
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (Index("ix_jobs_owner_state", "owner", "state"), Index("ix_jobs_state", "state"))
 
 
-__all__ = ["AuditEvent", "Base", "Dataset", "Job", "Municipality", "StaffAccount", "utcnow"]
+__all__ = ["AuditEvent", "Base", "Dataset", "Job", "Municipality", "StaffAccount", "UTCDateTime", "utcnow"]

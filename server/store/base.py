@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 Handler = Callable[[str, bytes], Awaitable[None] | None]
 
 ZONE_CHANNEL = "yakuba:zone:"  # + zone id: per-zone change batches, chat
-CONTROL_CHANNEL = "yakuba:control"  # avatar claims (resume on another node)
+CONTROL_CHANNEL = "yakuba:control"  # avatar claims (resume on another node), revocations
 
 
 class StoreUnavailable(Exception):
@@ -24,10 +24,30 @@ class Store(abc.ABC):
     def __init__(self, node_id: str) -> None:
         self.node_id = node_id
         self._handlers: list[tuple[str, Handler]] = []
+        # Exact channels this node listens to. A node hears a zone's channel only while it has
+        # clients there (replication subscribes and unsubscribes); the control channel always.
+        self.channels: set[str] = {CONTROL_CHANNEL}
 
     def subscribe(self, prefix: str, handler: Handler) -> None:
-        """Deliver every message whose channel starts with ``prefix`` (own messages included)."""
+        """Route messages of listened channels starting with ``prefix`` to ``handler`` (own
+        messages included). Which channels arrive at all is ``subscribe_channel``'s business."""
         self._handlers.append((prefix, handler))
+
+    async def subscribe_channel(self, channel: str) -> None:
+        """Start receiving ``channel`` (idempotent). Remembered across reconnects."""
+        if channel not in self.channels:
+            self.channels.add(channel)
+            await self._listen(channel, True)
+
+    async def unsubscribe_channel(self, channel: str) -> None:
+        """Stop receiving ``channel`` (idempotent)."""
+        if channel in self.channels:
+            self.channels.discard(channel)
+            await self._listen(channel, False)
+
+    async def _listen(self, channel: str, on: bool) -> None:
+        """Backends with a connection apply a subscription change here."""
+        return None
 
     async def _dispatch(self, channel: str, data: bytes) -> None:
         for prefix, handler in self._handlers:

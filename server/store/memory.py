@@ -21,7 +21,8 @@ class MemoryStore(Store):
         return None
 
     async def publish(self, channel: str, data: bytes) -> None:
-        await self._dispatch(channel, data)
+        if channel in self.channels:
+            await self._dispatch(channel, data)
 
     async def put_session(self, token: str, data: bytes, ttl_s: float) -> None:
         self._sessions[token] = (time.monotonic() + ttl_s, data)

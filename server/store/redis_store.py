@@ -14,7 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .base import CONTROL_CHANNEL, ZONE_CHANNEL, Store, StoreUnavailable
+from .base import Store, StoreUnavailable
 
 log = logging.getLogger("yakuba.store.redis")
 SESSION_KEY = "yakuba:session:"
@@ -33,6 +33,7 @@ class RedisStore(Store):
             "return v"
         )
         self._reader: asyncio.Task | None = None
+        self._pubsub = None  # the reader's live pub/sub connection (None while reconnecting)
         self._up = False
         self._closing = False
         self.connected = asyncio.Event()
@@ -63,8 +64,15 @@ class RedisStore(Store):
         while not self._closing:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.psubscribe(ZONE_CHANNEL + "*")
-                await pubsub.subscribe(CONTROL_CHANNEL)
+                # Every listened channel, again after a reconnect; later changes go through _listen.
+                wanted = set(self.channels)
+                await pubsub.subscribe(*sorted(wanted))
+                self._pubsub = pubsub
+                if self.channels != wanted:  # changed while we were subscribing
+                    if self.channels - wanted:
+                        await pubsub.subscribe(*sorted(self.channels - wanted))
+                    if wanted - self.channels:
+                        await pubsub.unsubscribe(*sorted(wanted - self.channels))
                 self._up = True
                 self.connected.set()
                 if backoff > 0.2:
@@ -87,12 +95,23 @@ class RedisStore(Store):
                 self._up = False
                 self.connected.clear()
             finally:
+                self._pubsub = None
                 try:
                     await pubsub.aclose()
                 except Exception:
                     pass
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 2.0)
+
+    async def _listen(self, channel: str, on: bool) -> None:
+        pubsub = self._pubsub
+        if pubsub is None:
+            return  # the reader subscribes to self.channels when it (re)connects
+        try:
+            # Only writes the command; the reader task reads the confirmation with the messages.
+            await (pubsub.subscribe(channel) if on else pubsub.unsubscribe(channel))
+        except (RedisError, OSError) as e:
+            log.warning("redis %s failed: %s", "subscribe" if on else "unsubscribe", type(e).__name__)
 
     async def _call(self, coro):
         try:

@@ -9,18 +9,21 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from yakuba.server.simulation_api import setup_simulation_routes
 
+TOKEN = "s3cret-admin"
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}  # Monte Carlo runs are for staff and administrators
+
 
 @pytest.fixture
 async def client(data_dir):
     app = web.Application()
-    setup_simulation_routes(app, data_dir)
+    setup_simulation_routes(app, data_dir, admin_token=TOKEN)
     async with TestClient(TestServer(app)) as c:
         yield c
 
 
-async def wait_done(client, sid: str) -> dict:
-    for _ in range(600):  # polls a real background job; bounded at ~30 s
-        r = await client.get(f"/api/simulations/{sid}")
+async def wait_done(client, sid: str, headers: dict | None = None) -> dict:
+    for _ in range(600):  # polls a real job in a worker process; bounded at ~30 s
+        r = await client.get(f"/api/simulations/{sid}", headers=headers)
         assert r.status == 200
         doc = await r.json()
         assert 0.0 <= doc["progress"] <= 1.0
@@ -51,8 +54,10 @@ async def test_run_a_scenario_and_get_compact_results(client, synth_table):
 
 async def test_montecarlo_job(client):
     r = await client.post("/api/datasets/osaka/simulations", json={"hours": 1, "montecarlo": {"runs": 50}})
+    assert r.status == 403 and (await r.json())["error"]["code"] == "forbidden"  # a resident
+    r = await client.post("/api/datasets/osaka/simulations", json={"hours": 1, "montecarlo": {"runs": 50}}, headers=ADMIN)
     assert r.status == 202
-    doc = await wait_done(client, (await r.json())["id"])
+    doc = await wait_done(client, (await r.json())["id"], ADMIN)
     assert doc["state"] == "done" and doc["kind"] == "montecarlo"
     p = doc["result"]["probability"]
     assert len(p) == 63 and max(p) > 0 and all(0 <= x <= 1 for x in p)

@@ -101,8 +101,10 @@ async def test_building_lookup(data_dir: Path) -> None:
 
 
 async def wait_job(c: TestClient, url: str) -> dict:
-    for _ in range(300):
-        j = await (await c.get(url)).json()
+    # Jobs are private to whoever started them (here the API token's administrator), and the
+    # import runs in a worker process that first has to start: bounded at ~30 s.
+    for _ in range(600):
+        j = await (await c.get(url, headers={"Authorization": f"Bearer {TOKEN}"})).json()
         if j["state"] in ("done", "failed"):
             return j
         await asyncio.sleep(0.05)

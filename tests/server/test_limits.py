@@ -26,7 +26,7 @@ def test_masking_filter_masks_listed_words_case_insensitively():
 
 async def test_chat_length_rate_and_filter_over_sockets(tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
-    async with running_app(tmp_path, word_list=("ばか",)) as (url, app):
+    async with running_app(tmp_path, word_filter=("ばか",)) as (url, app):
         a, b = await Peer(url).connect(), await Peer(url).connect()
         try:
             await a.join()

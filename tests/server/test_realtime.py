@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 
 from yakuba.server.app import HUB_KEY
+from yakuba.server.auth.principal import Kind, Principal, resident
 
 from .realtime_client import Peer, running_app, until
 
@@ -92,15 +93,29 @@ async def test_wall_and_closed_door_refuse_and_speed_is_clamped(tmp_path):
             await p.close()
 
 
+async def _test_authenticate(environ: dict, auth: object) -> Principal:
+    """Stands in for the login: a test credential gives a staff principal, a wrong one is
+    refused, none is an anonymous resident. No session id: the staff watch would revoke a
+    session that is not in the store (that path is tested in tests/auth)."""
+    if isinstance(auth, dict) and "test_staff" in auth:
+        if auth["test_staff"] != "s3cret-staff":
+            raise ConnectionRefusedError("bad credential")
+        return Principal(kind=Kind.STAFF, staff_id=7, municipality="131016", roles=frozenset({"counter"}))
+    return resident()
+
+
 async def test_teleport_into_staff_zone_is_refused_and_staff_may_enter(tmp_path):
-    async with running_app(tmp_path, staff_tokens=frozenset({"s3cret-staff-token"})) as (url, app):
+    async with running_app(tmp_path) as (url, app):
         hub = app[HUB_KEY]
+        hub.gateway.authenticate = _test_authenticate
         r = await Peer(url).connect()
-        s = await Peer(url, auth={"staff_token": "s3cret-staff-token"}).connect()
+        s = await Peer(url, auth={"test_staff": "s3cret-staff"}).connect()
         try:
             jr = await r.join(name="resident")
             js = await s.join(name="staff")
             assert js["role"] == "staff" and jr["role"] == "resident"
+            assert js["principal"] == {"kind": "staff", "municipality": "131016", "roles": ["counter"]}
+            assert jr["principal"]["kind"] == "resident" and jr["tick_hz"] == hub.config.tick_hz
             before = (hub.world.avatars[jr["id"]].x, hub.world.avatars[jr["id"]].y)
             await r.emit("move", {"target": [54.0, 20.0]})  # middle of the salon lounge
             await until(lambda: any(e["code"] == "zone_forbidden" for e in r.errors), what="refusal")
@@ -118,10 +133,10 @@ async def test_teleport_into_staff_zone_is_refused_and_staff_may_enter(tmp_path)
                 assert bad["ok"] is False and bad["error"]["code"] == "invalid_payload"
             finally:
                 await x.close()
-            # A wrong staff token is refused at connect.
+            # A wrong credential is refused at connect.
             import socketio
 
-            wrong = Peer(url, auth={"staff_token": "guess"})
+            wrong = Peer(url, auth={"test_staff": "guess"})
             with pytest.raises(socketio.exceptions.ConnectionError):
                 await wrong.connect()
             assert not wrong.sio.connected

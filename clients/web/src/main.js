@@ -1,11 +1,12 @@
 // Entry screen, HUD and glue. The 3D world (three.js) is a separate chunk loaded on entry.
 import { t, setLang, getLang, applyI18n, zoneName } from './i18n.js';
 import { Net } from './net.js';
+import { LIMITS } from './protocol.gen.js';
 
 const $ = (id) => document.getElementById(id);
 const PREFS = 'yakuba.prefs';
 const WALK = 2.0; // m/s, the server's walking speed
-const STYLES = ['round', 'tall', 'child', 'senior'];
+const STYLES = LIMITS.STYLES;
 const COLORS = [
   ['blue', '#2f6fd0'], ['red', '#d0453a'], ['green', '#2e9a4e'],
   ['orange', '#e8892b'], ['purple', '#8a55c8'], ['teal', '#1f9aa0'],
@@ -17,7 +18,7 @@ const isTouch = window.matchMedia('(pointer: coarse)').matches || 'ontouchstart'
 // ---------- state (read-only view exposed for tests) ----------
 const S = {
   screen: 'entry', connection: 'offline', zone: null, me: null, plan: null,
-  firstFrameAt: null, frames: 0, renderer: null, building: null, lastError: null, banner: null,
+  staff: null, firstFrameAt: null, frames: 0, renderer: null, building: null, lastError: null, banner: null,
 };
 let net = null;
 let world = null;
@@ -34,7 +35,8 @@ window.__yakuba = Object.freeze({
     return {
       screen: S.screen, connection: S.connection, zone: S.zone, lang: getLang(),
       size: document.documentElement.dataset.size || 'normal',
-      me: S.me ? { id: S.me.id, role: S.me.role, name: me ? me.name : S.me.name, x: me?.x, y: me?.y, zone: S.zone } : null,
+      me: S.me ? { id: S.me.id, role: S.me.role, name: me ? me.name : S.me.name, x: me?.x, y: me?.y, zone: S.zone, principal: S.me.principal } : null,
+      staff: S.staff,
       avatars, firstFrameAt: S.firstFrameAt, frames: S.frames, renderer: S.renderer, building: S.building,
       lastError: S.lastError, banner: S.banner, yaw: world ? world.yaw : 0,
     };
@@ -70,6 +72,7 @@ function applyLang(lang) {
   buildChoices();
   planReady.then((plan) => { $('hall-name').textContent = plan.name[prefs.lang] || plan.name.ja; });
   if (world) world.setLang(prefs.lang);
+  if (S.staff) $('staff-as').textContent = t('entry.staffAs', { municipality: S.staff.municipality || '' });
   refreshHud();
   buildGoto();
   const help = $('help-body');
@@ -113,6 +116,7 @@ function buildChoices() {
 // ---------- entry ----------
 function initEntry() {
   $('name').value = prefs.name || '';
+  $('name').maxLength = LIMITS.NAME_MAX;
   applySize(prefs.size);
   applyLang(prefs.lang);
   document.addEventListener('change', (e) => {
@@ -126,6 +130,8 @@ function initEntry() {
     }
   });
   $('entry-form').addEventListener('submit', (e) => { e.preventDefault(); enter(); });
+  $('staff-logout').addEventListener('click', staffLogout);
+  refreshStaff();
   document.documentElement.dataset.ready = '1';
 }
 
@@ -134,7 +140,7 @@ async function enter() {
   btn.disabled = true;
   btn.textContent = t('entry.entering');
   $('entry-error').textContent = '';
-  prefs.name = $('name').value.trim().slice(0, 24);
+  prefs.name = $('name').value.trim().slice(0, LIMITS.NAME_MAX);
   savePrefs();
   const profile = { name: prefs.name || defaultName(), style: prefs.style, color: prefs.color, lang: prefs.lang };
   const plan = await planReady;
@@ -142,7 +148,8 @@ async function enter() {
   net = new Net({
     onState: (s) => { S.connection = s; refreshHud(); },
     onJoined: (ack, resumed) => {
-      S.me = { id: ack.id, role: ack.role, name: profile.name };
+      // principal: what the server's session says we are (never a field we sent)
+      S.me = { id: ack.id, role: ack.role, name: profile.name, principal: ack.principal || null };
       if (!resumed) showWorld();
       else hideBanner();
       refreshHud();
@@ -161,9 +168,34 @@ async function enter() {
     onZone: (z) => setZone(z),
     onChat: (m) => addChat(m),
     onError: (m) => showError(m && m.code),
-    onNotice: (m) => { if (m && m.kind === 'draining') showBanner(t('banner.draining')); },
+    onNotice: (m) => {
+      if (m && m.kind === 'draining') showBanner(t('banner.draining'));
+      if (m && m.kind === 'session_ended') { if (S.me) S.me.principal = null; S.staff = null; refreshHud(); toast(t('notice.session_ended')); }
+    },
   });
   net.connect(profile);
+}
+
+// ---------- staff session (cookie set by login.html; the socket reads the same session) ----------
+async function refreshStaff() {
+  try {
+    const r = await fetch(new URL('api/auth/me', document.baseURI), { credentials: 'same-origin' });
+    const d = r.ok ? await r.json() : null;
+    S.staff = d && d.principal && d.principal.kind !== 'resident' ? { ...d.principal, csrf: d.csrf } : null;
+  } catch (e) { S.staff = null; }
+  $('staff-login').hidden = !!S.staff;
+  $('staff-logout').hidden = !S.staff;
+  $('staff-as').hidden = !S.staff;
+  if (S.staff) $('staff-as').textContent = t('entry.staffAs', { municipality: S.staff.municipality || '' });
+}
+async function staffLogout() {
+  if (!S.staff) return;
+  try {
+    await fetch(new URL('api/auth/logout', document.baseURI), {
+      method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': S.staff.csrf || '' },
+    });
+  } catch (e) { /* offline: the session ends at its expiry */ }
+  await refreshStaff();
 }
 
 // ---------- world ----------
@@ -287,12 +319,13 @@ function initControls() {
     location.reload();
   });
   $('alert-close').addEventListener('click', () => { $('alert').hidden = true; });
+  $('chat-input').maxLength = LIMITS.CHAT_MAX; // index.html's maxlength, from the protocol
   $('chat-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const input = $('chat-input');
     const text = input.value.trim();
     if (!text) return;
-    if (text.length > 500) { showError('too_long'); return; }
+    if (text.length > LIMITS.CHAT_MAX) { showError('too_long'); return; }
     net?.chat(text);
     input.value = '';
   });
@@ -382,6 +415,10 @@ function refreshHud() {
   const conn = $('hud-conn');
   conn.dataset.state = S.connection;
   $('hud-conn-text').textContent = t('conn.' + S.connection);
+  const p = S.me && S.me.principal;
+  const badge = $('hud-staff');
+  badge.hidden = !(p && p.kind !== 'resident');
+  if (!badge.hidden) badge.textContent = t('hud.staff', { municipality: p.municipality || '' });
   if (S.connection === 'reconnecting' && S.screen === 'world') showBanner(t('banner.reconnecting'));
   else if (S.connection === 'connected') hideBanner();
   if (net) refreshNearby([...net.avatars.values()]);

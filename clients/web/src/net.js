@@ -1,23 +1,38 @@
-// The realtime connection: socket.io-client + msgpack snapshots (see server/protocol.py).
+// The realtime connection: socket.io-client + msgpack snapshots. The wire format comes from
+// protocol.gen.js, generated from server/protocol/ (`yakuba protocol export`): no copied constants.
 import { io } from 'socket.io-client';
 import { decode } from '@msgpack/msgpack';
+import { DEFAULT_TICK_HZ, SNAPSHOT } from './protocol.gen.js';
 
 const TOKEN_KEY = 'yakuba.resume';
-const INTERP_DELAY = 100; // ms behind the newest snapshot
-const TICK_MS = 1000 / 15;
+const K = SNAPSHOT.keys;
+const ADD = Object.fromEntries(SNAPSHOT.add.map((name, i) => [name, i])); // field -> record index
+const UPD = Object.fromEntries(SNAPSHOT.upd.fields.map((f) => [f.name, f.offset])); // field -> byte offset
+const UPD_SIZE = SNAPSHOT.upd.size;
+const POS = SNAPSHOT.posScale;
+const TURN = 360 / SNAPSHOT.headingSteps;
 
 export class Net {
   constructor(handlers) {
-    this.h = handlers; // {onState, onJoined, onJoinError, onZone, onChat, onError, onNotice}
+    this.h = handlers; // {onState, onJoined, onJoinError, onZone, onChat, onError, onNotice, onRoom}
     this.socket = null;
     this.profile = null;
     this.me = null; // join ack
     this.avatars = new Map(); // id -> avatar
+    this.rooms = new Map(); // room id -> {type, version, state}: the rooms the server put us in
     this.state = 'offline';
     this.leaving = false;
     this.lastMove = 0;
     this.pendingMove = null;
     this.moveTimer = null;
+    this.setTickHz(DEFAULT_TICK_HZ);
+  }
+
+  /** The server's snapshot rate (the join ack's tick_hz): interpolation follows it. */
+  setTickHz(hz) {
+    this.tickMs = 1000 / (hz > 0 ? hz : DEFAULT_TICK_HZ);
+    // Render 1.5 snapshots behind the newest (never under 100 ms) so one late frame does not stall.
+    this.interpDelay = Math.max(100, 1.5 * this.tickMs);
   }
 
   setState(s) {
@@ -51,6 +66,8 @@ export class Net {
     socket.on('chat', (m) => this.h.onChat?.(m));
     socket.on('error', (m) => this.h.onError?.(m));
     socket.on('notice', (m) => this.h.onNotice?.(m));
+    socket.on('room', (m) => this.onRoom(m));
+    socket.on('room_patch', (m) => this.onRoomPatch(m));
   }
 
   join(retry = false) {
@@ -76,10 +93,29 @@ export class Net {
       if (ack.token) sessionStorage.setItem(TOKEN_KEY, ack.token);
       const resumed = !!this.me;
       this.me = ack;
+      this.setTickHz(ack.tick_hz);
       this.setState('connected');
       this.h.onJoined?.(ack, resumed);
       if (ack.zone) this.h.onZone?.(ack.zone);
     });
+  }
+
+  // --- room state (`room` on join, then `room_patch` at the room's own rate) ---
+  onRoom(m) {
+    if (!m || typeof m.room !== 'string') return;
+    const r = { type: m.type, version: m.version, state: { ...(m.state || {}) } };
+    this.rooms.set(m.room, r);
+    this.h.onRoom?.(m.room, r);
+  }
+  onRoomPatch(m) {
+    const r = m && this.rooms.get(m.room);
+    // Versions count every change and one patch carries a whole patch period's changes, so
+    // they can jump; a patch only replaces top-level keys, so any newer one applies (an older
+    // one is already in the `room` state we got). null is a value here, not a removal.
+    if (!r || !(m.version > r.version)) return;
+    for (const [k, v] of Object.entries(m.patch || {})) r.state[k] = v;
+    r.version = m.version;
+    this.h.onRoom?.(m.room, r);
   }
 
   // --- snapshots ---
@@ -89,49 +125,51 @@ export class Net {
       m = decode(buf instanceof ArrayBuffer ? new Uint8Array(buf) : buf);
     } catch (e) { return; }
     const now = performance.now();
-    const seen = m.f ? new Set() : null;
-    for (const a of m.add || []) {
-      const [id, name, style, color, role, x, y, h, zone] = a;
+    const seen = m[K.full] ? new Set() : null;
+    for (const a of m[K.add] || []) {
+      const id = a[ADD.id];
       let av = this.avatars.get(id);
       if (!av) {
         av = { id, samples: [] };
         this.avatars.set(id, av);
       }
-      Object.assign(av, { name, style, color, role, zone });
-      this.push(av, now, x / 100, y / 100, (h * 360) / 256);
+      Object.assign(av, { name: a[ADD.name], style: a[ADD.style], color: a[ADD.color], role: a[ADD.role], zone: a[ADD.zone] });
+      this.push(av, now, a[ADD.x_cm] / POS, a[ADD.y_cm] / POS, a[ADD.heading_u8] * TURN);
       seen?.add(id);
     }
-    const upd = m.upd;
+    const upd = m[K.upd];
     if (upd && upd.byteLength) {
+      // Little-endian records (SNAPSHOT.upd): u32 id, u16 x_cm, u16 y_cm, u8 heading.
       const dv = new DataView(upd.buffer, upd.byteOffset, upd.byteLength);
-      for (let o = 0; o + 9 <= upd.byteLength; o += 9) {
-        const id = dv.getUint32(o, true);
+      for (let o = 0; o + UPD_SIZE <= upd.byteLength; o += UPD_SIZE) {
+        const id = dv.getUint32(o + UPD.id, true);
         const av = this.avatars.get(id);
         if (!av) continue;
-        this.push(av, now, dv.getUint16(o + 4, true) / 100, dv.getUint16(o + 6, true) / 100, (dv.getUint8(o + 8) * 360) / 256);
+        this.push(av, now, dv.getUint16(o + UPD.x_cm, true) / POS, dv.getUint16(o + UPD.y_cm, true) / POS,
+          dv.getUint8(o + UPD.heading_u8) * TURN);
         seen?.add(id);
       }
     }
-    for (const id of m.del || []) this.avatars.delete(id);
+    for (const id of m[K.del] || []) this.avatars.delete(id);
     if (seen) for (const id of [...this.avatars.keys()]) if (!seen.has(id)) this.avatars.delete(id);
-    if (m.z) this.h.onZone?.(m.z);
+    // The own zone arrives as the `zone` event, not in the snapshot.
   }
 
   push(av, t, x, y, h) {
     const s = av.samples;
     const last = s[s.length - 1];
-    if (last && t - last.t > TICK_MS * 2) {
+    if (last && t - last.t > this.tickMs * 2) {
       // Standing still produced no snapshots: start the move from "one tick ago", not from then.
-      s.push({ t: t - TICK_MS, x: last.x, y: last.y, h: last.h });
+      s.push({ t: t - this.tickMs, x: last.x, y: last.y, h: last.h });
     }
     s.push({ t, x, y, h });
     while (s.length > 8) s.shift();
     if (av.x === undefined) { av.x = x; av.y = y; av.h = h; }
   }
 
-  /** Positions ~100 ms behind the newest snapshot, interpolated. */
+  /** Positions interpDelay (1.5 ticks, at least 100 ms) behind the newest snapshot, interpolated. */
   interpolate(now) {
-    const rt = now - INTERP_DELAY;
+    const rt = now - this.interpDelay;
     for (const av of this.avatars.values()) {
       const s = av.samples;
       if (!s.length) continue;

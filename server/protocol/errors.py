@@ -1,0 +1,175 @@
+"""The one error-code list, for socket events and HTTP responses alike.
+
+A socket client gets ``error`` {code, message, event}; an HTTP client gets
+``{"error": {"code", "message"}}`` with the code's status. Both come from ``ProtocolError``, so a
+service can raise the same error whichever way it was called. Messages here are the English
+defaults; a raiser may pass a more precise one (the browser translates by code, not by message).
+Add a code here (with its message, and its status when HTTP answers with it) before using it.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+
+class ErrorCode(str, Enum):
+    # --- socket events -----------------------------------------------------------------------
+    INVALID_PAYLOAD = "invalid_payload"
+    UNKNOWN_EVENT = "unknown_event"
+    RATE_LIMITED = "rate_limited"
+    TOO_LONG = "too_long"
+    NOT_JOINED = "not_joined"
+    ALREADY_JOINED = "already_joined"
+    BLOCKED = "blocked"
+    ZONE_FORBIDDEN = "zone_forbidden"
+    BOOTH_LOCKED = "booth_locked"
+    UNKNOWN_ZONE = "unknown_zone"
+    NO_PATH = "no_path"
+    FILTERED = "filtered"
+    SERVER_DRAINING = "server_draining"
+    STORE_UNAVAILABLE = "store_unavailable"
+    INTERNAL = "internal"
+    # rooms (server/rooms): an intent the room does not take, or from someone not in it
+    UNKNOWN_INTENT = "unknown_intent"
+    NOT_MEMBER = "not_member"
+    # --- HTTP: requests and bodies ----------------------------------------------------------
+    INVALID_JSON = "invalid_json"
+    INVALID_REQUEST = "invalid_request"
+    TOO_LARGE = "too_large"
+    NOT_FOUND = "not_found"
+    BUSY = "busy"
+    # --- HTTP: identity --------------------------------------------------------------------
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    CSRF_FAILED = "csrf_failed"
+    LOGIN_FAILED = "login_failed"
+    LOGIN_THROTTLED = "login_throttled"
+    SESSION_EXPIRED = "session_expired"
+    # --- HTTP: datasets and uploads (gis/errors.py UploadError codes included) -------------
+    INVALID_ID = "invalid_id"
+    MISSING_NAME = "missing_name"
+    INVALID_LOD = "invalid_lod"
+    UPLOADS_DISABLED = "uploads_disabled"
+    EMPTY = "empty"
+    BAD_ZIP = "bad_zip"
+    TOO_MANY_FILES = "too_many_files"
+    ZIP_BOMB = "zip_bomb"
+    NO_GML = "no_gml"
+    UNKNOWN_DATASET = "unknown_dataset"
+    # --- HTTP: simulations and jobs ---------------------------------------------------------
+    INVALID_SCENARIO = "invalid_scenario"
+    UNKNOWN_SIMULATION = "unknown_simulation"
+    JOB_LIMIT = "job_limit"
+    CANCELLED = "cancelled"
+    INVALID_INPUT = "invalid_input"  # a job's error: the CityGML could not be imported
+    IMPORT_FAILED = "import_failed"  # a job's error: the import stopped
+    INTERRUPTED = "interrupted"  # a job's error: a node died under it and its inputs are gone
+    JOB_FINISHED = "job_finished"  # cancel of a job that has already ended
+
+
+MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.INVALID_PAYLOAD: "the event's payload does not match its schema",
+    ErrorCode.UNKNOWN_EVENT: "no such event",
+    ErrorCode.RATE_LIMITED: "too many events; slow down",
+    ErrorCode.TOO_LONG: "text is too long",
+    ErrorCode.NOT_JOINED: "join first",
+    ErrorCode.ALREADY_JOINED: "already joined",
+    ErrorCode.BLOCKED: "a wall or a closed door is in the way",
+    ErrorCode.ZONE_FORBIDDEN: "this area is for staff only",
+    ErrorCode.BOOTH_LOCKED: "this booth is in a private consultation",
+    ErrorCode.UNKNOWN_ZONE: "no such place",
+    ErrorCode.NO_PATH: "no way to get there from here",
+    ErrorCode.FILTERED: "the message was not sent by the word filter",
+    ErrorCode.SERVER_DRAINING: "the server is restarting; you will be reconnected",
+    ErrorCode.STORE_UNAVAILABLE: "temporarily unavailable; please try again",
+    ErrorCode.INTERNAL: "something went wrong on the server",
+    ErrorCode.UNKNOWN_INTENT: "this room does not take that request",
+    ErrorCode.NOT_MEMBER: "you are not in this room",
+    ErrorCode.INVALID_JSON: "body is not valid JSON",
+    ErrorCode.INVALID_REQUEST: "the request does not match its schema",
+    ErrorCode.TOO_LARGE: "the request is too large",
+    ErrorCode.NOT_FOUND: "not found",
+    ErrorCode.BUSY: "the server is busy; try again shortly",
+    ErrorCode.UNAUTHENTICATED: "please log in",
+    ErrorCode.FORBIDDEN: "you may not do this",
+    ErrorCode.CSRF_FAILED: "the request did not come from this site's page",
+    ErrorCode.LOGIN_FAILED: "wrong user name or password",
+    ErrorCode.LOGIN_THROTTLED: "too many failed logins; wait a moment and try again",
+    ErrorCode.SESSION_EXPIRED: "your session has ended; please log in again",
+    ErrorCode.INVALID_ID: "invalid dataset id",
+    ErrorCode.MISSING_NAME: "query parameter 'name' is required",
+    ErrorCode.INVALID_LOD: "lod must be 1 or 2",
+    ErrorCode.UPLOADS_DISABLED: "dataset upload is disabled",
+    ErrorCode.EMPTY: "empty upload",
+    ErrorCode.BAD_ZIP: "not a readable zip archive",
+    ErrorCode.TOO_MANY_FILES: "the archive has too many files",
+    ErrorCode.ZIP_BOMB: "the archive expands beyond the size limit",
+    ErrorCode.NO_GML: "the archive contains no .gml file",
+    ErrorCode.UNKNOWN_DATASET: "no such dataset",
+    ErrorCode.INVALID_SCENARIO: "the scenario cannot be applied",
+    ErrorCode.UNKNOWN_SIMULATION: "no such simulation",
+    ErrorCode.JOB_LIMIT: "you already have as many jobs running as allowed",
+    ErrorCode.CANCELLED: "the job was cancelled",
+    ErrorCode.INVALID_INPUT: "the input cannot be imported",
+    ErrorCode.IMPORT_FAILED: "the import failed",
+    ErrorCode.INTERRUPTED: "interrupted by a restart; inputs gone",
+    ErrorCode.JOB_FINISHED: "the job has already ended",
+}
+
+# The HTTP status a code answers with; codes not listed (socket-only) answer 400 if ever used.
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.INVALID_PAYLOAD: 400,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.SERVER_DRAINING: 503,
+    ErrorCode.STORE_UNAVAILABLE: 503,
+    ErrorCode.INTERNAL: 500,
+    ErrorCode.INVALID_JSON: 400,
+    ErrorCode.INVALID_REQUEST: 400,
+    ErrorCode.TOO_LARGE: 413,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.BUSY: 429,
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.CSRF_FAILED: 403,
+    ErrorCode.LOGIN_FAILED: 401,
+    ErrorCode.LOGIN_THROTTLED: 429,
+    ErrorCode.SESSION_EXPIRED: 401,
+    ErrorCode.INVALID_ID: 400,
+    ErrorCode.MISSING_NAME: 400,
+    ErrorCode.INVALID_LOD: 400,
+    ErrorCode.UPLOADS_DISABLED: 403,
+    ErrorCode.EMPTY: 400,
+    ErrorCode.BAD_ZIP: 400,
+    ErrorCode.TOO_MANY_FILES: 413,
+    ErrorCode.ZIP_BOMB: 413,
+    ErrorCode.NO_GML: 400,
+    ErrorCode.UNKNOWN_DATASET: 404,
+    ErrorCode.INVALID_SCENARIO: 400,
+    ErrorCode.UNKNOWN_SIMULATION: 404,
+    ErrorCode.JOB_LIMIT: 429,
+    ErrorCode.CANCELLED: 409,
+    ErrorCode.JOB_FINISHED: 409,
+}
+
+
+class ProtocolError(Exception):
+    """A refusal the client is told about: socket ``error`` event or HTTP error body."""
+
+    def __init__(self, code: ErrorCode, message: str | None = None, status: int | None = None) -> None:
+        self.code = ErrorCode(code)
+        self.message = message or MESSAGES[self.code]
+        self.status = status or HTTP_STATUS.get(self.code, 400)
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        """The HTTP body: ``{"error": {"code", "message"}}``."""
+        return {"error": {"code": self.code.value, "message": self.message}}
+
+
+def error_payload(code: ErrorCode, event: str | None, message: str | None = None) -> dict[str, Any]:
+    """The socket ``error`` event's payload."""
+    return {"code": code.value, "message": message or MESSAGES[code], "event": event}
+
+
+__all__ = ["HTTP_STATUS", "MESSAGES", "ErrorCode", "ProtocolError", "error_payload"]

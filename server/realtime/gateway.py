@@ -1,0 +1,335 @@
+"""Socket handlers only: connect, disconnect, join, move, chat, appearance, leave, unknown.
+
+Each handler validates its payload against the protocol (``parse``), asks the policy where a
+decision is needed, and turns the event into a world intent; errors go back as ``error``
+{code, message, event} with a log line of ids, never a crash. Identity comes from the injected
+``authenticate(environ, auth) -> Principal`` (the session cookie, in the real server), never from
+a client field. The state the handlers touch (clients, avatars, rooms) is the hub's.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgpack
+import socketio
+
+from yakuba.server.auth.policy import Action, ZoneResource, decide
+from yakuba.server.auth.principal import Kind, Principal, resident
+from yakuba.server.protocol import CHAT_MAX, AppearanceIn, ChatIn, ErrorCode, JoinIn, MoveIn, ProtocolError, error_payload, parse
+from yakuba.server.realtime.limits import TokenBucket
+from yakuba.server.realtime.replication import pack_chat, pack_claim, zone_channel
+from yakuba.server.realtime.sync import ViewState
+from yakuba.server.store.base import CONTROL_CHANNEL, StoreUnavailable
+from yakuba.world.interest import area_of
+from yakuba.world.state import Avatar
+
+if TYPE_CHECKING:
+    from yakuba.server.realtime.hub import Hub
+
+log = logging.getLogger("yakuba.realtime")
+
+Authenticate = Callable[[dict, Any], Awaitable[Principal]]
+
+
+async def anonymous(environ: dict, auth: Any) -> Principal:
+    """The default identity: an anonymous resident (the login engineer's replaces it)."""
+    return resident()
+
+
+@dataclass
+class Client:
+    sid: str
+    eio_sid: str
+    principal: Principal
+    avatar_id: int | None = None
+    token: str | None = None  # resume token of its avatar's session record
+    lang: str = "ja"
+    view: ViewState = field(default_factory=ViewState)
+    zone: str | None = None
+    ended: bool = False  # its session was revoked: the avatar goes, no grace period
+    events: TokenBucket = field(default_factory=lambda: TokenBucket(30, 60))
+    chats: TokenBucket = field(default_factory=lambda: TokenBucket(1, 5))
+    last_blocked: float = -1e9
+
+
+def session_owner(p: Principal) -> str:
+    """Who may resume an avatar: an anonymous resident's token is its only credential (any
+    resident connection holding it resumes); a signed-in principal's avatar only by itself."""
+    if p.kind is Kind.RESIDENT and p.staff_id is None:
+        return "resident"
+    return p.key
+
+
+class Gateway:
+    def __init__(self, hub: "Hub", authenticate: Authenticate | None = None) -> None:
+        self.hub = hub
+        self.sio: socketio.AsyncServer = hub.sio
+        self.authenticate: Authenticate = authenticate or anonymous
+        self._register()
+
+    def _register(self) -> None:
+        sio = self.sio
+        sio.on("connect", self.on_connect)
+        sio.on("disconnect", self.on_disconnect)
+        for event, fn in (("join", self.on_join), ("move", self.on_move), ("chat", self.on_chat), ("appearance", self.on_appearance), ("leave", self.on_leave)):
+            sio.on(event, self._guard(event, fn))
+        sio.on("*", self.on_unknown)
+
+    # -- connection -------------------------------------------------------------------------
+    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> bool:
+        hub = self.hub
+        if hub.draining:
+            return False
+        try:
+            principal = await self.authenticate(environ, auth)
+        except (ConnectionRefusedError, socketio.exceptions.ConnectionRefusedError):
+            hub.metrics.rejected.labels("auth_refused").inc()
+            log.warning("connect sid=%s refused by authentication", sid)
+            return False
+        except Exception:
+            hub.metrics.rejected.labels("auth_failed").inc()
+            log.exception("connect sid=%s: authentication failed", sid)
+            return False
+        if principal.client_key is None and principal.kind is Kind.RESIDENT:
+            principal = resident(sid)
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+        hub.clients[sid] = Client(sid=sid, eio_sid=eio_sid, principal=principal)
+        hub.metrics.clients.set(len(hub.clients))
+        log.info("connect sid=%s principal=%s", sid, principal.key)
+        return True
+
+    async def on_disconnect(self, sid: str, *args: Any) -> None:
+        hub = self.hub
+        c = hub.clients.pop(sid, None)
+        hub.metrics.clients.set(len(hub.clients))
+        if c is None:
+            return
+        await self.exit_zone(c, connected=False)
+        if c.avatar_id is None or c.ended:
+            return
+        hub.by_avatar.pop(c.avatar_id, None)
+        a = hub.world.avatars.get(c.avatar_id)
+        if a is None:
+            return
+        # Keep the avatar, idle, for the grace period so a reconnect (here or on another node)
+        # resumes it; the session record carries it across nodes.
+        hub.world.stop(a.id)
+        a.away = True
+        hub.away_until[a.id] = hub.clock.now() + hub.config.grace_s
+        await self.save_session(c, a)
+
+    def _guard(self, event: str, fn: Callable[[Client, Any], Awaitable[Any]]):
+        async def handler(sid: str, data: Any = None) -> Any:
+            self.hub.metrics.events.labels(event).inc()
+            c = self.hub.clients.get(sid)
+            if c is None:
+                return None
+            try:
+                if not c.events.take():
+                    raise ProtocolError(ErrorCode.RATE_LIMITED)
+                msg = parse(event, data)
+                if event != "join" and c.avatar_id is None:
+                    raise ProtocolError(ErrorCode.NOT_JOINED)
+                return await fn(c, msg)
+            except ProtocolError as e:
+                return await self.reject(c, event, e.code, e.message)
+            except Exception:
+                log.exception("handler %s failed sid=%s", event, sid)
+                return await self.reject(c, event, ErrorCode.INTERNAL)
+
+        return handler
+
+    async def reject(self, c: Client, event: str, code: ErrorCode, message: str | None = None) -> dict:
+        self.hub.metrics.rejected.labels(code.value).inc()
+        log.info("rejected event=%s code=%s sid=%s", event, code.value, c.sid)
+        payload = error_payload(code, event, message)
+        await self.sio.emit("error", payload, to=c.sid)
+        return {"ok": False, "error": payload}
+
+    async def on_unknown(self, event: str, sid: str, *args: Any) -> None:
+        c = self.hub.clients.get(sid)
+        self.hub.metrics.events.labels("unknown").inc()
+        if c is not None:
+            await self.reject(c, str(event)[:40], ErrorCode.UNKNOWN_EVENT)
+
+    # -- join / resume ----------------------------------------------------------------------
+    async def on_join(self, c: Client, msg: JoinIn) -> dict:
+        hub, world = self.hub, self.hub.world
+        if hub.draining:
+            raise ProtocolError(ErrorCode.SERVER_DRAINING)
+        if c.avatar_id is not None:
+            raise ProtocolError(ErrorCode.ALREADY_JOINED)
+        a = await self._resume(c, msg.resume) if msg.resume else None
+        if a is None:
+            try:
+                aid = await hub.store.next_id("avatar", max(world.avatars, default=0))
+            except StoreUnavailable:
+                raise ProtocolError(ErrorCode.STORE_UNAVAILABLE) from None
+            x, y, h = world.spawn_point()
+            zone = world.layout.zone_at(x, y)
+            a = Avatar(id=aid, name=msg.name or f"来庁者{aid % 1000:03d}", style=msg.style or "round", color=msg.color or "#2b6cb0", role=c.principal.world_role, x=x, y=y, heading=h, zone=zone.id if zone else "entrance")
+            world.add(a)
+            c.token = secrets.token_urlsafe(24)
+        c.avatar_id = a.id
+        c.lang = msg.lang or c.lang
+        c.view.reset()
+        hub.by_avatar[a.id] = c
+        hub.meta_dirty.add(a.id)
+        await self.enter_zone(c, a.zone)
+        await self.save_session(c, a)
+        log.info("join avatar=%s sid=%s resumed=%s", a.id, c.sid, bool(msg.resume))
+        return {"ok": True, "id": a.id, "token": c.token, "zone": a.zone, "role": a.role.value, "x": a.x, "y": a.y, "heading": a.heading, "tick_hz": hub.config.tick_hz, "principal": c.principal.public()}
+
+    async def _resume(self, c: Client, token: str) -> Avatar | None:
+        hub = self.hub
+        try:
+            raw = await hub.store.get_session(token)
+        except StoreUnavailable:
+            raw = None
+        if raw is None:
+            return None
+        rec = msgpack.unpackb(raw)
+        if rec.get("owner") != session_owner(c.principal) or rec.get("role") != c.principal.world_role.value:
+            log.info("resume refused avatar=%s sid=%s: another principal", rec.get("id"), c.sid)
+            return None  # a token never moves an avatar between principals
+        aid = rec["id"]
+        old = hub.by_avatar.get(aid)
+        if old is not None and old.sid != c.sid:
+            # The same avatar is still attached here: the newer connection wins.
+            old.avatar_id = None
+            hub.by_avatar.pop(aid, None)
+            await self.sio.disconnect(old.sid)
+        a = hub.world.avatars.get(aid)
+        if a is None or not a.local:
+            a = Avatar(id=aid, name=rec["name"], style=rec["style"], color=rec["color"], role=c.principal.world_role, x=rec["x"], y=rec["y"], heading=rec["h"], zone=rec["zone"])
+            hub.world.avatars[aid] = a
+            hub.replicator.remote_seen.pop(aid, None)
+            try:  # tell the node that held it to let go
+                await hub.store.publish(CONTROL_CHANNEL, pack_claim(hub.store.node_id, aid))
+            except StoreUnavailable:
+                pass
+        a.away = False
+        hub.away_until.pop(aid, None)
+        c.token = token
+        return a
+
+    async def save_session(self, c: Client, a: Avatar) -> None:
+        if c.token is None:
+            return
+        rec = {"id": a.id, "name": a.name, "style": a.style, "color": a.color, "role": a.role.value, "owner": session_owner(c.principal), "x": a.x, "y": a.y, "h": a.heading, "zone": a.zone}
+        try:
+            await self.hub.store.put_session(c.token, msgpack.packb(rec), self.hub.config.grace_s)
+        except StoreUnavailable:
+            log.warning("session not saved avatar=%s: store unavailable", a.id)
+
+    # -- zones and rooms --------------------------------------------------------------------
+    async def enter_zone(self, c: Client, zone: str) -> None:
+        """Move the client's subscriptions to ``zone``: socket room (chat), bus channels of its
+        area (replication) and the zone's room (its state now, its patches from now on)."""
+        if c.zone == zone:
+            return
+        hub = self.hub
+        old = c.zone
+        if old is not None:
+            await self.sio.leave_room(c.sid, "zone:" + old)
+        await self.sio.enter_room(c.sid, "zone:" + zone)
+        c.zone = zone
+        old_area, new_area = (area_of(hub.world.layout, old) if old else None), area_of(hub.world.layout, zone)
+        if old_area != new_area:
+            await hub.replicator.watch(new_area)
+            if old_area is not None:
+                await hub.replicator.unwatch(old_area)
+        await self.sio.emit("zone", {"zone": zone}, to=c.sid)
+        room = hub.rooms.move(c.avatar_id, old, zone) if c.avatar_id is not None else None
+        if room is not None:
+            await self.sio.emit("room", room.snapshot(), to=c.sid)
+
+    async def exit_zone(self, c: Client, connected: bool = True) -> None:
+        if c.zone is None:
+            return
+        hub = self.hub
+        if connected:
+            await self.sio.leave_room(c.sid, "zone:" + c.zone)
+        await hub.replicator.unwatch(area_of(hub.world.layout, c.zone))
+        if c.avatar_id is not None:
+            hub.rooms.move(c.avatar_id, c.zone, None)
+        c.zone = None
+
+    # -- intents ----------------------------------------------------------------------------
+    async def on_move(self, c: Client, msg: MoveIn) -> None:
+        kind = msg.kind()
+        aid = c.avatar_id
+        assert aid is not None
+        world = self.hub.world
+        reason: str | None = None
+        if kind == "velocity":
+            if world.set_velocity(aid, float(msg.vx), float(msg.vy)):  # type: ignore[arg-type]
+                self.hub.metrics.rejected.labels("speed_clamped").inc()
+        elif kind == "stop":
+            world.stop(aid)
+        elif kind == "target":
+            reason = world.set_target(aid, float(msg.target[0]), float(msg.target[1]))  # type: ignore[index]
+        else:
+            reason = world.set_goto(aid, msg.goto)  # type: ignore[arg-type]
+        if reason:
+            raise ProtocolError(ErrorCode(reason))
+        return None
+
+    async def on_chat(self, c: Client, msg: ChatIn) -> None:
+        hub = self.hub
+        text = msg.text.strip()
+        if len(text) > CHAT_MAX:
+            raise ProtocolError(ErrorCode.TOO_LONG)
+        if not text:
+            raise ProtocolError(ErrorCode.INVALID_PAYLOAD, "empty message")
+        a = hub.world.avatars[c.avatar_id]  # type: ignore[index]
+        zone = hub.world.layout.zones.get(a.zone)
+        if zone is not None:
+            d = decide(c.principal, Action.CHAT, ZoneResource(zone, a.id, hub.world.booths.get(zone.id)))
+            if not d:
+                raise ProtocolError(ErrorCode(d.code or "zone_forbidden"))
+        if not c.chats.take():
+            raise ProtocolError(ErrorCode.RATE_LIMITED)
+        filtered = hub.filter.apply(text)
+        if filtered is None:
+            raise ProtocolError(ErrorCode.FILTERED)
+        # Chat content is delivered and forgotten: never stored, never logged (ids only).
+        out = {"id": a.id, "name": a.name, "text": filtered, "zone": a.zone, "ts": time.time()}
+        await self.sio.emit("chat", out, room="zone:" + a.zone)
+        log.debug("chat avatar=%s zone=%s", a.id, a.zone)
+        if hub.store.shared:
+            try:
+                await hub.store.publish(zone_channel(a.zone), pack_chat(hub.store.node_id, out))
+            except StoreUnavailable:
+                pass
+
+    async def on_appearance(self, c: Client, msg: AppearanceIn) -> None:
+        a = self.hub.world.avatars[c.avatar_id]  # type: ignore[index]
+        a.style = msg.style or a.style
+        a.color = msg.color or a.color
+        self.hub.meta_dirty.add(a.id)
+
+    async def on_leave(self, c: Client, msg: Any) -> dict:
+        hub = self.hub
+        await self.exit_zone(c)
+        aid = c.avatar_id
+        c.avatar_id = None
+        if aid is not None:
+            hub.by_avatar.pop(aid, None)
+            hub.remove_avatar(aid)
+            if c.token:
+                try:
+                    await hub.store.delete_session(c.token)
+                except StoreUnavailable:
+                    pass
+        c.view.reset()
+        return {"ok": True}
+
+
+__all__ = ["Authenticate", "Client", "Gateway", "anonymous", "session_owner"]

@@ -1,0 +1,39 @@
+"""The engine.io fast path relies on python-socketio/engineio internals: these tests fail when
+the internals change (the socket's ``queue``, the binary event encoding)."""
+
+from __future__ import annotations
+
+from engineio import packet as eio_packet
+from socketio import packet as sio_packet
+
+from yakuba.server.app import HUB_KEY
+from yakuba.server.realtime.transport import SNAP_HEADER, send_packets, snap_packets
+
+from server.realtime_client import Peer, running_app, until
+
+
+def test_hand_built_packets_equal_what_socketio_encodes():
+    frame = b"\x81\xa1t\x01"
+    text, binary = sio_packet.Packet(sio_packet.EVENT, namespace="/", data=["snap", frame]).encode()
+    pkts = snap_packets(frame)
+    assert pkts[0] is SNAP_HEADER and SNAP_HEADER.data == text and SNAP_HEADER.packet_type == eio_packet.MESSAGE
+    assert pkts[1].data == binary and pkts[1].binary and pkts[1].encode() == eio_packet.Packet(eio_packet.MESSAGE, frame).encode()
+
+
+async def test_fast_path_queues_on_the_engineio_socket_and_the_client_decodes_it(tmp_path):
+    async with running_app(tmp_path) as (url, app):
+        hub = app[HUB_KEY]
+        got: list[bytes] = []
+        p = await Peer(url).connect()
+        p.sio.on("snap", lambda frame: got.append(frame))
+        try:
+            await until(lambda: len(hub.clients) == 1)
+            c = next(iter(hub.clients.values()))
+            sock = hub.sio.eio.sockets[c.eio_sid]
+            assert hasattr(sock, "queue") and hasattr(sock.queue, "put_nowait"), "engineio socket has no packet queue"
+            assert await send_packets(hub.sio.eio, c.eio_sid, snap_packets(b"\x90")) is True
+            await until(lambda: b"\x90" in got, what="frame through the fast path")
+            # an unknown socket falls back to the public path without raising
+            assert await send_packets(hub.sio.eio, "no-such-sid", snap_packets(b"\x90")) is False
+        finally:
+            await p.close()

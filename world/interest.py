@@ -1,0 +1,64 @@
+"""Area of interest: who sees whom. Pure, no sockets and no clock.
+
+Zones of one *area* (an open-plan space: the lobby's entrance, info desk and corridor) see each
+other; an area holding more avatars than a client's view limit is cut to the nearest N. The
+positions of an area are gathered once per tick and shared by every viewer in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Protocol
+
+import numpy as np
+
+from .layout import Layout
+
+
+class Located(Protocol):
+    id: int
+    x: float
+    y: float
+    zone: str
+
+
+def area_of(layout: Layout, zone_id: str) -> str:
+    """The area a zone belongs to (an unknown zone is an area of its own)."""
+    z = layout.zones.get(zone_id)
+    return z.area if z else zone_id
+
+
+def zones_of_area(layout: Layout, area: str) -> list[str]:
+    zs = [z.id for z in layout.zones.values() if z.area == area]
+    return zs or [area]
+
+
+def group_by_area(layout: Layout, avatars: Iterable[Located]) -> dict[str, list[int]]:
+    """Area -> avatar ids in it, in iteration order."""
+    zones = layout.zones
+    areas: dict[str, list[int]] = {}
+    for a in avatars:
+        z = zones.get(a.zone)
+        areas.setdefault(z.area if z else a.zone, []).append(a.id)
+    return areas
+
+
+class AreaPositions:
+    """The ids and positions of one area, gathered once and queried by each viewer in it."""
+
+    __slots__ = ("ids", "pos")
+
+    def __init__(self, ids: list[int], avatars: Mapping[int, Located]) -> None:
+        self.ids = np.array(ids, dtype=np.int64)
+        self.pos = np.array([(avatars[i].x, avatars[i].y) for i in ids], dtype=np.float64).reshape(-1, 2)
+
+    def nearest(self, me: Located, limit: int) -> frozenset[int]:
+        """The ``limit`` avatars nearest to ``me`` (itself always included)."""
+        if len(self.ids) <= limit:
+            return frozenset(self.ids.tolist()) | {me.id}
+        d = (self.pos[:, 0] - me.x) ** 2 + (self.pos[:, 1] - me.y) ** 2
+        idx = np.argpartition(d, limit - 1)[:limit]
+        return frozenset(self.ids[idx].tolist()) | {me.id}
+
+
+__all__ = ["AreaPositions", "area_of", "group_by_area", "zones_of_area"]
