@@ -21,7 +21,7 @@ import socketio
 
 from yakuba.server.auth.policy import Action, ZoneResource, decide
 from yakuba.server.auth.principal import Kind, Principal, resident
-from yakuba.server.protocol import CHAT_MAX, AppearanceIn, ChatIn, ErrorCode, JoinIn, MoveIn, ProtocolError, error_payload, parse
+from yakuba.server.protocol import CHAT_MAX, PROTOCOL_VERSION, AppearanceIn, ChatIn, ErrorCode, JoinIn, MoveIn, ProtocolError, error_payload, parse
 from yakuba.server.realtime.limits import TokenBucket
 from yakuba.server.realtime.replication import pack_chat, pack_claim, zone_channel
 from yakuba.server.realtime.sync import ViewState
@@ -184,7 +184,7 @@ class Gateway:
         await self.enter_zone(c, a.zone)
         await self.save_session(c, a)
         log.info("join avatar=%s sid=%s resumed=%s", a.id, c.sid, bool(msg.resume))
-        return {"ok": True, "id": a.id, "token": c.token, "zone": a.zone, "role": a.role.value, "x": a.x, "y": a.y, "heading": a.heading, "tick_hz": hub.config.tick_hz, "principal": c.principal.public()}
+        return {"ok": True, "id": a.id, "token": c.token, "zone": a.zone, "role": a.role.value, "x": a.x, "y": a.y, "heading": a.heading, "tick_hz": hub.config.tick_hz, "principal": c.principal.public(), "protocol": PROTOCOL_VERSION}
 
     async def _resume(self, c: Client, token: str) -> Avatar | None:
         hub = self.hub
