@@ -6,6 +6,8 @@ Runs yakuba at N = 100, 250, 500, 1000 on one node, 500 and 1000 over two nodes 
 and the naive baseline (every position relayed to the whole room) in the same invocation.
 
     .venv/bin/python bench/presence.py [--quick] [--seconds 10]
+    .venv/bin/python bench/presence.py --jobs        # 200 avatars without / with an import and a simulation
+    .venv/bin/python bench/presence.py --sizes 500,1000 --baseline-bin ../old/.venv/bin   # before/after
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 TICKS = os.sysconf("SC_CLK_TCK")
+BENCH_TOKEN = "bench-" + os.urandom(8).hex()  # the bench server's API token (administrator)
+sys.path.insert(0, str(HERE))
 
 
 def free_port() -> int:
@@ -60,15 +64,50 @@ def snapshots_total(url: str) -> float:
     return float("nan")
 
 
-def run(mode: str, n: int, nodes: int, seconds: float, redis_url: str | None, tmp: Path) -> dict:
+def tick_buckets(url: str) -> dict[float, float]:
+    """The tick-duration histogram's cumulative bucket counts (le -> count)."""
+    try:
+        text = urllib.request.urlopen(url + "/metrics", timeout=2).read().decode()
+    except Exception:
+        return {}
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("yakuba_tick_seconds_bucket{"):
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            out[float("inf") if le == "+Inf" else float(le)] = float(line.split()[1])
+    return out
+
+
+def tick_p99_ms(before: dict[float, float], after: dict[float, float]) -> float | None:
+    """p99 of the ticks between two scrapes, linear within the bucket that holds it."""
+    les = sorted(after)
+    counts = [after[le] - before.get(le, 0.0) for le in les]
+    if not counts or counts[-1] <= 0:
+        return None
+    target = 0.99 * counts[-1]
+    lo_le, lo_c = 0.0, 0.0
+    for le, c in zip(les, counts):
+        if c >= target:
+            if le == float("inf"):
+                return round(lo_le * 1000, 2)
+            frac = (target - lo_c) / (c - lo_c) if c > lo_c else 1.0
+            return round((lo_le + frac * (le - lo_le)) * 1000, 2)
+        lo_le, lo_c = le, c
+    return None
+
+
+def run(mode: str, n: int, nodes: int, seconds: float, redis_url: str | None, tmp: Path, jobs: bool = False, bin_dir: Path = BIN) -> dict:
     servers: list[tuple[subprocess.Popen, str]] = []
-    env = {**os.environ, "YAKUBA_TICK_HZ": "10"}
+    env = {**os.environ, "YAKUBA_TICK_HZ": "10", "YAKUBA_API_TOKEN": BENCH_TOKEN}
     for i in range(nodes):
         port = free_port()
         if mode == "naive":
             cmd = [str(BIN / "python"), str(HERE / "naive_server.py"), "--port", str(port)]
         else:
-            cmd = [str(BIN / "yakuba"), "serve", "--port", str(port), "--data", str(tmp / f"n{i}")]
+            data = tmp / f"n{i}"
+            if jobs and not (data / "datasets").is_dir():  # a dataset for the simulations
+                subprocess.run([str(BIN / "yakuba"), "import-defaults", "--data", str(data)], check=True, stdout=subprocess.DEVNULL)
+            cmd = [str(bin_dir / "yakuba"), "serve", "--port", str(port), "--data", str(data)]
             if redis_url:
                 cmd += ["--redis", redis_url]
         p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -82,6 +121,14 @@ def run(mode: str, n: int, nodes: int, seconds: float, redis_url: str | None, tm
     )
     cpu0 = snaps0 = t0 = None
     cpu1 = snaps1 = t1 = None
+    ticks0: dict = {}
+    ticks1: dict = {}
+    load = None
+    if jobs:
+        from jobload import JobLoad, synthetic_gml
+
+        gml = synthetic_gml(tmp, 3000) if not (tmp / "synthetic").is_dir() else next((tmp / "synthetic").glob("*.gml"))
+        load = JobLoad(servers[0][1], BENCH_TOKEN, gml, "osaka-sumiyoshi").start()
     result: dict = {}
     assert lg.stdout is not None
     for line in lg.stdout:
@@ -90,13 +137,16 @@ def run(mode: str, n: int, nodes: int, seconds: float, redis_url: str | None, tm
             t0 = time.perf_counter()
             cpu0 = [cpu_seconds(p.pid) for p, _ in servers]
             snaps0 = [snapshots_total(u) for _, u in servers]
+            ticks0 = tick_buckets(servers[0][1])
         elif line == "MEASURE_END":
             t1 = time.perf_counter()
             cpu1 = [cpu_seconds(p.pid) for p, _ in servers]
             snaps1 = [snapshots_total(u) for _, u in servers]
+            ticks1 = tick_buckets(servers[0][1])
         elif line.startswith("{"):
             result = json.loads(line)
     lg.wait()
+    job_counts = load.close() if load else None
     for p, _ in servers:
         p.terminate()
     for p, _ in servers:
@@ -111,7 +161,9 @@ def run(mode: str, n: int, nodes: int, seconds: float, redis_url: str | None, tm
         snaps = None
     per_zone = {"lobby": n - int(n * 0.5) if mode != "naive" else n, "hall": int(n * 0.5) if mode != "naive" else 0}
     return {
-        "bench": "presence", "mode": mode, "nodes": nodes, "N": n, "avatars_per_zone": per_zone,
+        "bench": "presence", "mode": mode, "server": "baseline" if bin_dir != BIN else "this", "nodes": nodes, "N": n, "jobs": jobs, "avatars_per_zone": per_zone,
+        "tick_ms_p99": tick_p99_ms(ticks0, ticks1) if mode != "naive" else None,
+        **(job_counts or {}),
         "latency_ms_p50": result.get("latency_ms_p50"), "latency_ms_p99": result.get("latency_ms_p99"),
         "latency_samples": result.get("samples"), "server_cpu_pct": cpu, "snapshots_per_s": round(snaps) if snaps is not None else None,
         "messages_per_s_received": result.get("frames_per_s"), "bytes_per_s_per_client": result.get("bytes_per_s_per_client"),
@@ -123,6 +175,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--quick", action="store_true", help="small N only (a smoke run)")
+    ap.add_argument("--jobs", action="store_true", help="only the jobs comparison: 200 avatars without, then with an import and a simulation running")
+    ap.add_argument("--sizes", default=None, help="only these one-node N, e.g. 500,1000 (before/after comparisons)")
+    ap.add_argument("--baseline-bin", type=Path, default=None,
+                    help="the bin/ of another checkout's venv: each size runs on it and on this one, interleaved, in this invocation")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="yakuba-bench-"))
     redis = None
@@ -133,17 +189,25 @@ def main() -> None:
         redis = subprocess.Popen([exe, "--port", str(rport), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
         redis_url = f"redis://127.0.0.1:{rport}/0"
         time.sleep(0.5)
-    plan = [("yakuba", 100, 1), ("naive", 50, 1)] if args.quick else [
+    plan: list[tuple] = [("yakuba", 100, 1), ("naive", 50, 1)] if args.quick else [
         ("yakuba", 100, 1), ("yakuba", 250, 1), ("yakuba", 500, 1), ("yakuba", 1000, 1),
         ("yakuba", 500, 2), ("yakuba", 1000, 2),
         ("naive", 50, 1), ("naive", 100, 1), ("naive", 200, 1), ("naive", 300, 1),
     ]
+    if args.jobs:
+        plan = [("yakuba", 200, 1, False), ("yakuba", 200, 1, True), ("yakuba", 200, 1, False), ("yakuba", 200, 1, True)]
+    elif args.sizes:
+        plan = [("yakuba", int(x), 1) for x in args.sizes.split(",")]
+    if args.baseline_bin:
+        plan = [step for p in plan if p[0] == "yakuba" for step in ((*p[:3], False, args.baseline_bin), (*p[:3], False, BIN))]
     try:
-        for mode, n, nodes in plan:
+        for mode, n, nodes, *rest in plan:
             if nodes > 1 and not redis_url:
                 print(json.dumps({"bench": "presence", "mode": mode, "nodes": nodes, "N": n, "skipped": "redis-server not installed"}))
                 continue
-            print(json.dumps(run(mode, n, nodes, args.seconds, redis_url if nodes > 1 else None, tmp)), flush=True)
+            jobs = bool(rest and rest[0])
+            bin_dir = rest[1] if len(rest) > 1 else BIN
+            print(json.dumps(run(mode, n, nodes, args.seconds, redis_url if nodes > 1 else None, tmp, jobs=jobs, bin_dir=bin_dir)), flush=True)
     finally:
         if redis:
             redis.terminate()

@@ -89,7 +89,9 @@ class AuditLog:
             self.task = asyncio.get_running_loop().create_task(self._writer(), name="audit-writer")
 
     async def flush(self) -> None:
-        if self.queue.empty():
+        # join(), not empty(): the writer may hold a batch it took from the queue but has not
+        # written yet; task_done() after the write is what join() waits for.
+        if self.queue.empty() and (self.task is None or self.task.done()):
             return
         self._ensure_started()
         await self.queue.join()

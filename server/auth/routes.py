@@ -12,25 +12,21 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from yakuba.server.auth import passwords
 from yakuba.server.auth.identity import IDENTITY_KEY, SESSION_KEY, Identity, principal_for_request
 from yakuba.server.auth.principal import Kind, resident
 from yakuba.server.auth.sessions import clear_cookie, set_cookie
 from yakuba.server.protocol.errors import ErrorCode, ProtocolError
+from yakuba.server.protocol.http import LoginIn, json_body
+
+LOGIN_MAX_BYTES = 4096
 
 log = logging.getLogger("yakuba.auth")
 
 # revoke(session_id=None, staff_id=None): drop matching sockets on every node (the gateway's).
 Revoke = Callable[..., Awaitable[None]]
 REVOKE_KEY = web.AppKey("auth_revoke", object)
-
-
-class LoginIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=passwords.MAX_LENGTH)
 
 
 def _error(e: ProtocolError) -> web.Response:
@@ -40,15 +36,8 @@ def _error(e: ProtocolError) -> web.Response:
 async def _body(request: web.Request) -> LoginIn:
     if request.content_type != "application/json":
         raise ProtocolError(ErrorCode.INVALID_REQUEST, "send JSON: {\"username\", \"password\"}")
-    try:
-        data = await request.json()
-    except ValueError:
-        raise ProtocolError(ErrorCode.INVALID_JSON) from None
-    try:
-        return LoginIn.model_validate(data)
-    except ValidationError as e:
-        fields = ",".join(str(err["loc"][0]) if err["loc"] else "body" for err in e.errors())
-        raise ProtocolError(ErrorCode.INVALID_REQUEST, f"invalid login body ({fields})") from None
+    raw = await request.content.read(LOGIN_MAX_BYTES + 1)
+    return LoginIn.from_body(json_body(raw, LOGIN_MAX_BYTES))  # the one schema, in protocol/http.py
 
 
 async def login(request: web.Request) -> web.Response:

@@ -15,8 +15,17 @@ MAX_DT = 0.5  # a stalled loop must not turn into a teleport
 
 
 class Ticker:
-    def __init__(self, name: str, hz: float, clock: Clock, step: Callable[[float, float], Awaitable[None]], observe: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        hz: float,
+        clock: Clock,
+        step: Callable[[float, float], Awaitable[None]],
+        observe: Callable[[float], None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.name, self.period, self.clock, self.step, self.observe = name, 1.0 / hz, clock, step, observe
+        self.sleep = sleep  # a test passes one that advances a ManualClock instead of waiting
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -36,7 +45,7 @@ class Ticker:
         last = clock.now()
         next_at = last + period
         while True:
-            await asyncio.sleep(max(0.0, next_at - clock.now()))
+            await self.sleep(max(0.0, next_at - clock.now()))
             now = clock.now()
             dt = min(now - last, MAX_DT)
             last = now

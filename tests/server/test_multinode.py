@@ -90,6 +90,7 @@ async def test_sigterm_drains_tells_clients_and_sessions_resume_elsewhere(serve,
     watcher = await Peer(node_b.url).connect()
     try:
         ja = await a.join(name="drained")
+        assert ja.get("ok"), ja  # a refused join says why (not a KeyError below)
         await watcher.join(name="watcher")
         await until(lambda: ja["id"] in watcher.view, timeout=10)
         node_a.proc.terminate()  # SIGTERM; keep this loop free so the client sees the drain
