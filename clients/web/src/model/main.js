@@ -138,7 +138,15 @@ function frameDistrict() {
   needsRender = true;
 }
 
+let csrfToken; // the staff session's CSRF token (null for residents), read once from /api/auth/me
+
 async function getJson(url, opts) {
+  if (opts?.method && opts.method !== 'GET') {
+    if (csrfToken === undefined) {
+      try { csrfToken = (await (await fetch('/api/auth/me')).json()).csrf ?? null; } catch { csrfToken = null; }
+    }
+    if (csrfToken) opts = { ...opts, headers: { ...(opts.headers || {}), 'X-CSRF-Token': csrfToken } };
+  }
   const r = await fetch(url, opts);
   let body = null;
   try { body = await r.json(); } catch { /* not JSON */ }
@@ -631,10 +639,10 @@ $('m-fire-form').addEventListener('submit', async (ev) => {
       st = await getJson(job.status_url);
       prog.value = st.progress;
       status.textContent = tr('running', { p: Math.round(st.progress * 100), stage: st.stage });
-      if (st.state === 'done' || st.state === 'failed') break;
+      if (st.state === 'done' || st.state === 'failed' || st.state === 'cancelled') break;
       await new Promise((r) => setTimeout(r, 250));
     }
-    if (st.state === 'failed') throw new Error(st.error?.message || 'failed');
+    if (st.state !== 'done') throw new Error(st.error?.message || st.state);
     const res = st.result;
     res.request = body;
     res.label = body.scenario.name;
