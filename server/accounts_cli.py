@@ -66,6 +66,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = d.add_parser("downgrade", help="migrate down to REV (default: base, an empty schema)")
     p.add_argument("revision", nargs="?", default="base"), _common(p)
     p.set_defaults(func=_entry(_db_downgrade, migrate=False))
+    p = d.add_parser("current", help="print the database's revision and the newest one")
+    _common(p)
+    p.set_defaults(func=_entry(_db_current, migrate=False))
+    p = d.add_parser("revision", help="(developers) write the next migration from the changes in models.py")
+    p.add_argument("message", help="what the migration does, e.g. 'jobs: cancel_requested'")
+    p.set_defaults(func=_db_revision)
 
 
 def _entry(fn, migrate: bool = True):
@@ -93,7 +99,10 @@ async def _with_db(fn, args: argparse.Namespace, migrate: bool) -> int | None:
     from yakuba.server.settings import Settings
 
     settings = Settings.load(data_dir=args.data, database_url=args.database_url, redis_url=getattr(args, "redis", None))
-    passwords.set_profile(settings.argon2_profile)
+    try:
+        passwords.set_profile(settings.argon2_profile)
+    except ValueError as e:  # YAKUBA_ARGON2_PROFILE=typo
+        raise UserError(str(e)) from e
     if not settings.database_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.effective_database_url)
@@ -153,6 +162,7 @@ async def _staff_add(args, db, settings) -> None:
     from yakuba.server.auth.passwords import check_policy, hash_password
     from yakuba.server.db import accounts
 
+    accounts.check_username(args.username)
     async with db.session() as s:  # check before asking for a password the command would throw away
         if await accounts.get_municipality(s, args.municipality) is None:
             raise UserError(f"unknown municipality {args.municipality} (add it with `yakuba municipality add`)")
@@ -246,6 +256,25 @@ async def _db_downgrade(args, db, settings) -> None:
 
     await downgrade(db, args.revision)
     print(f"database at {await current_revision(db) or 'base'}")
+
+
+async def _db_current(args, db, settings) -> None:
+    from yakuba.server.db.migrate import current_revision, head_revision
+
+    print(f"database at {await current_revision(db) or 'base'} (newest {head_revision()})")
+
+
+def _db_revision(args: argparse.Namespace) -> int:
+    # No database of the operator's is touched: the diff is taken on a scratch SQLite file.
+    from yakuba.server.db.migrate import NothingToGenerate, new_revision
+
+    try:
+        path = asyncio.run(new_revision(args.message))
+    except NothingToGenerate as e:
+        print(f"yakuba: error: {e}", file=sys.stderr)
+        return EXIT_USER
+    print(f"wrote {path}")
+    return 0
 
 
 __all__ = ["publish_revocation", "read_password", "register"]

@@ -29,11 +29,15 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path: Path) -> str:
+def db_url(request, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL: the same contract tests run on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'yakuba.sqlite3'}"
-    return request.getfixturevalue("postgres_server").create_database()
+        yield f"sqlite:///{tmp_path / 'yakuba.sqlite3'}"
+        return
+    pg = request.getfixturevalue("postgres_server")
+    url = pg.create_database()
+    yield url
+    pg.drop_database(url)
 
 
 @pytest.fixture

@@ -167,14 +167,25 @@ class PostgresServer:
         self.started = False
 
     def _as_owner(self, *cmd: str) -> None:
-        subprocess.run([*self.as_user, *cmd], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+        r = subprocess.run([*self.as_user, *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+        if r.returncode != 0:  # say why (initdb's complaint, the server log), not just the exit code
+            log = self.dir / "log"
+            tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
+            raise RuntimeError(f"{Path(cmd[0]).name} failed ({r.returncode}): {r.stderr.decode(errors='replace')[-1500:]}{tail}")
 
     def start(self) -> "PostgresServer":
         if self.as_user:
             shutil.chown(self.dir, "postgres")
         self._as_owner(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "yakuba", "-E", "UTF8", "--locale=C.UTF-8")
-        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        self._as_owner(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.dir / "log"), "start", "-o", opts)
+        for attempt in range(3):  # free_port() can be taken by another process before postgres binds it
+            opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+            try:
+                self._as_owner(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.dir / "log"), "start", "-o", opts)
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+                self.port = free_port()
         self.started = True
         return self
 
@@ -188,6 +199,13 @@ class PostgresServer:
         subprocess.run([str(self.bin / "psql"), "-q", "-v", "ON_ERROR_STOP=1", self.url(), "-c", f'CREATE DATABASE "{name}"'],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
         return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        """Drop a database made by create_database (FORCE: a test's leftover connections go too),
+        so a long suite does not fill the temp directory with one database per test."""
+        name = url.rsplit("/", 1)[1]
+        subprocess.run([str(self.bin / "psql"), "-q", self.url(), "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
 
     def stop(self) -> None:
         if self.started:

@@ -51,8 +51,11 @@ class AuditLog:
         self.db, self.node_id = db, node_id
         self.queue: asyncio.Queue[dict] = asyncio.Queue(maxsize)
         self.task: asyncio.Task | None = None
-        self.dropped = 0  # events logged but not stored (queue full or database error)
+        self.dropped = 0  # events logged but not stored (queue full, database error, after close)
         self.written = 0
+        # After close() the database may be gone: an event recorded late (a socket closing during
+        # shutdown) is still logged, but must not start a writer that nothing will ever stop.
+        self.closed = False
 
     # --- the caller's side: synchronous, never raises
     def refused(self, principal: Any, action: str, code: str, resource: Any = None) -> None:
@@ -65,6 +68,9 @@ class AuditLog:
                    "code": code, "resource": resource_id(resource), "node": self.node_id}
             log.info("audit kind=%s principal=%s action=%s code=%s resource=%s node=%s", row["kind"],
                      row["principal"], action or "-", code or "-", row["resource"] or "-", self.node_id or "-")
+            if self.closed:
+                self.dropped += 1
+                return
             self._ensure_started()
             self.queue.put_nowait(row)
         except asyncio.QueueFull:
@@ -82,11 +88,16 @@ class AuditLog:
                 asyncio.get_running_loop()
             except RuntimeError:
                 return  # no loop yet: start() or the next record() starts the writer
-            self.start()
+            self._spawn()
 
-    def start(self) -> None:
+    def _spawn(self) -> None:
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._writer(), name="audit-writer")
+
+    def start(self) -> None:
+        """Start the writer (record() also starts it on first use); reopens a closed log."""
+        self.closed = False
+        self._spawn()
 
     async def flush(self) -> None:
         # join(), not empty(): the writer may hold a batch it took from the queue but has not
@@ -97,6 +108,9 @@ class AuditLog:
         await self.queue.join()
 
     async def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued (at most ``timeout`` seconds), then stop the writer. Events
+        recorded afterwards are logged only."""
+        self.closed = True
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.flush(), timeout)
         if self.task is not None:
@@ -104,6 +118,13 @@ class AuditLog:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
             self.task = None
+        lost = self.queue.qsize()  # the database did not take them in time
+        if lost:
+            self.dropped += lost
+            log.warning("audit closed: %d events not stored", lost)
+            while not self.queue.empty():
+                self.queue.get_nowait()
+                self.queue.task_done()
 
     async def _writer(self) -> None:
         while True:
@@ -113,7 +134,8 @@ class AuditLog:
             try:
                 async with self.db.session() as s:
                     self.written += await insert_events(s, batch)
-            except asyncio.CancelledError:
+            except asyncio.CancelledError:  # close() gave up waiting for the database
+                self.dropped += len(batch)
                 raise
             except Exception as e:
                 self.dropped += len(batch)

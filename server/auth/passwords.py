@@ -32,6 +32,8 @@ PROFILES = {
 }
 
 _profile = os.environ.get("YAKUBA_ARGON2_PROFILE", "default")
+if _profile not in PROFILES:  # a typo must not break imports; set_profile(settings...) names the error
+    _profile = "default"
 _hashers: dict[str, PasswordHasher] = {}
 _dummy: dict[str, str] = {}
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")

@@ -29,6 +29,14 @@ def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
+def check_username(username: str) -> str:
+    """The normalised username, or InvalidRecord (the CLI asks before prompting for a password)."""
+    username = normalise_username(username) if isinstance(username, str) else ""
+    if not _USERNAME.match(username):
+        raise InvalidRecord("username must be 1-64 characters: letters, digits, '.', '_', '@', '-'")
+    return username
+
+
 def _check_code(code: str) -> str:
     if not isinstance(code, str) or not _CODE.match(code):
         raise InvalidRecord(f"municipality code must be 1-16 letters, digits, '-' or '_': {code!r}")
@@ -61,9 +69,7 @@ async def list_municipalities(s: AsyncSession) -> list[Municipality]:
 
 async def add_staff(s: AsyncSession, username: str, municipality_code: str, password_hash: str,
                     admin: bool = False) -> StaffAccount:
-    username = normalise_username(username)
-    if not _USERNAME.match(username):
-        raise InvalidRecord("username must be 1-64 characters: letters, digits, '.', '_', '@', '-'")
+    username = check_username(username)
     if not password_hash:
         raise InvalidRecord("a password hash is required")
     if await s.get(Municipality, municipality_code) is None:
@@ -121,5 +127,5 @@ async def set_password_hash(s: AsyncSession, username: str, password_hash: str) 
     return a
 
 
-__all__ = ["add_municipality", "add_staff", "get_municipality", "get_staff", "get_staff_by_username",
+__all__ = ["add_municipality", "add_staff", "check_username", "get_municipality", "get_staff", "get_staff_by_username",
            "list_municipalities", "list_staff", "normalise_username", "set_disabled", "set_password_hash"]

@@ -72,3 +72,41 @@ async def test_database_down_does_not_reach_the_caller(tmp_path, caplog) -> None
     assert audit.dropped == 2
     await audit.close()
     await broken.close()
+
+
+async def test_events_after_close_are_logged_not_queued(db, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="yakuba.audit")
+    audit = AuditLog(db, node_id="n")
+    audit.record("login", Principal(kind=Kind.STAFF, staff_id=3))
+    await audit.close()  # writes what was queued first
+    assert audit.written == 1 and audit.task is None
+    # A socket closing during shutdown: logged, counted, and no writer task left running.
+    audit.refused(Principal(kind=Kind.STAFF, staff_id=3), "chat", "forbidden")
+    assert audit.task is None and audit.dropped == 1 and audit.queue.empty()
+    assert "principal=staff:3 action=chat" in caplog.text
+    audit.start()  # reopened (a test app restarted on the same log)
+    audit.refused(Principal(kind=Kind.STAFF, staff_id=3), "chat", "forbidden")
+    await audit.flush()
+    async with db.session() as s:
+        assert [r.kind for r in await list_events(s)] == ["refused", "login"]
+    await audit.close()
+
+
+async def test_close_gives_up_on_a_stuck_database_and_counts_the_loss() -> None:
+    import asyncio
+    import socket
+
+    # A real PostgreSQL client against a port that takes the TCP connection and never answers
+    # (a database behind a dead link): close() must not wait forever, and says what was lost.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # never accept()ed: the kernel completes the handshake, nobody replies
+        stuck = Database(f"postgresql://yakuba@127.0.0.1:{silent.getsockname()[1]}/none")
+        audit = AuditLog(stuck, node_id="n")
+        for i in range(3):
+            audit.record("refused", Principal(kind=Kind.STAFF, staff_id=i), action="chat", code="forbidden")
+        await asyncio.sleep(0)  # the writer takes the batch and waits on the database
+        audit.record("refused", Principal(kind=Kind.STAFF, staff_id=9), action="chat", code="forbidden")
+        await audit.close(timeout=0.2)
+        assert audit.task is None and audit.written == 0 and audit.dropped == 4 and audit.queue.empty()
+        await stuck.close()

@@ -93,6 +93,8 @@ def one_account(tmp_path_factory) -> Path:
     (["staff", "add", "tanaka", "--municipality", "271209"], "long enough password\n", "tanaka already exists"),
     (["staff", "add", "suzuki", "--municipality", "271209"], "short\n", "at least 10 characters"),
     (["staff", "add", "suzuki", "--municipality", "271209"], "\n", "empty password"),
+    # The name is refused before any password is asked for (stdin is empty here).
+    (["staff", "add", "a b", "--municipality", "271209"], "", "username must be"),
     (["staff", "add", "suzuki", "--municipality", "271209"], "", "empty password"),
     (["staff", "passwd", "nobody"], "long enough password\n", "unknown staff account nobody"),
     (["staff", "disable", "nobody"], "", "unknown staff account nobody"),
@@ -116,11 +118,20 @@ def test_default_database_is_sqlite_under_data_dir_and_env_applies(tmp_path: Pat
 
 
 def test_db_downgrade_and_upgrade_commands(db_url: str) -> None:
-    where = ["--database-url", db_url]
-    assert yakuba("db", "upgrade", *where).stdout.strip() == "database at 0001"
+    from yakuba.server.db.migrate import head_revision
+
+    where, head = ["--database-url", db_url], head_revision()
+    assert yakuba("db", "upgrade", *where).stdout.strip() == f"database at {head}"
     assert yakuba("db", "downgrade", *where).stdout.strip() == "database at base"
     assert yakuba("db", "downgrade", *where).returncode == 0  # nothing to undo: still fine
     assert yakuba("db", "upgrade", "0001", *where).stdout.strip() == "database at 0001"
+    assert yakuba("db", "current", *where).stdout.strip() == f"database at 0001 (newest {head})"
+
+
+def test_db_revision_refuses_an_empty_migration() -> None:
+    # models.py matches the migrations, so the developer command writes nothing into the tree.
+    r = yakuba("db", "revision", "nothing changed")
+    assert r.returncode == 2 and "nothing to generate" in r.stderr
 
 
 def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
@@ -157,3 +168,8 @@ def test_disable_and_passwd_publish_revocation(tmp_path: Path, redis_server) -> 
     # Redis down: the change stands, a warning says the fast path was missed.
     r = yakuba("staff", "disable", "tanaka", "--data", str(tmp_path), "--redis", "redis://127.0.0.1:1/0")
     assert r.returncode == 0 and "revocation not published" in r.stderr
+
+
+def test_unknown_argon2_profile_is_one_line(tmp_path: Path) -> None:
+    r = yakuba("municipality", "list", "--data", str(tmp_path), env={**ENV, "YAKUBA_ARGON2_PROFILE": "fast"})
+    assert r.returncode == 2 and r.stderr == "yakuba: error: unknown argon2 profile 'fast'; one of ['default', 'test']\n"
