@@ -11,7 +11,7 @@ from aiohttp import web
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from yakuba.server.auth.audit import AuditLog
+from yakuba.server.auth.audit import AUDIT_KEY, AuditLog
 from yakuba.server.auth.setup import attach_realtime, setup_auth
 from yakuba.server.db.engine import Database
 from yakuba.server.settings import Settings
@@ -31,7 +31,6 @@ STORE_KEY = web.AppKey("store", Store)
 METRICS_KEY = web.AppKey("metrics", Metrics)
 CONFIG_KEY = web.AppKey("settings", Settings)
 DB_KEY = web.AppKey("db", Database)
-AUDIT_KEY = web.AppKey("audit", AuditLog)  # refusals and security events (ids only)
 GLB_KEY = web.AppKey("cityhall_glb", dict)  # filled on first request (the app is frozen by then)
 
 PLACEHOLDER = """<!doctype html><html lang="ja"><meta charset="utf-8"><title>Yakuba</title>
@@ -117,8 +116,8 @@ def _api_routes(app: web.Application, config: Settings) -> None:
     from yakuba.server.simulation_api import setup_simulation_routes
 
     setup_jobs(app, config, app[DB_KEY])  # imports and simulations: jobs in worker processes
-    setup_gis_routes(app, config.data_dir, config.api_token.get_secret_value() if config.api_token else None, max_upload=config.max_upload_bytes)
-    setup_simulation_routes(app, config.data_dir)
+    setup_gis_routes(app, config)
+    setup_simulation_routes(app, config)
 
 
 def _static(app: web.Application, config: Settings) -> None:

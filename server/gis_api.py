@@ -4,7 +4,7 @@ admin upload that queues an import job (server/jobs: it runs in a worker process
 Thin adapter: validation and I/O here, the work in yakuba.gis.pipeline. Every error is JSON
 ``{"error": {"code", "message"}}`` with a status code and one log line carrying ids only.
 
-Call ``setup_gis_routes(app, data_dir, admin_token)`` from the app factory (after
+Call ``setup_gis_routes(app, settings)`` from the app factory (after
 ``setup_jobs``; a bare app gets its own job service). Job status is ``/api/jobs/{id}``.
 """
 
@@ -29,7 +29,9 @@ from yakuba.server.http_errors import ApiError, json_errors
 from yakuba.gis.errors import UploadError
 from yakuba.gis.pipeline import DATASET_ID_RE
 from yakuba.server.auth.policy import Action
-from yakuba.server.jobs.routes import JOBS_KEY, authorize, job_out, limit_error, setup_jobs
+from yakuba.server.http.authorize import authorize
+from yakuba.server.jobs.routes import JOBS_KEY, job_out, limit_error, setup_jobs
+from yakuba.server.settings import Settings
 from yakuba.server.jobs.runner import JobLimit
 from yakuba.server.protocol.errors import ProtocolError
 from yakuba.server.protocol.http import UploadParams
@@ -50,10 +52,9 @@ _json_errors = json_errors(log, "gis api", {UploadError: lambda e: (e.status, e.
 
 
 class GisApi:
-    def __init__(self, data_dir: Path, admin_token: str | None, max_upload: int = MAX_UPLOAD_BYTES,
+    def __init__(self, data_dir: Path, max_upload: int = MAX_UPLOAD_BYTES,
                  max_uncompressed: int = MAX_UNCOMPRESSED_BYTES) -> None:
         self.data_dir = Path(data_dir)
-        self.admin_token = admin_token
         self.max_upload = max_upload
         self.max_uncompressed = max_uncompressed
         # (path, mtime_ns, size) -> (etag, raw bytes, gzip bytes | None)
@@ -202,12 +203,8 @@ class GisApi:
 
     # ------------------------------------------------------------------ upload
     async def _authorize(self, request: web.Request):
-        try:
-            return await authorize(request, Action.UPLOAD_DATASET)
-        except ApiError:
-            if self.admin_token is None:  # no API token: say why, rather than a bare "forbidden"
-                raise ApiError(403, "uploads_disabled", "dataset upload is disabled (no admin token configured)") from None
-            raise ApiError(403, "forbidden", "admin token required") from None
+        return await authorize(request, Action.UPLOAD_DATASET,
+                               message="dataset uploads are for administrators: log in as one, or send the API token")
 
     async def upload(self, request: web.Request) -> web.Response:
         principal = await self._authorize(request)
@@ -304,10 +301,10 @@ class GisApi:
 GIS_API_KEY: web.AppKey["GisApi"] = web.AppKey("gis_api", GisApi)
 
 
-def setup_gis_routes(app: web.Application, data_dir: Path, admin_token: str | None, **limits: Any) -> GisApi:
+def setup_gis_routes(app: web.Application, settings: Settings) -> GisApi:
     """Register the dataset routes; returns the GisApi (tests use it to read limits)."""
-    setup_jobs(app, data_dir=Path(data_dir), api_token=admin_token)  # no-op when the app has one
-    api = GisApi(Path(data_dir), admin_token, **limits)
+    setup_jobs(app, settings)  # no-op when the app has one
+    api = GisApi(settings.data_dir, max_upload=settings.max_upload_bytes, max_uncompressed=settings.max_uncompressed_bytes)
     app[GIS_API_KEY] = api
     r = app.router
     r.add_get("/api/datasets", _json_errors(api.list_datasets))

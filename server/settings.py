@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -59,10 +59,11 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(None, validation_alias=AliasChoices("YAKUBA_API_TOKEN", "YAKUBA_ADMIN_TOKEN", "api_token"))
     login_max_failures: int = 5  # per username and per client address, in login_window_s
     login_window_s: float = 300.0
-    argon2_profile: str = "default"  # "test": cheap hashes for the test suite only
+    argon2_profile: Literal["default", "test"] = "default"  # "test": cheap hashes for the test suite only
 
     # --- limits
-    max_upload_bytes: int = 200 * 1024 * 1024
+    max_upload_bytes: int = 200 * 1024 * 1024  # a dataset upload (zip or GML) as sent
+    max_uncompressed_bytes: int = 2 * 1024 * 1024 * 1024  # what a zip may expand to
     max_json_bytes: int = 2 * 1024 * 1024
 
     # --- jobs

@@ -19,7 +19,7 @@
   feature id.
 
 Errors are ``{"error": {"code", "message"}}`` with a 4xx status and one log line with ids only.
-Call ``setup_simulation_routes(app, data_dir)`` from the app factory.
+Call ``setup_simulation_routes(app, settings)`` from the app factory.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ from yakuba.server.http_errors import ApiError, json_errors
 from yakuba.gis.firespread import FireSpreadError
 from yakuba.gis.firespread.run import clusters_of
 from yakuba.server.auth.policy import Action
-from yakuba.server.jobs.routes import JOBS_KEY, authorize, limit_error, read_result, setup_jobs, visible_job
+from yakuba.server.http.authorize import authorize
+from yakuba.server.jobs.routes import JOBS_KEY, limit_error, read_result, setup_jobs, visible_job
+from yakuba.server.settings import Settings
 from yakuba.server.jobs.runner import JobLimit
 from yakuba.server.protocol.errors import ProtocolError
 from yakuba.server.protocol.http import SimulationIn
@@ -172,9 +174,9 @@ def _dumps(obj: Any) -> str:
 SIMULATION_API = web.AppKey("simulation_api", SimulationApi)
 
 
-def setup_simulation_routes(app: web.Application, data_dir: Path, admin_token: str | None = None) -> SimulationApi:
-    setup_jobs(app, data_dir=Path(data_dir), api_token=admin_token)  # no-op when the app has one
-    api = SimulationApi(Path(data_dir))
+def setup_simulation_routes(app: web.Application, settings: Settings) -> SimulationApi:
+    setup_jobs(app, settings)  # no-op when the app has one
+    api = SimulationApi(settings.data_dir)
     app.router.add_post("/api/datasets/{id}/simulations", _json_errors(api.create))
     app.router.add_get("/api/simulations/{sid}", _json_errors(api.get))
     app.router.add_get("/api/datasets/{id}/clusters", _json_errors(api.clusters))

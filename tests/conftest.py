@@ -82,3 +82,14 @@ def shots() -> Path:
     d = REPO / "artifacts" / "screenshots"
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+@pytest.fixture
+async def db(db_url: str):
+    """A migrated Database on a fresh SQLite or PostgreSQL database (db_url's parameter)."""
+    from yakuba.server.db.engine import Database
+
+    d = Database(db_url)
+    await d.migrate()
+    yield d
+    await d.close()

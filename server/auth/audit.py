@@ -16,6 +16,8 @@ import contextlib
 import logging
 from typing import Any
 
+from aiohttp import web
+
 from yakuba.server.db.audit_store import insert_events
 from yakuba.server.db.models import utcnow
 
@@ -145,4 +147,7 @@ class AuditLog:
                     self.queue.task_done()
 
 
-__all__ = ["AuditLog", "principal_key", "resource_id"]
+# The app's one AuditLog; routes reach it through the request's app.
+AUDIT_KEY = web.AppKey("audit", AuditLog)
+
+__all__ = ["AUDIT_KEY", "AuditLog", "principal_key", "resource_id"]

@@ -9,8 +9,6 @@ the principal's answers 404, as if it did not exist (no probing other people's j
 from __future__ import annotations
 
 import asyncio
-import hmac
-import inspect
 import json
 import logging
 from pathlib import Path
@@ -18,9 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
-from yakuba.server.auth.policy import Action, JobResource, PolicyDenied, require
-from yakuba.server.auth.principal import Kind, Principal, resident
+from yakuba.server.auth.policy import Action, JobResource
+from yakuba.server.auth.principal import Principal
 from yakuba.server.db.engine import Database
+from yakuba.server.http.authorize import authorize, principal_of  # noqa: F401 (visible_job, list_jobs)
 from yakuba.server.http_errors import ApiError, json_errors
 from yakuba.server.settings import Settings
 
@@ -32,53 +31,6 @@ JOBS_KEY = web.AppKey("jobs", JobService)
 JOBS_SETTINGS_KEY = web.AppKey("jobs_settings", Settings)
 
 _json_errors = json_errors(log, "jobs api", {})
-
-
-# ---------------------------------------------------------------------------- identity + policy
-async def principal_of(request: web.Request) -> Principal:
-    """The principal the auth middleware put on the request. Until that middleware is wired, the
-    auth engineer's ``principal_for_request`` if present, else the configured API token (Bearer)
-    as an administrator and everyone else as an anonymous resident keyed by address."""
-    p = request.get("principal")
-    if p is not None:
-        return p
-    try:
-        from yakuba.server.auth.identity import IDENTITY_KEY, principal_for_request
-    except ImportError:
-        IDENTITY_KEY = principal_for_request = None  # type: ignore[assignment]
-    if principal_for_request is not None and IDENTITY_KEY in request.app:
-        got = principal_for_request(request)
-        return await got if inspect.isawaitable(got) else got
-    # A bare app (route tests, tools) with no identity service: the API token or a resident.
-    settings = request.app.get(JOBS_SETTINGS_KEY)
-    token = settings.api_token.get_secret_value() if settings and settings.api_token else None
-    auth = request.headers.get("Authorization", "")
-    given = auth[7:] if auth.startswith("Bearer ") else ""
-    if token and given and hmac.compare_digest(given.encode(), token.encode()):
-        return Principal(kind=Kind.ADMIN)
-    return resident(client_key=request.remote or "-")
-
-
-def _audit(request: web.Request) -> Any:
-    try:
-        from yakuba.server.app import AUDIT_KEY  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return request.app.get(AUDIT_KEY)
-
-
-async def authorize(request: web.Request, action: Action, resource: Any = None,
-                    status: dict[str, int] | None = None) -> Principal:
-    """``require`` with the refusal turned into the HTTP error (403, or 404 for not_found)."""
-    p = await principal_of(request)
-    try:
-        require(p, action, resource, audit=_audit(request))
-    except PolicyDenied as e:
-        code = e.code
-        st = (status or {}).get(code) or (404 if code == "not_found" else 403)
-        msg = "no such job" if code == "not_found" else str(e.decision.reason)
-        raise ApiError(st, code, msg) from None
-    return p
 
 
 def limit_error(e: JobLimit) -> ApiError:
@@ -164,15 +116,15 @@ def _dumps(obj: Any) -> str:
 
 # ---------------------------------------------------------------------------- wiring
 def setup_jobs(app: web.Application, settings: Settings | None = None, db: Database | None = None, *,
-               data_dir: Path | None = None, api_token: str | None = None) -> JobService:
+               data_dir: Path | None = None) -> JobService:
     """One JobService per app, with its routes and start/stop hooks; idempotent.
 
     The server passes its Settings and Database. A bare app (the route tests) gets Settings for
-    ``data_dir``/``api_token`` and its own SQLite database under the data dir."""
+    ``data_dir`` and its own SQLite database under the data dir."""
     if JOBS_KEY in app:
         return app[JOBS_KEY]
     if settings is None:
-        settings = Settings(data_dir=Path(data_dir or "var"), api_token=api_token)
+        settings = Settings(data_dir=Path(data_dir or "var"))
     own_db = db is None
     db = db or Database(settings.effective_database_url)
     svc = JobService(db, settings.data_dir, settings.node_id, workers=settings.job_workers,
@@ -197,5 +149,5 @@ def setup_jobs(app: web.Application, settings: Settings | None = None, db: Datab
     return svc
 
 
-__all__ = ["JOBS_KEY", "authorize", "job_out", "limit_error", "principal_of", "read_result", "setup_jobs",
+__all__ = ["JOBS_KEY", "job_out", "limit_error", "read_result", "setup_jobs",
            "visible_job"]

@@ -110,9 +110,9 @@ class JobService:
             for t in list(self._arq_worker.tasks.values()):
                 t.cancel()
         if self._arq_pool is not None:
-            await self._arq_pool.close(close_connection_pool=True)
+            await self._arq_pool.aclose(close_connection_pool=True)
         if self._arq_worker is not None and self._arq_worker._pool is not None:
-            await self._arq_worker._pool.close(close_connection_pool=True)
+            await self._arq_worker._pool.aclose(close_connection_pool=True)
         # Jobs still running here stay `running` in SQL: the next start (or another node's sweep)
         # resumes them. Their worker processes go with the pool.
         if self.pool is not None:

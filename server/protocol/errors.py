@@ -50,7 +50,6 @@ class ErrorCode(str, Enum):
     INVALID_ID = "invalid_id"
     MISSING_NAME = "missing_name"
     INVALID_LOD = "invalid_lod"
-    UPLOADS_DISABLED = "uploads_disabled"
     EMPTY = "empty"
     BAD_ZIP = "bad_zip"
     TOO_MANY_FILES = "too_many_files"
@@ -100,7 +99,6 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INVALID_ID: "invalid dataset id",
     ErrorCode.MISSING_NAME: "query parameter 'name' is required",
     ErrorCode.INVALID_LOD: "lod must be 1 or 2",
-    ErrorCode.UPLOADS_DISABLED: "dataset upload is disabled",
     ErrorCode.EMPTY: "empty upload",
     ErrorCode.BAD_ZIP: "not a readable zip archive",
     ErrorCode.TOO_MANY_FILES: "the archive has too many files",
@@ -138,7 +136,6 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_ID: 400,
     ErrorCode.MISSING_NAME: 400,
     ErrorCode.INVALID_LOD: 400,
-    ErrorCode.UPLOADS_DISABLED: 403,
     ErrorCode.EMPTY: 400,
     ErrorCode.BAD_ZIP: 400,
     ErrorCode.TOO_MANY_FILES: 413,

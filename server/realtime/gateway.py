@@ -316,6 +316,12 @@ class Gateway:
         self.hub.meta_dirty.add(a.id)
 
     async def on_leave(self, c: Client, msg: Any) -> dict:
+        await self.release(c)
+        return {"ok": True}
+
+    async def release(self, c: Client) -> None:
+        """The client's avatar goes at once (no grace period) and its resume session with it:
+        a `leave`, or a revoked session (Hub.revoke)."""
         hub = self.hub
         await self.exit_zone(c)
         aid = c.avatar_id
@@ -329,7 +335,6 @@ class Gateway:
                 except StoreUnavailable:
                     pass
         c.view.reset()
-        return {"ok": True}
 
 
 __all__ = ["Authenticate", "Client", "Gateway", "anonymous", "session_owner"]

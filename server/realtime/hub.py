@@ -214,17 +214,7 @@ class Hub:
             c.ended = True
             log.info("session ended sid=%s principal=%s", c.sid, c.principal.key)
             await self.sio.emit("notice", {"kind": "session_ended"}, to=c.sid)
-            aid = c.avatar_id
-            await self.gateway.exit_zone(c)
-            if aid is not None:
-                c.avatar_id = None
-                self.by_avatar.pop(aid, None)
-                self.remove_avatar(aid)
-                if c.token:
-                    try:
-                        await self.store.delete_session(c.token)
-                    except StoreUnavailable:
-                        pass
+            await self.gateway.release(c)
             await self.sio.disconnect(c.sid)
         return len(hits)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from yakuba.server.auth import passwords
-from yakuba.server.db.engine import Database
 
 
 @pytest.fixture(autouse=True)
@@ -16,9 +15,3 @@ def cheap_hashes(monkeypatch):
     passwords.set_profile("default")
 
 
-@pytest.fixture
-async def db(db_url: str):
-    d = Database(db_url)
-    await d.migrate()
-    yield d
-    await d.close()

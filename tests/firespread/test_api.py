@@ -7,7 +7,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from yakuba.server.simulation_api import setup_simulation_routes
+from yakuba.server.app import create_app
+from yakuba.server.settings import Settings
 
 TOKEN = "s3cret-admin"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}  # Monte Carlo runs are for staff and administrators
@@ -15,8 +16,8 @@ ADMIN = {"Authorization": f"Bearer {TOKEN}"}  # Monte Carlo runs are for staff a
 
 @pytest.fixture
 async def client(data_dir):
-    app = web.Application()
-    setup_simulation_routes(app, data_dir, admin_token=TOKEN)
+    # the whole app: the Bearer token becomes an administrator through the auth middleware
+    app = create_app(Settings.load(data_dir=data_dir, api_token=TOKEN, argon2_profile="test"))
     async with TestClient(TestServer(app)) as c:
         yield c
 

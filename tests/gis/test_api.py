@@ -11,7 +11,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from yakuba.gis.pipeline import import_dataset
-from yakuba.server.gis_api import setup_gis_routes
+from yakuba.server.app import create_app
+from yakuba.server.settings import Settings
 
 from .conftest import SAMPLES
 
@@ -26,10 +27,12 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-async def make_client(data_dir: Path, token: str | None = TOKEN, **limits) -> TestClient:
-    app = web.Application()
-    setup_gis_routes(app, data_dir, token, **limits)
-    client = TestClient(TestServer(app))
+async def make_client(data_dir: Path, token: str | None = TOKEN, max_upload: int | None = None,
+                      max_uncompressed: int | None = None) -> TestClient:
+    """The whole app (auth middleware, policy, jobs), as `yakuba serve` builds it."""
+    settings = Settings.load(data_dir=data_dir, api_token=token, max_upload_bytes=max_upload,
+                             max_uncompressed_bytes=max_uncompressed, argon2_profile="test")
+    client = TestClient(TestServer(create_app(settings)))
     await client.start_server()
     return client
 
@@ -122,8 +125,9 @@ async def test_upload_requires_token(tmp_path: Path) -> None:
         await c.close()
     c = await make_client(tmp_path, token=None)
     try:
+        # no API token configured: a bearer token is no credential at all
         r = await c.post("/api/datasets?name=x", data=b"<x/>", headers={"Authorization": "Bearer anything"})
-        assert r.status == 403 and await error_of(r) == "uploads_disabled"
+        assert r.status == 403 and await error_of(r) == "forbidden"
     finally:
         await c.close()
 

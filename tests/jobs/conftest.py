@@ -36,12 +36,6 @@ def jobs_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_data_dir(tmp_path_factory.mktemp("jobsdata"))
 
 
-@pytest.fixture
-async def db(db_url: str):
-    d = Database(db_url)
-    await d.migrate()
-    yield d
-    await d.close()
 
 
 @pytest.fixture

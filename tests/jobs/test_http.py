@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from yakuba.server.auth.principal import Kind, Principal, resident
+from yakuba.server.auth.identity import PRINCIPAL_KEY
 from yakuba.server.jobs.routes import setup_jobs
 from yakuba.server.settings import Settings
 from yakuba.server.simulation_api import setup_simulation_routes
@@ -25,7 +26,7 @@ PRINCIPALS = {
 
 @web.middleware
 async def as_test_principal(request: web.Request, handler):
-    request["principal"] = PRINCIPALS[request.headers.get("X-Test-As", "ana")]
+    request[PRINCIPAL_KEY] = PRINCIPALS[request.headers.get("X-Test-As", "ana")]
     return await handler(request)
 
 
@@ -38,7 +39,7 @@ async def client(db, jobs_data):
     settings = Settings(data_dir=jobs_data, job_workers=1, jobs_per_principal=1, node_id="node-h")
     app = web.Application(middlewares=[as_test_principal])
     setup_jobs(app, settings, db)
-    setup_simulation_routes(app, jobs_data)
+    setup_simulation_routes(app, settings)
     async with TestClient(TestServer(app)) as c:
         yield c
 

@@ -74,7 +74,6 @@ export const ERROR_CODES = Object.freeze({
   "unknown_intent": "this room does not take that request",
   "unknown_simulation": "no such simulation",
   "unknown_zone": "no such place",
-  "uploads_disabled": "dataset upload is disabled",
   "zip_bomb": "the archive expands beyond the size limit",
   "zone_forbidden": "this area is for staff only"
 });
