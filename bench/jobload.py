@@ -26,10 +26,12 @@ def synthetic_gml(tmp: Path, buildings: int) -> Path:
 
 
 class JobLoad:
-    """Two loops in threads: import (upload -> import job) and simulation (Monte Carlo)."""
+    """Two loops in threads: import (upload -> import job) and simulation (a Monte Carlo run on
+    the first dataset the import made), each starting its next job when the last one ends."""
 
-    def __init__(self, url: str, token: str, gml: Path, dataset: str, runs: int = 100) -> None:
+    def __init__(self, url: str, token: str, gml: Path, dataset: str, runs: int = 200) -> None:
         self.url, self.token, self.gml, self.dataset, self.runs = url, token, gml, dataset, runs
+        self.imported = threading.Event()  # simulations run on the first imported dataset
         self.stop = threading.Event()
         self.done = {"import": 0, "simulation": 0}
         self.failed = {"import": 0, "simulation": 0}
@@ -51,6 +53,7 @@ class JobLoad:
             body = self.gml.read_bytes()
             doc = _call("POST", f"{self.url}/api/datasets?name=bench-{int(time.time() * 1000)}", self.token, body, "application/xml")
             return doc.get("job", doc).get("id")
+        self.imported.wait(120)
         doc = _call("POST", f"{self.url}/api/datasets/{self.dataset}/simulations", self.token,
                     json.dumps({"hours": 2, "montecarlo": {"runs": self.runs}}).encode())
         return doc["id"]
@@ -63,8 +66,11 @@ class JobLoad:
                     doc = _call("GET", f"{self.url}/api/jobs/{jid}", self.token)
                     if doc.get("state") in ("done", "failed", "cancelled"):
                         (self.done if doc["state"] == "done" else self.failed)[kind] += 1
+                        if kind == "import" and doc["state"] == "done" and not self.imported.is_set():
+                            self.dataset = doc.get("dataset") or self.dataset
+                            self.imported.set()
                         break
-                    time.sleep(0.5)
+                    time.sleep(1.0)  # as the browser polls
                 else:
                     try:
                         _call("DELETE", f"{self.url}/api/jobs/{jid}", self.token)

@@ -127,7 +127,7 @@ def run(mode: str, n: int, nodes: int, seconds: float, redis_url: str | None, tm
     if jobs:
         from jobload import JobLoad, synthetic_gml
 
-        gml = synthetic_gml(tmp, 3000) if not (tmp / "synthetic").is_dir() else next((tmp / "synthetic").glob("*.gml"))
+        gml = synthetic_gml(tmp, 10000) if not (tmp / "synthetic").is_dir() else next((tmp / "synthetic").rglob("*.gml"))
         load = JobLoad(servers[0][1], BENCH_TOKEN, gml, "osaka-sumiyoshi").start()
     result: dict = {}
     assert lg.stdout is not None
