@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from pathlib import Path
 
@@ -92,6 +93,9 @@ def create_app(config: Settings) -> web.Application:
         await db.migrate()  # an empty database gets its schema; an old one its new revisions
         await store.start()
         hub.start()
+        # Everything alive now (modules, models, the world's geometry) lives as long as the
+        # process: freezing it keeps full garbage collections proportional to the live clients.
+        gc.freeze()
         log.info("node=%s serving (store=%s)", config.node_id, "redis" if store.shared else "memory")
 
     async def on_shutdown(app: web.Application) -> None:

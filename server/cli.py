@@ -30,8 +30,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # Every subcommand sets `func`, returning an exit code; user errors are printed without a
-    # traceback by the subcommand itself.
-    return int(args.func(args) or 0)
+    # traceback by the subcommand itself. A bad setting (flag or YAKUBA_* variable) is one line.
+    from pydantic import ValidationError
+
+    try:
+        return int(args.func(args) or 0)
+    except ValidationError as e:
+        if e.title != "Settings":
+            raise
+        err = e.errors()[0]
+        name = "YAKUBA_" + str(err["loc"][0]).upper() if err.get("loc") else "settings"
+        print(f"yakuba: error: invalid setting {name}: {err['msg']}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -148,6 +148,7 @@ class SimulationApi:
         return web.json_response(out, dumps=_dumps)
 
     async def clusters(self, request: web.Request) -> web.Response:
+        await authorize(request, Action.VIEW_DATASET)
         ds = request.match_info["id"]
         table = self._table(ds)
         p = request.query.get("p", "0.00075")

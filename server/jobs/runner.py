@@ -19,6 +19,7 @@ node's pump notices the row changed and drops the file).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import multiprocessing as mp
 import threading
@@ -220,6 +221,22 @@ class JobService:
         written = await records.finish(self.db, job_id, self.node_id, state=state, result_path=meta.get("result_path"),
                                        error=err)
         log.info("job %s job=%s kind=%s pid=%s written=%s", state, job_id, row["kind"], meta.get("pid"), written)
+        if written and state == "done" and row["kind"] == "import":
+            await self._record_dataset(row, meta.get("result_path"))
+
+    async def _record_dataset(self, row: dict, result_path: str | None) -> None:
+        """An import that finished is a dataset every node knows of (the files stay on disk)."""
+        from yakuba.server.db.datasets import upsert_dataset
+
+        try:
+            res = json.loads((self.data_dir / result_path).read_text(encoding="utf-8")) if result_path else {}
+            res = res.get("result", res)
+            ds = row["params"]["dataset"]
+            async with self.db.session() as s:
+                await upsert_dataset(s, ds, row["params"].get("name") or ds, f"datasets/{ds}",
+                                     int(res.get("buildings") or 0), created_by=row["owner"])
+        except Exception:  # the dataset is on disk either way; the record is an index
+            log.exception("dataset record not written job=%s", row["id"])
 
     # ------------------------------------------------------------------ progress
     def _read_progress(self, loop: asyncio.AbstractEventLoop, q: Any) -> None:

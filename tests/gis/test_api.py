@@ -152,6 +152,15 @@ async def test_upload_gml_and_zip_jobs(tmp_path: Path) -> None:
         assert "codelist_missing" not in j["result"]["warnings"]
         r = await c.get("/api/datasets")
         assert {d["id"] for d in (await r.json())["datasets"]} == {"osaka-up", "imizu"}
+        # ...and both are durable records, with who imported them (an id, never a name)
+        from yakuba.server.app import DB_KEY
+        from yakuba.server.db.datasets import list_datasets
+
+        async with c.server.app[DB_KEY].session() as s:
+            rows = {d.id: d for d in await list_datasets(s)}
+        assert set(rows) == {"osaka-up", "imizu"}
+        assert rows["osaka-up"].buildings == 63 and rows["imizu"].buildings == 48
+        assert rows["osaka-up"].path == "datasets/osaka-up" and rows["osaka-up"].created_by == "admin:api-token"
         # Broken GML: the job fails with a clear reason, the server stays up.
         r = await c.post("/api/datasets?name=broken", data=OSAKA.read_bytes()[:5000], headers=auth)
         j = await wait_job(c, (await r.json())["url"])
