@@ -7,7 +7,6 @@ import gc
 import logging
 from pathlib import Path
 
-import socketio
 from aiohttp import web
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -17,6 +16,7 @@ from yakuba.server.auth.setup import attach_realtime, setup_auth
 from yakuba.server.db.engine import Database
 from yakuba.server.settings import Settings
 from yakuba.server.protocol import MAX_FRAME_BYTES
+from yakuba.server.realtime.server import GuardedServer
 from yakuba.server.realtime.hub import Hub, HubConfig
 from yakuba.server.realtime.limits import MaskingFilter
 from yakuba.server.realtime.metrics import Metrics
@@ -51,7 +51,7 @@ def create_app(config: Settings) -> web.Application:
     metrics = Metrics()
     store = make_store(config)
     # The transport limit refuses oversize frames before any handler sees them.
-    sio = socketio.AsyncServer(
+    sio = GuardedServer(
         async_mode="aiohttp",
         max_http_buffer_size=MAX_FRAME_BYTES,
         cors_allowed_origins=list(config.cors_origins) if config.cors_origins else None,

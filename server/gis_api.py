@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import shutil
+import stat
 import tempfile
 import zipfile
 from collections import OrderedDict
@@ -111,9 +112,15 @@ class GisApi:
             raise ApiError(404, "not_found", "no such dataset file")
         path = d / rel
         try:
-            st = path.stat()
-        except OSError:
+            # Only a regular file that is really inside the dataset: a symlink planted in tiles/
+            # (or a dataset directory that is one) must not serve what it points at.
+            st = path.lstat()
+            inside = path.resolve().is_relative_to(d.resolve()) and not d.is_symlink()
+        except (OSError, RuntimeError):
             raise ApiError(404, "not_found", "no such dataset file") from None
+        if not stat.S_ISREG(st.st_mode) or not inside:
+            log.warning("gis api refused a non-regular or outside file dataset=%s", ds)
+            raise ApiError(404, "not_found", "no such dataset file")
         key = (str(path), st.st_mtime_ns, st.st_size)
         hit = self._files.get(key)
         if hit is None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import uuid
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +35,7 @@ from typing import Any
 from aiohttp import web
 
 from yakuba.gis.buildings import BuildingTable
+from yakuba.gis.pipeline import DATASET_ID_RE  # the import's rule: one dataset-id rule everywhere
 from yakuba.server.http_errors import ApiError, json_errors
 from yakuba.gis.firespread import FireSpreadError
 from yakuba.gis.firespread.run import clusters_of
@@ -49,7 +49,6 @@ from yakuba.server.protocol.http import SimulationIn
 
 log = logging.getLogger("yakuba.server.simulation_api")
 
-DATASET_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 MAX_BODY_BYTES = 2 * 1024 * 1024
 # Monte Carlo cost grows with runs x buildings; refuse what would hold a core for minutes.
 MAX_MC_WORK = 200_000_000

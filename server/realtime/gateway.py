@@ -80,6 +80,8 @@ class Gateway:
         for event, fn in (("join", self.on_join), ("move", self.on_move), ("chat", self.on_chat), ("appearance", self.on_appearance), ("leave", self.on_leave)):
             sio.on(event, self._guard(event, fn))
         sio.on("*", self.on_unknown)
+        if hasattr(sio, "on_reserved"):  # GuardedServer: client-sent `connect`/`disconnect` refused
+            sio.on_reserved = self.on_reserved
 
     # -- connection -------------------------------------------------------------------------
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> bool:
@@ -147,7 +149,7 @@ class Gateway:
 
     async def reject(self, c: Client, event: str, code: ErrorCode, message: str | None = None) -> dict:
         self.hub.metrics.rejected.labels(code.value).inc()
-        log.info("rejected event=%s code=%s sid=%s", event, code.value, c.sid)
+        log.info("rejected event=%r code=%s sid=%s", event, code.value, c.sid)  # %r: no forged log lines
         payload = error_payload(code, event, message)
         await self.sio.emit("error", payload, to=c.sid)
         return {"ok": False, "error": payload}
@@ -157,6 +159,12 @@ class Gateway:
         self.hub.metrics.events.labels("unknown").inc()
         if c is not None:
             await self.reject(c, str(event)[:40], ErrorCode.UNKNOWN_EVENT)
+
+    async def on_reserved(self, sid: str, event: str) -> None:
+        c = self.hub.clients.get(sid)
+        self.hub.metrics.events.labels("reserved").inc()
+        if c is not None:
+            await self.reject(c, event[:40], ErrorCode.UNKNOWN_EVENT, "reserved event name: a client may not send it")
 
     # -- join / resume ----------------------------------------------------------------------
     async def on_join(self, c: Client, msg: JoinIn) -> dict:

@@ -200,3 +200,40 @@ async def test_zip_bomb_and_oversize_rejected(tmp_path: Path) -> None:
         assert not (tmp_path / "evil.gml").exists()
     finally:
         await c.close()
+
+
+async def test_only_regular_files_inside_the_dataset_are_served(tmp_path: Path, data_dir: Path) -> None:
+    """A symlink planted in tiles/ is not followed; '..' is no dataset id on any route."""
+    import shutil
+
+    shutil.copytree(data_dir / "datasets", tmp_path / "datasets")
+    tiles = tmp_path / "datasets" / "osaka" / "tiles"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the web")
+    (tiles / "evil.glb").symlink_to(secret)
+    (tmp_path / "datasets" / "osaka" / "buildings.npz").rename(tmp_path / "buildings.npz")
+    (tmp_path / "datasets" / "osaka" / "buildings.npz").symlink_to(tmp_path / "buildings.npz")
+    c = await make_client(tmp_path)
+    refused = 0
+    try:
+        r = await c.get("/datasets/osaka/tiles/evil.glb")
+        assert r.status == 404 and "not for the web" not in await r.text()
+        refused += 1
+        real = next(p.name for p in tiles.iterdir() if not p.is_symlink())
+        assert (await c.get(f"/datasets/osaka/tiles/{real}")).status == 200  # the real tiles still are
+        for path in ("/api/datasets/%2E%2E/clusters", "/api/datasets/%2E%2E/simulations", "/api/datasets/%2E%2E",
+                     "/api/datasets/..%2Fdatasets%2Fosaka/clusters"):
+            r = await (c.post(path, json={"hours": 1}) if path.endswith("simulations") else c.get(path))
+            assert r.status in (400, 404, 405), (path, r.status)  # 405: the URL normalised away from the route
+            refused += 1
+        # and the simulation routes' own check, whatever URL normalisation a proxy does
+        from yakuba.server.http_errors import ApiError
+        from yakuba.server.simulation_api import SIMULATION_API
+
+        for bad in ("..", ".", "a/../b", "Osaka"):
+            with pytest.raises(ApiError):
+                c.server.app[SIMULATION_API]._table(bad)
+            refused += 1
+    finally:
+        await c.close()
+    assert refused == 9
