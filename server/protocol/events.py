@@ -9,7 +9,6 @@ the docs, the JSON Schema and the tests hold those dicts to (unknown fields refu
 from __future__ import annotations
 
 import math
-import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -21,14 +20,43 @@ from .limits import NAME_MAX, PROTOCOL_VERSION
 from .snapshot import SnapshotOut
 
 # --- text hygiene -------------------------------------------------------------------------------
-_CONTROL = re.compile(r"[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+ZWJ = "\u200d"  # joins emoji sequences (👨‍👩‍👧); it cannot reorder or hide text, so it stays
+MAX_MARKS = 2  # combining marks per base character (Japanese and Vietnamese need at most two)
+
+
+def strip_invisible(s: str) -> str:
+    """Remove control (Cc) and format (Cf) characters: bidi overrides and isolates (U+202A-202E,
+    U+2066-2069), U+061C, zero-width spaces, BOM, soft hyphen, ESC, NUL, CR/LF...; bound stacks
+    of combining marks. Whitespace separators become spaces (collapsed by the callers)."""
+    out: list[str] = []
+    marks = 0
+    for ch in s:
+        cat = unicodedata.category(ch)
+        if cat in ("Mn", "Me"):
+            marks += 1
+            if marks > MAX_MARKS:
+                continue
+        else:
+            marks = 0
+        if cat == "Cc":
+            out.append(" " if ch in "\t\n\r\x0b\x0c\x85" else "")
+        elif cat == "Cf" and ch != ZWJ:
+            continue
+        elif cat in ("Zl", "Zp", "Co", "Cs", "Cn"):
+            out.append(" " if cat in ("Zl", "Zp") else "")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def clean_text(s: str) -> str:
-    """NFKC, no control or bidi-override characters, collapsed whitespace."""
-    s = unicodedata.normalize("NFKC", s)
-    s = _CONTROL.sub("", s)
-    return " ".join(s.split())
+    """Names: NFKC, no invisible or control characters, collapsed whitespace."""
+    return " ".join(strip_invisible(unicodedata.normalize("NFKC", s)).split())
+
+
+def clean_chat(s: str) -> str:
+    """Chat: the same cleaning without NFKC (a resident's full-width digits stay as typed)."""
+    return " ".join(strip_invisible(s).split())
 
 
 # --- client -> server ---------------------------------------------------------------------------
@@ -89,9 +117,15 @@ class MoveIn(_In):
 
 
 class ChatIn(_In):
-    """`chat`: the handler trims and enforces CHAT_MAX (too_long); 4000 only bounds the parse."""
+    """`chat`: cleaned here (clean_chat); the handler enforces CHAT_MAX (too_long) and refuses
+    what is empty after cleaning; 4000 only bounds the parse."""
 
     text: Annotated[str, Field(min_length=1, max_length=4000)]
+
+    @field_validator("text")
+    @classmethod
+    def _clean(cls, v: str) -> str:
+        return clean_chat(v)
 
 
 class AppearanceIn(_In):
