@@ -7,7 +7,7 @@ world, rooms) and composes the parts:
 - ``sync``: one snapshot per distinct view, encoded once (pure);
 - ``replication``: the bus codec and zone subscriptions where local clients are;
 - ``transport``: the one engine.io fast path that writes the frames;
-- ``rooms``: zone -> room, state on join, patches at each room's own rate (a second ticker).
+- ``rooms``: zone -> room, state on join, patches at each room's own rate, asked for once per tick.
 """
 
 from __future__ import annotations
