@@ -158,6 +158,16 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics_view(request: web.Request) -> web.Response:
+    import ipaddress
+
+    allow = request.app[CONFIG_KEY].metrics_allow
+    try:
+        addr = ipaddress.ip_address((request.remote or "").split("%")[0])
+        ok = any(addr in ipaddress.ip_network(n, strict=False) for n in allow)
+    except ValueError:
+        ok = False
+    if not ok:
+        return web.json_response({"error": {"code": "forbidden", "message": "metrics are not public (YAKUBA_METRICS_ALLOW)"}}, status=403)
     data = generate_latest(request.app[METRICS_KEY].registry)
     return web.Response(body=data, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

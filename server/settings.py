@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     behind_tls: bool | None = None
     public_origin: str | None = None  # e.g. https://cityhall.example.jp, for the CSRF origin check
 
+    # Who may read /metrics (Prometheus): client addresses or networks. Loopback by default, so
+    # a scraper on the host works and the public, through the proxy, does not.
+    metrics_allow: Annotated[tuple[str, ...], NoDecode] = ("127.0.0.1/32", "::1/128")
+
     # --- stores
     redis_url: str | None = None
     database_url: str | None = None  # None: sqlite file under data_dir (see effective_database_url)
@@ -75,6 +79,16 @@ class Settings(BaseSettings):
     def _origins(cls, v: Any) -> Any:
         v = _split(v)
         return tuple(v) if v else None
+
+    @field_validator("metrics_allow", mode="before")
+    @classmethod
+    def _networks(cls, v: Any) -> Any:
+        import ipaddress
+
+        nets = _split(v) or ()
+        for n in nets:
+            ipaddress.ip_network(n, strict=False)  # a typo is a settings error, not an open door
+        return tuple(nets)
 
     @field_validator("word_filter", mode="before")
     @classmethod

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("yakuba.realtime")
 
+REFUSALS_BURST = 100  # refusals in quick succession before a connection is closed (1/s refills)
+LOG_FIRST = 5  # refusals logged one by one per connection; then one summary line per LOG_EVERY
+LOG_EVERY = 100
+
 Authenticate = Callable[[dict, Any], Awaitable[Principal]]
 
 
@@ -55,6 +59,10 @@ class Client:
     ended: bool = False  # its session was revoked: the avatar goes, no grace period
     events: TokenBucket = field(default_factory=lambda: TokenBucket(30, 60))
     chats: TokenBucket = field(default_factory=lambda: TokenBucket(1, 5))
+    # Refusals a connection may earn: a steady trickle of mistakes is fine, a flood of bad
+    # frames closes the socket (REFUSALS_BURST within a short time).
+    refusal_budget: TokenBucket = field(default_factory=lambda: TokenBucket(1, REFUSALS_BURST))
+    refusals: int = 0
     last_blocked: float = -1e9
 
 
@@ -148,11 +156,29 @@ class Gateway:
         return handler
 
     async def reject(self, c: Client, event: str, code: ErrorCode, message: str | None = None) -> dict:
+        """The refusal as an `error` event and a log line, bounded per connection: the first
+        LOG_FIRST refusals are logged one by one, then one summary line per LOG_EVERY; once the
+        connection has spent its refusal budget it is closed (a flood of bad frames)."""
         self.hub.metrics.rejected.labels(code.value).inc()
-        log.info("rejected event=%r code=%s sid=%s", event, code.value, c.sid)  # %r: no forged log lines
+        c.refusals += 1
         payload = error_payload(code, event, message)
+        if c.refusals <= LOG_FIRST:
+            log.info("rejected event=%r code=%s sid=%s", event, code.value, c.sid)  # %r: no forged log lines
+        elif c.refusals % LOG_EVERY == 0:
+            log.info("rejected sid=%s: %d refusals so far (last code=%s)", c.sid, c.refusals, code.value)
+        if not c.refusal_budget.take():
+            await self._close_flooder(c)
+            return {"ok": False, "error": payload}
         await self.sio.emit("error", payload, to=c.sid)
         return {"ok": False, "error": payload}
+
+    async def _close_flooder(self, c: Client) -> None:
+        if c.ended:
+            return
+        c.ended = True
+        self.hub.metrics.rejected.labels("flood_closed").inc()
+        log.warning("closed sid=%s after %d refusals (flood)", c.sid, c.refusals)
+        await self.sio.disconnect(c.sid)
 
     async def on_unknown(self, event: str, sid: str, *args: Any) -> None:
         c = self.hub.clients.get(sid)

@@ -65,3 +65,27 @@ def test_serve_uses_yakuba_data_when_no_flag(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+async def test_metrics_only_for_allowed_addresses(tmp_path: Path) -> None:
+    import aiohttp
+
+    from server.realtime_client import running_app
+
+    async with running_app(tmp_path / "a") as (url, _app):  # default: loopback may scrape
+        async with aiohttp.ClientSession() as http, http.get(url + "/metrics") as r:
+            assert r.status == 200 and "yakuba_tick_seconds" in await r.text()
+    async with running_app(tmp_path / "b", metrics_allow=("10.0.0.0/8",)) as (url, _app):
+        async with aiohttp.ClientSession() as http, http.get(url + "/metrics") as r:
+            assert r.status == 403 and (await r.json())["error"]["code"] == "forbidden"
+
+
+def test_metrics_allow_must_be_networks(monkeypatch) -> None:
+    import pydantic
+    import pytest
+
+    monkeypatch.setenv("YAKUBA_METRICS_ALLOW", "10.0.0.0/8,not-a-network")
+    with pytest.raises(pydantic.ValidationError):
+        Settings.load()
+    monkeypatch.setenv("YAKUBA_METRICS_ALLOW", "10.0.0.0/8, 192.168.1.5")
+    assert Settings.load().metrics_allow == ("10.0.0.0/8", "192.168.1.5")
