@@ -98,7 +98,8 @@ def tick_p99_ms(before: dict[float, float], after: dict[float, float]) -> float 
 
 def run(mode: str, n: int, nodes: int, seconds: float, redis_url: str | None, tmp: Path, jobs: bool = False, bin_dir: Path = BIN) -> dict:
     servers: list[tuple[subprocess.Popen, str]] = []
-    env = {**os.environ, "YAKUBA_TICK_HZ": "10", "YAKUBA_API_TOKEN": BENCH_TOKEN}
+    env = {**os.environ, "YAKUBA_TICK_HZ": "10", "YAKUBA_API_TOKEN": BENCH_TOKEN,
+           "YAKUBA_MAX_CONNECTIONS_PER_ADDRESS": "100000"}  # every simulated resident comes from loopback
     for i in range(nodes):
         port = free_port()
         if mode == "naive":

@@ -65,7 +65,9 @@ def create_app(config: Settings) -> web.Application:
         world,
         store,
         metrics,
-        HubConfig(tick_hz=config.tick_hz, view_limit=config.view_limit, grace_s=config.grace_s),
+        HubConfig(tick_hz=config.tick_hz, view_limit=config.view_limit, grace_s=config.grace_s,
+                  join_timeout_s=config.join_timeout_s, max_connections=config.max_connections,
+                  max_per_address=config.max_connections_per_address),
         MaskingFilter(config.word_filter),
     )
     db = Database(config.effective_database_url)

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     view_limit: int = Field(50, ge=1)
     grace_s: float = Field(30.0, ge=0)
     word_filter: Annotated[tuple[str, ...], NoDecode] = ()
+    join_timeout_s: float = Field(30.0, gt=0)  # a socket that has not joined by then is closed
+    max_connections: int = Field(5000, ge=1)  # sockets per node
+    max_connections_per_address: int = Field(200, ge=1)  # a hall's shared Wi-Fi is one address
 
     # --- identity
     session_ttl_s: float = Field(8 * 3600, gt=0)  # a staff shift

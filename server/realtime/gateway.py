@@ -46,6 +46,11 @@ async def anonymous(environ: dict, auth: Any) -> Principal:
     return resident()
 
 
+def _address(environ: dict) -> str:
+    req = environ.get("aiohttp.request")
+    return (getattr(req, "remote", None) or environ.get("REMOTE_ADDR") or "-") if environ else "-"
+
+
 @dataclass
 class Client:
     sid: str
@@ -63,6 +68,8 @@ class Client:
     # frames closes the socket (REFUSALS_BURST within a short time).
     refusal_budget: TokenBucket = field(default_factory=lambda: TokenBucket(1, REFUSALS_BURST))
     refusals: int = 0
+    connected_at: float = 0.0  # hub clock; a socket that never joins is closed (Hub._drop_idle)
+    address: str = "-"
     last_blocked: float = -1e9
 
 
@@ -108,8 +115,14 @@ class Gateway:
             return False
         if principal.client_key is None and principal.kind is Kind.RESIDENT:
             principal = resident(sid)
+        address = _address(environ)
+        cfg = hub.config
+        if len(hub.clients) >= cfg.max_connections or sum(1 for c in hub.clients.values() if c.address == address) >= cfg.max_per_address:
+            hub.metrics.rejected.labels("too_many_connections").inc()
+            log.warning("connect sid=%s refused: connection cap reached", sid)
+            return False
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
-        hub.clients[sid] = Client(sid=sid, eio_sid=eio_sid, principal=principal)
+        hub.clients[sid] = Client(sid=sid, eio_sid=eio_sid, principal=principal, connected_at=hub.clock.now(), address=address)
         hub.metrics.clients.set(len(hub.clients))
         log.info("connect sid=%s principal=%s", sid, principal.key)
         return True

@@ -45,6 +45,9 @@ class HubConfig:
     tick_hz: float = 10.0
     view_limit: int = 50  # nearest N avatars in view when an area holds more
     grace_s: float = 30.0  # reconnect grace period
+    join_timeout_s: float = 30.0  # a socket that has not joined by then is closed
+    max_connections: int = 5000  # per node
+    max_per_address: int = 200  # per client address (a hall's shared Wi-Fi is one address)
 
 
 class Hub:
@@ -119,6 +122,7 @@ class Hub:
                 c.last_blocked = now
                 await self.sio.emit("error", error_payload(ErrorCode(rej.code), "move"), to=c.sid)
         self._expire(now)
+        await self._drop_idle(now)
         changed = self.sync.quantise_changes(self.world.avatars)
         if not await self.replicator.publish(changed, self.meta_dirty, self.moved_from, self.gone_local, now):
             self.metrics.rejected.labels("bus_unavailable").inc()
@@ -137,6 +141,16 @@ class Hub:
             log.info("avatar=%s left after grace period", aid)
             self.remove_avatar(aid)
         self.replicator.expire(now)
+
+    async def _drop_idle(self, now: float) -> None:
+        """Sockets that connected and never joined hold a descriptor and memory each: close them."""
+        limit = self.config.join_timeout_s
+        idle = [c for c in self.clients.values() if c.avatar_id is None and not c.ended and now - c.connected_at > limit]
+        for c in idle:
+            c.ended = True
+            self.metrics.rejected.labels("join_timeout").inc()
+            log.info("closed sid=%s: no join within %.0f s", c.sid, limit)
+            await self.sio.disconnect(c.sid)
 
     async def _send_snapshots(self, changed: set[int]) -> None:
         viewers = [(c, c.avatar_id, c.view) for c in self.clients.values() if c.avatar_id is not None]

@@ -52,6 +52,11 @@ async def test_fuzzed_events_get_errors_and_server_keeps_serving(tmp_path, caplo
 
         collect()
         assert len(sent) >= 1000
+        # Every malformed event must get its clear error here, so this connection gets a refusal
+        # budget for the whole fuzz; closing a flooder is tested in tests/realtime/test_flood.py.
+        from yakuba.server.realtime.limits import TokenBucket
+
+        hub.clients[fuzzer.sio.get_sid()].refusal_budget = TokenBucket(1, 10**6)
         for i, (event, data) in enumerate(sent):
             # The rate limiter is part of what is tested, but refill it so schema errors are reached.
             c = hub.clients[fuzzer.sio.get_sid()]
