@@ -13,45 +13,14 @@ import * as THREE from 'three';
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 import { TilesRenderer } from '3d-tiles-renderer';
 import { GLTFExtensionsPlugin } from '3d-tiles-renderer/plugins';
-import ja from './i18n/ja.json';
-import en from './i18n/en.json';
-import { drawChart } from './chart.js';
 import * as P from './palette.js';
+import { apiJson } from '../api.js';
+import { $, DICT, S, tr, fireRun, hooks } from './ctx.js';
+import { STATE_KEYS, categorical, clusterCtx, colourFor, fireStateAt, renderLegend } from './colours.js';
+import { renderAttributes, select, updateIgnitionText } from './attributes.js';
+import { showPolicyFields } from './scenario.js';
+import { drawChartNow, horizon, setTime, showRun, updateAbSummary, updateTimeUi, updateWind } from './playback.js';
 import './model.css';
-
-const DICT = { ja, en };
-const $ = (id) => document.getElementById(id);
-const params = new URLSearchParams(location.search);
-const S = {
-  ds: params.get('dataset'),
-  lang: params.get('lang') === 'en' ? 'en' : 'ja',
-  meta: null,
-  mode: 'structure',
-  n: 0, // feature count (table rows)
-  attrs: [], // per feature id: {gml_id, height, structure_code, fireproof_code, usage_code}
-  meshes: [],
-  seen: new Set(),
-  tilesLoaded: 0,
-  tilesetReady: false,
-  selected: -1,
-  selectedInfo: null,
-  ignition: null, // gml_id or null (server picks the burnable building nearest the centre)
-  runs: { A: null, B: null },
-  shown: 'A',
-  t: 0,
-  playing: false,
-  clusters: null,
-  classes: null, // fire-spread class per feature id (from /clusters)
-  colours: new Float32Array(0),
-  state: new Uint8Array(0), // fire mode: 0 unburnt 1 burning 2 burnt 3 removed 4 fireproof
-  legendCounts: null,
-};
-
-function tr(key, vars) {
-  let s = DICT[S.lang][key] ?? DICT.ja[key] ?? key;
-  if (vars) for (const [k, v] of Object.entries(vars)) s = s.replaceAll(`{${k}}`, String(v));
-  return s;
-}
 
 function applyI18n() {
   document.documentElement.lang = S.lang;
@@ -138,24 +107,6 @@ function frameDistrict() {
   needsRender = true;
 }
 
-let csrfToken; // the staff session's CSRF token (null for residents), read once from /api/auth/me
-
-async function getJson(url, opts) {
-  if (opts?.method && opts.method !== 'GET') {
-    if (csrfToken === undefined) {
-      try { csrfToken = (await (await fetch('/api/auth/me')).json()).csrf ?? null; } catch { csrfToken = null; }
-    }
-    if (csrfToken) opts = { ...opts, headers: { ...(opts.headers || {}), 'X-CSRF-Token': csrfToken } };
-  }
-  const r = await fetch(url, opts);
-  let body = null;
-  try { body = await r.json(); } catch { /* not JSON */ }
-  if (!r.ok) {
-    const msg = body?.error?.message || `${r.status} ${r.statusText}`;
-    throw new Error(msg);
-  }
-  return body;
-}
 
 async function start() {
   applyI18n();
@@ -166,18 +117,18 @@ async function start() {
   }
   $('m-status').textContent = tr('loading');
   try {
-    S.meta = await getJson(`/api/datasets/${encodeURIComponent(S.ds)}`);
+    S.meta = await apiJson(`/api/datasets/${encodeURIComponent(S.ds)}`);
   } catch (e) {
     $('m-status').textContent = `${tr('load_failed')}: ${e.message}`;
     $('m-status').classList.add('m-error');
     return;
   }
   $('m-dsname').textContent = S.meta.name;
-  if (S.meta.credit) ja.credit = S.meta.credit; // the dataset's own credit line (same text for PLATEAU)
+  if (S.meta.credit) DICT.ja.credit = S.meta.credit; // the dataset's own credit line (same text for PLATEAU)
   $('m-credit').textContent = tr('credit');
   resizeArrays(S.meta.counts.buildings);
   const tsUrl = `/datasets/${encodeURIComponent(S.ds)}/tileset.json`;
-  const tileset = await getJson(tsUrl);
+  const tileset = await apiJson(tsUrl);
   // Undo the root transform (ECEF placement) and turn z-up into three's y-up.
   const rootM = new THREE.Matrix4();
   if (Array.isArray(tileset.root.transform)) rootM.fromArray(tileset.root.transform);
@@ -256,74 +207,6 @@ function onTile(tileScene) {
   recolour();
 }
 
-// ------------------------------------------------------------------ colouring
-function labelOf(col, code) {
-  if (!code) return tr('unknown');
-  const ja_ = S.meta?.code_labels?.[col]?.[code];
-  const en_ = S.meta?.code_labels_en?.[col]?.[code];
-  return (S.lang === 'en' ? en_ || ja_ : ja_ || en_) || `${tr('unknown')} (${code})`;
-}
-
-function categorical(col, table) {
-  // colour per code: fixed table first, a deterministic fallback palette for the rest
-  const codes = [...new Set(S.attrs.filter(Boolean).map((a) => a[col]).filter(Boolean))].sort();
-  const map = {};
-  let k = 0;
-  for (const c of codes) map[c] = table[c] || P.CATEGORICAL[k++ % P.CATEGORICAL.length];
-  return map;
-}
-
-function heightBin(h) {
-  if (!(h > 0)) return -1;
-  return P.HEIGHT_BINS.findIndex((b) => h >= b.lo && h < b.hi);
-}
-
-function fireRun() { return S.runs[S.shown]; }
-
-// Fire state per feature at time t: ignition_s null = never reached.
-function fireStateAt(run, fid, t) {
-  const cls = run.class[fid];
-  if (cls === 5) return 3;
-  const ign = run.ignition_s[fid];
-  if (ign === null || ign === undefined || ign > t) return cls === 0 ? 4 : 0;
-  return t < ign + run.burn_duration_s[fid] ? 1 : 2;
-}
-
-const STATE_KEYS = ['unburnt', 'burning', 'burnt', 'removed', 'fireproof'];
-
-function colourFor(fid, ctx) {
-  const a = S.attrs[fid];
-  switch (S.mode) {
-    case 'structure': return ctx.map[a?.structure_code] || P.UNKNOWN;
-    case 'fireproof': return P.FIREPROOF[a?.fireproof_code] || P.UNKNOWN;
-    case 'usage': return ctx.map[a?.usage_code] || P.UNKNOWN;
-    case 'height': { const b = heightBin(a?.height); return b < 0 ? P.UNKNOWN : P.HEIGHT_BINS[b].c; }
-    case 'fireclass': return S.classes ? P.FIRE_CLASS[S.classes[fid]] || P.UNKNOWN : P.UNKNOWN;
-    case 'cluster': {
-      if (!ctx.cl) return P.UNKNOWN;
-      const lab = ctx.cl.labels[fid];
-      if (lab < 0 || lab === undefined) return S.classes && S.classes[fid] === 5 ? P.FIRE_CLASS[5] : P.CLUSTER_BARRIER;
-      const rank = ctx.rank.get(lab);
-      return rank === undefined ? P.CLUSTER_SINGLE : P.CLUSTER[rank % P.CLUSTER.length];
-    }
-    case 'fire': {
-      const run = fireRun();
-      if (!run) return S.classes && S.classes[fid] === 0 ? P.FIRE_STATE.fireproof : P.FIRE_STATE.unburnt;
-      return P.FIRE_STATE[STATE_KEYS[S.state[fid]]];
-    }
-    default: return P.UNKNOWN;
-  }
-}
-
-function clusterCtx() {
-  const cl = S.clusters ? ($('m-large').checked ? S.clusters.clusters_large_fire : S.clusters.clusters) : null;
-  const rank = new Map();
-  if (cl) {
-    const order = cl.sizes.map((n, i) => [n, i]).filter(([n]) => n >= 2).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-    order.forEach(([, i], r) => rank.set(i, r));
-  }
-  return { cl, rank };
-}
 
 function recolour() {
   const ctx = { map: {} };
@@ -362,78 +245,9 @@ function recolour() {
   needsRender = true;
 }
 
-function legendItems() {
-  const items = [];
-  const add = (hex, label) => items.push({ hex, label });
-  if (S.mode === 'structure' || S.mode === 'usage') {
-    const col = S.mode === 'structure' ? 'structure_code' : 'usage_code';
-    const map = categorical(col, S.mode === 'structure' ? P.STRUCTURE : P.USAGE);
-    for (const [code, hex] of Object.entries(map)) add(hex, `${labelOf(col, code)}`);
-    add(P.UNKNOWN, tr('unknown'));
-  } else if (S.mode === 'fireproof') {
-    for (const [code, hex] of Object.entries(P.FIREPROOF)) add(hex, labelOf('fireproof_code', code) === `${tr('unknown')} (${code})` ? { 1001: tr('class_0'), 1002: tr('class_1'), 1003: S.lang === 'ja' ? 'その他' : 'Other' }[code] : labelOf('fireproof_code', code));
-    add(P.UNKNOWN, tr('unknown'));
-  } else if (S.mode === 'height') {
-    for (const b of P.HEIGHT_BINS) add(b.c, b.hi === Infinity ? tr('height_over', { a: b.lo }) : tr('height_bin', { a: b.lo, b: b.hi }));
-    add(P.UNKNOWN, tr('unknown'));
-  } else if (S.mode === 'fireclass') {
-    P.FIRE_CLASS.forEach((hex, k) => add(hex, tr(`class_${k}`)));
-  } else if (S.mode === 'cluster') {
-    const { cl, rank } = clusterCtx();
-    if (cl) {
-      const top = [...rank.entries()].sort((a, b) => a[1] - b[1]).slice(0, 8);
-      for (const [lab, r] of top) {
-        const p = cl.probability ? cl.probability[lab] : null;
-        add(P.CLUSTER[r % P.CLUSTER.length], tr('cluster_item', { n: cl.sizes[lab], p: p === null ? '—' : p.toFixed(4) }));
-      }
-    }
-    add(P.CLUSTER_SINGLE, tr('cluster_none'));
-    add(P.CLUSTER_BARRIER, tr('cluster_barrier'));
-  } else if (S.mode === 'fire') {
-    add(P.FIRE_STATE.burning, tr('state_burning'));
-    add(P.FIRE_STATE.burnt, tr('state_burnt'));
-    add(P.FIRE_STATE.unburnt, tr('state_unburnt'));
-    add(P.FIRE_STATE.fireproof, tr('state_fireproof'));
-    add(P.FIRE_STATE.removed, tr('state_removed'));
-  }
-  return items;
-}
-
-function renderLegend() {
-  const ul = $('m-legend');
-  if (!ul) return;
-  ul.replaceChildren();
-  const seenKey = new Set();
-  if (S.mode === 'cluster') {
-    const li = document.createElement('li');
-    li.className = 'm-small';
-    li.textContent = tr('cluster_legend');
-    ul.appendChild(li);
-  }
-  for (const it of legendItems()) {
-    if (seenKey.has(it.hex + it.label) || (it.hex === P.UNKNOWN && [...seenKey].some((k) => k.startsWith(P.UNKNOWN)))) continue;
-    seenKey.add(it.hex + it.label);
-    const li = document.createElement('li');
-    const sw = document.createElement('span');
-    sw.className = 'sw';
-    sw.style.background = it.hex;
-    const lab = document.createElement('span');
-    lab.textContent = it.label;
-    li.append(sw, lab);
-    const n = S.legendCounts?.[it.hex];
-    if (n && S.mode !== 'cluster') {
-      const c = document.createElement('span');
-      c.className = 'n';
-      c.textContent = `${n}`;
-      li.appendChild(c);
-    }
-    ul.appendChild(li);
-  }
-}
-
 async function loadClusters() {
   if (S.clusters) return;
-  S.clusters = await getJson(`/api/datasets/${encodeURIComponent(S.ds)}/clusters`);
+  S.clusters = await apiJson(`/api/datasets/${encodeURIComponent(S.ds)}/clusters`);
   S.classes = S.clusters.class;
   resizeArrays(S.clusters.feature_count);
   if (S.mode === 'cluster' || S.mode === 'fireclass' || S.mode === 'fire') recolour();
@@ -466,132 +280,6 @@ renderer.domElement.addEventListener('pointerup', (e) => {
   select(Math.round(f0.getX(hit.face.a)));
 });
 
-async function select(fid) {
-  S.selected = fid;
-  S.selectedInfo = null;
-  recolour();
-  renderAttributes();
-  if (fid < 0) return;
-  const gid = S.attrs[fid]?.gml_id;
-  if (!gid) return;
-  try {
-    const info = await getJson(`/api/datasets/${encodeURIComponent(S.ds)}/buildings/${encodeURIComponent(gid)}`);
-    if (S.selected === fid) { S.selectedInfo = info; renderAttributes(); }
-  } catch (e) {
-    if (S.selected === fid) { S.selectedInfo = { error: e.message, gml_id: gid }; renderAttributes(); }
-  }
-}
-
-function renderAttributes() {
-  const dl = $('m-attr-list');
-  dl.replaceChildren();
-  const info = S.selectedInfo;
-  $('m-attr-hint').hidden = S.selected >= 0;
-  $('m-attr-actions').hidden = !(info && !info.error);
-  if (S.selected < 0) return;
-  const rows = [];
-  const num = (v, unit, d = 1) => (v === null || v === undefined ? tr('unknown') : `${Number(v).toFixed(d)} ${unit}`.trim());
-  const fid = S.selected;
-  rows.push(['gml_id', info?.gml_id || S.attrs[fid]?.gml_id || '—']);
-  if (info?.error) rows.push(['attributes', info.error]);
-  if (info && !info.error) {
-    const code = (col) => {
-      const c = info.codes?.[col];
-      if (!c || !c.code) return tr('unknown');
-      const label = S.lang === 'en' ? c.en || c.ja : c.ja || c.en;
-      return `${label || tr('unknown')}（${c.code}）`;
-    };
-    rows.push(['building_id', info.attributes?.building_id || tr('unknown')]);
-    rows.push(['height', num(info.height, 'm')]);
-    rows.push(['storeys_above', info.storeys_above ?? tr('unknown')]);
-    rows.push(['storeys_below', info.storeys_below ?? tr('unknown')]);
-    rows.push(['year', info.year ?? tr('unknown')]);
-    rows.push(['total_floor_area', num(info.total_floor_area, 'm²')]);
-    rows.push(['footprint_area', num(info.footprint_area, 'm²')]);
-    rows.push(['structure_code', code('structure_code')]);
-    rows.push(['fireproof_code', code('fireproof_code')]);
-    rows.push(['usage_code', code('usage_code')]);
-    rows.push(['class_code', code('class_code')]);
-    if (S.classes) rows.push(['mode_fireclass', tr(`class_${S.classes[fid]}`)]);
-    rows.push(['feature_id', info.feature_id]);
-  }
-  for (const [k, v] of rows) {
-    const dt = document.createElement('dt');
-    dt.textContent = tr(k);
-    const dd = document.createElement('dd');
-    dd.textContent = String(v);
-    if (k === 'gml_id') dd.id = 'm-attr-gmlid';
-    dl.append(dt, dd);
-  }
-}
-
-$('m-set-ign').addEventListener('click', () => {
-  const gid = S.selectedInfo?.gml_id;
-  if (!gid) return;
-  S.ignition = gid;
-  updateIgnitionText();
-});
-$('m-ign-clear').addEventListener('click', () => { S.ignition = null; updateIgnitionText(); });
-function updateIgnitionText() {
-  $('m-ign').textContent = S.ignition ? tr('ignition_set', { id: S.ignition }) : tr('ignition_auto');
-  $('m-ign-clear').hidden = !S.ignition;
-}
-
-// ------------------------------------------------------------------ fire scenario form + job
-function showPolicyFields() {
-  const p = $('m-policy').value;
-  $('m-p-road').hidden = p !== 'road';
-  $('m-p-open').hidden = p !== 'open';
-  $('m-p-rebuild').hidden = p !== 'rebuild';
-  $('m-custom').hidden = $('m-preset').value !== 'custom';
-}
-$('m-policy').addEventListener('change', showPolicyFields);
-$('m-preset').addEventListener('change', showPolicyFields);
-
-function numField(id, lo, hi) {
-  const v = Number($(id).value);
-  if (!Number.isFinite(v)) throw new Error(`${$(id).labels?.[0]?.textContent || id}: ?`);
-  return Math.min(hi, Math.max(lo, v));
-}
-
-// The scenario JSON the API accepts (gis/firespread/scenarios.py); coordinates in the local frame.
-export function buildRequest() {
-  const e = S.meta.extent;
-  const lo = e.local_min, hi = e.local_max;
-  const cx = (lo[0] + hi[0]) / 2, cy = (lo[1] + hi[1]) / 2;
-  const preset = $('m-preset').value;
-  const weather = preset === 'custom'
-    ? { speed: numField('m-ws', 0, 40), direction: numField('m-wd', 0, 359.9), humidity: numField('m-hum', 0, 100) }
-    : { preset };
-  const measures = [];
-  const p = $('m-policy').value;
-  let name = tr(`policy_${p}`);
-  if (p === 'road') {
-    const off = numField('m-off', -5000, 5000), w = numField('m-width', 1, 100);
-    const line = $('m-axis').value === 'ew'
-      ? [[lo[0] - 30, cy + off], [hi[0] + 30, cy + off]]
-      : [[cx + off, lo[1] - 30], [cx + off, hi[1] + 30]];
-    measures.push({ type: 'road_widening', centreline: line, width: w, action: 'remove' });
-    name += ` ${w}m`;
-  } else if (p === 'open') {
-    const s = numField('m-size', 5, 500) / 2;
-    measures.push({ type: 'open_space', polygon: [[cx - s, cy - s], [cx + s, cy - s], [cx + s, cy + s], [cx - s, cy + s]] });
-    name += ` ${2 * s}m`;
-  } else if (p === 'rebuild') {
-    const share = numField('m-share', 0, 100) / 100;
-    measures.push({ type: 'rebuild', to: $('m-to').value, share });
-    name += ` ${Math.round(share * 100)}%`;
-  }
-  const body = {
-    weather,
-    hours: numField('m-hours', 1, 72),
-    seed: 1,
-    scenario: { name, wooden: $('m-wooden').value, measures },
-  };
-  if (S.ignition) body.ignition = [S.ignition];
-  return body;
-}
-
 function drawOverlay(body) {
   overlay.clear();
   const z = S.meta.extent.local_min[2] + 0.05;
@@ -616,139 +304,16 @@ function drawOverlay(body) {
   needsRender = true;
 }
 
-let running = false;
-$('m-fire-form').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  if (running || !S.meta) return;
-  const status = $('m-run-status');
-  let body;
-  try { body = buildRequest(); } catch (e) { status.textContent = tr('run_failed', { msg: e.message }); return; }
-  const slot = $('m-slot').value;
-  running = true;
-  $('m-run').disabled = true;
-  const prog = $('m-progress');
-  prog.hidden = false;
-  prog.value = 0;
-  status.classList.remove('m-error');
-  try {
-    const job = await getJson(`/api/datasets/${encodeURIComponent(S.ds)}/simulations`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
-    });
-    let st;
-    for (;;) {
-      st = await getJson(job.status_url);
-      prog.value = st.progress;
-      status.textContent = tr('running', { p: Math.round(st.progress * 100), stage: st.stage });
-      if (st.state === 'done' || st.state === 'failed' || st.state === 'cancelled') break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    if (st.state !== 'done') throw new Error(st.error?.message || st.state);
-    const res = st.result;
-    res.request = body;
-    res.label = body.scenario.name;
-    S.runs[slot] = res;
-    status.textContent = tr('run_done', { n: res.summary.buildings_burnt, s: (st.elapsed_s ?? 0).toFixed(1) });
-    resizeArrays(res.feature_count);
-    S.shown = slot;
-    S.t = 0;
-    setMode('fire');
-    showRun();
-  } catch (e) {
-    status.textContent = tr('run_failed', { msg: e.message });
-    status.classList.add('m-error');
-  } finally {
-    running = false;
-    $('m-run').disabled = false;
-    prog.hidden = true;
-  }
+// What the other modules call back into (see ctx.js hooks).
+Object.assign(hooks, {
+  recolour,
+  render() { needsRender = true; },
+  drawOverlay,
+  clearOverlay() { overlay.clear(); needsRender = true; },
+  resizeArrays,
+  setMode,
 });
 
-// ------------------------------------------------------------------ playback
-function horizon() {
-  const hs = [S.runs.A, S.runs.B].filter(Boolean).map((r) => r.hours * 3600);
-  return hs.length ? Math.max(...hs) : 6 * 3600;
-}
-
-function showRun() {
-  const run = fireRun();
-  $('m-show-a').setAttribute('aria-pressed', String(S.shown === 'A'));
-  $('m-show-b').setAttribute('aria-pressed', String(S.shown === 'B'));
-  $('m-show-a').disabled = !S.runs.A;
-  $('m-show-b').disabled = !S.runs.B;
-  $('m-time').max = String(horizon());
-  if (run) drawOverlay(run.request); else overlay.clear();
-  updateWind();
-  updateAbSummary();
-  setTime(S.t);
-  $('m-wind').hidden = S.mode !== 'fire' || !run;
-}
-
-function updateWind() {
-  const run = fireRun();
-  if (!run) return;
-  const w = run.weather;
-  const el = $('m-wind');
-  const dirJa = S.lang === 'ja' ? '風' : 'Wind';
-  // the arrow points where the wind blows to (direction is where it blows from)
-  const to = (w.direction_deg + 180) % 360;
-  el.innerHTML = `${dirJa} ${w.speed_ms} m/s<svg viewBox="-20 -20 40 40" width="40" height="40" aria-hidden="true">`
-    + (w.speed_ms > 0 ? `<g transform="rotate(${to})"><path d="M0 16 L0 -12 M-7 -4 L0 -14 L7 -4" stroke="#1d5fb4" stroke-width="4" fill="none" stroke-linecap="round"/></g>` : '<circle r="6" fill="none" stroke="#1d5fb4" stroke-width="3"/>')
-    + '</svg>';
-}
-
-function fmtTime(t) {
-  const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60);
-  return tr('time_fmt', { h, m });
-}
-
-function setTime(t) {
-  S.t = Math.max(0, Math.min(horizon(), t));
-  $('m-time').value = String(Math.round(S.t));
-  updateTimeUi();
-  if (S.mode === 'fire') recolour();
-  drawChartNow();
-}
-
-function updateTimeUi() {
-  $('m-time-out').textContent = fmtTime(S.t);
-  $('m-time').setAttribute('aria-valuetext', fmtTime(S.t));
-  $('m-play').textContent = S.playing ? tr('pause') : tr('play');
-  $('m-play').setAttribute('aria-pressed', String(S.playing));
-  const run = fireRun();
-  if (run) {
-    let n = 0, area = 0;
-    const idx = run.series.t_s.findIndex((x) => x > S.t);
-    const k = idx < 0 ? run.series.t_s.length - 1 : Math.max(0, idx - 1);
-    area = run.series.burnt_footprint_area_m2[k] || 0;
-    for (let fid = 0; fid < run.ignition_s.length; fid++) { const v = run.ignition_s[fid]; if (v !== null && v <= S.t) n++; }
-    $('m-burnt-now').textContent = tr('burnt_now', { n, area: Math.round(area).toLocaleString() });
-  } else $('m-burnt-now').textContent = '';
-}
-
-function updateAbSummary() {
-  const a = S.runs.A, b = S.runs.B;
-  const lab = (r) => (r ? r.label : tr('empty_slot'));
-  $('m-show-a').title = `A: ${lab(a)}`;
-  $('m-show-b').title = `B: ${lab(b)}`;
-  $('m-ab-summary').textContent = a && b
-    ? `${tr('summary_ab', { a: a.summary.buildings_burnt, b: b.summary.buildings_burnt, d: a.summary.buildings_burnt - b.summary.buildings_burnt })}　A: ${a.label} / B: ${b.label}`
-    : `A: ${lab(a)} / B: ${lab(b)}`;
-}
-
-function drawChartNow() {
-  if ($('m-playback').hidden) return;
-  drawChart($('m-chart'), S.runs, S.t, horizon(), { shown: S.shown, yLabel: tr('area_unit') });
-}
-
-$('m-time').addEventListener('input', () => { S.playing = false; setTime(Number($('m-time').value)); });
-$('m-play').addEventListener('click', () => {
-  if (!fireRun()) return;
-  if (!S.playing && S.t >= horizon()) setTime(0);
-  S.playing = !S.playing;
-  updateTimeUi();
-});
-$('m-show-a').addEventListener('click', () => { if (S.runs.A) { S.shown = 'A'; showRun(); } });
-$('m-show-b').addEventListener('click', () => { if (S.runs.B) { S.shown = 'B'; showRun(); } });
 $('m-mode').addEventListener('change', () => setMode($('m-mode').value));
 $('m-large').addEventListener('change', recolour);
 $('m-reset').addEventListener('click', () => { if (S.meta) frameDistrict(); });

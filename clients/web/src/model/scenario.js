@@ -1,0 +1,105 @@
+// The fire scenario form: the request the API accepts, the job it starts and its progress.
+import { apiJson } from '../api.js';
+import { $, S, tr, hooks } from './ctx.js';
+import { showRun } from './playback.js';
+
+export function showPolicyFields() {
+  const p = $('m-policy').value;
+  $('m-p-road').hidden = p !== 'road';
+  $('m-p-open').hidden = p !== 'open';
+  $('m-p-rebuild').hidden = p !== 'rebuild';
+  $('m-custom').hidden = $('m-preset').value !== 'custom';
+}
+$('m-policy').addEventListener('change', showPolicyFields);
+$('m-preset').addEventListener('change', showPolicyFields);
+
+function numField(id, lo, hi) {
+  const v = Number($(id).value);
+  if (!Number.isFinite(v)) throw new Error(`${$(id).labels?.[0]?.textContent || id}: ?`);
+  return Math.min(hi, Math.max(lo, v));
+}
+
+// The scenario JSON the API accepts (gis/firespread/scenarios.py); coordinates in the local frame.
+export function buildRequest() {
+  const e = S.meta.extent;
+  const lo = e.local_min, hi = e.local_max;
+  const cx = (lo[0] + hi[0]) / 2, cy = (lo[1] + hi[1]) / 2;
+  const preset = $('m-preset').value;
+  const weather = preset === 'custom'
+    ? { speed: numField('m-ws', 0, 40), direction: numField('m-wd', 0, 359.9), humidity: numField('m-hum', 0, 100) }
+    : { preset };
+  const measures = [];
+  const p = $('m-policy').value;
+  let name = tr(`policy_${p}`);
+  if (p === 'road') {
+    const off = numField('m-off', -5000, 5000), w = numField('m-width', 1, 100);
+    const line = $('m-axis').value === 'ew'
+      ? [[lo[0] - 30, cy + off], [hi[0] + 30, cy + off]]
+      : [[cx + off, lo[1] - 30], [cx + off, hi[1] + 30]];
+    measures.push({ type: 'road_widening', centreline: line, width: w, action: 'remove' });
+    name += ` ${w}m`;
+  } else if (p === 'open') {
+    const s = numField('m-size', 5, 500) / 2;
+    measures.push({ type: 'open_space', polygon: [[cx - s, cy - s], [cx + s, cy - s], [cx + s, cy + s], [cx - s, cy + s]] });
+    name += ` ${2 * s}m`;
+  } else if (p === 'rebuild') {
+    const share = numField('m-share', 0, 100) / 100;
+    measures.push({ type: 'rebuild', to: $('m-to').value, share });
+    name += ` ${Math.round(share * 100)}%`;
+  }
+  const body = {
+    weather,
+    hours: numField('m-hours', 1, 72),
+    seed: 1,
+    scenario: { name, wooden: $('m-wooden').value, measures },
+  };
+  if (S.ignition) body.ignition = [S.ignition];
+  return body;
+}
+
+let running = false;
+$('m-fire-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  if (running || !S.meta) return;
+  const status = $('m-run-status');
+  let body;
+  try { body = buildRequest(); } catch (e) { status.textContent = tr('run_failed', { msg: e.message }); return; }
+  const slot = $('m-slot').value;
+  running = true;
+  $('m-run').disabled = true;
+  const prog = $('m-progress');
+  prog.hidden = false;
+  prog.value = 0;
+  status.classList.remove('m-error');
+  try {
+    const job = await apiJson(`/api/datasets/${encodeURIComponent(S.ds)}/simulations`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+    });
+    let st;
+    for (;;) {
+      st = await apiJson(job.status_url);
+      prog.value = st.progress;
+      status.textContent = tr('running', { p: Math.round(st.progress * 100), stage: st.stage });
+      if (st.state === 'done' || st.state === 'failed' || st.state === 'cancelled') break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    if (st.state !== 'done') throw new Error(st.error?.message || st.state);
+    const res = st.result;
+    res.request = body;
+    res.label = body.scenario.name;
+    S.runs[slot] = res;
+    status.textContent = tr('run_done', { n: res.summary.buildings_burnt, s: (st.elapsed_s ?? 0).toFixed(1) });
+    hooks.resizeArrays(res.feature_count);
+    S.shown = slot;
+    S.t = 0;
+    hooks.setMode('fire');
+    showRun();
+  } catch (e) {
+    status.textContent = tr('run_failed', { msg: e.message });
+    status.classList.add('m-error');
+  } finally {
+    running = false;
+    $('m-run').disabled = false;
+    prog.hidden = true;
+  }
+});
