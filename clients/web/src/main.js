@@ -1,7 +1,10 @@
 // Entry screen, HUD and glue. The 3D world (three.js) is a separate chunk loaded on entry.
-import { t, setLang, getLang, applyI18n, zoneName } from './i18n.js';
+import { t, setLang, getLang, applyI18n } from './i18n.js';
 import { Net } from './net.js';
 import { LIMITS } from './protocol.gen.js';
+import { apiJson, whoami } from './api.js';
+import { makeHud } from './hud.js';
+import { installBenchHook } from './bench-hook.js';
 
 const $ = (id) => document.getElementById(id);
 const PREFS = 'yakuba.prefs';
@@ -178,11 +181,8 @@ async function enter() {
 
 // ---------- staff session (cookie set by login.html; the socket reads the same session) ----------
 async function refreshStaff() {
-  try {
-    const r = await fetch(new URL('api/auth/me', document.baseURI), { credentials: 'same-origin' });
-    const d = r.ok ? await r.json() : null;
-    S.staff = d && d.principal && d.principal.kind !== 'resident' ? { ...d.principal, csrf: d.csrf } : null;
-  } catch (e) { S.staff = null; }
+  const d = await whoami();
+  S.staff = d && d.principal && d.principal.kind !== 'resident' ? d.principal : null;
   $('staff-login').hidden = !!S.staff;
   $('staff-logout').hidden = !S.staff;
   $('staff-as').hidden = !S.staff;
@@ -190,11 +190,7 @@ async function refreshStaff() {
 }
 async function staffLogout() {
   if (!S.staff) return;
-  try {
-    await fetch(new URL('api/auth/logout', document.baseURI), {
-      method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': S.staff.csrf || '' },
-    });
-  } catch (e) { /* offline: the session ends at its expiry */ }
+  try { await apiJson('api/auth/logout', { method: 'POST' }); } catch (e) { /* offline: the session ends at its expiry */ }
   await refreshStaff();
 }
 
@@ -234,7 +230,7 @@ function loop(now) {
   lastT = now;
   if (net) {
     net.interpolate(now);
-    if (benchFake) benchFake(now);
+    if (benchFake) benchFake.step(now);
     const list = [...net.avatars.values()];
     const me = S.me ? net.avatars.get(S.me.id) : null;
     if (world) {
@@ -395,120 +391,10 @@ function buildGoto() {
   }
 }
 
-// ---------- HUD ----------
-function setZone(z) {
-  if (!z || z === S.zone) return;
-  const first = S.zone === null;
-  S.zone = z;
-  refreshHud();
-  const name = zoneName(S.plan, z);
-  if (!first) {
-    toast(t('zone.entered', { zone: name }));
-    addSystemLine(t('zone.entered', { zone: name }));
-  }
-}
-function refreshHud() {
-  const hz = $('hud-zone');
-  if (!hz) return;
-  hz.dataset.zone = S.zone || '';
-  $('hud-zone-name').textContent = S.zone ? zoneName(S.plan, S.zone) : '—';
-  const conn = $('hud-conn');
-  conn.dataset.state = S.connection;
-  $('hud-conn-text').textContent = t('conn.' + S.connection);
-  const p = S.me && S.me.principal;
-  const badge = $('hud-staff');
-  badge.hidden = !(p && p.kind !== 'resident');
-  if (!badge.hidden) badge.textContent = t('hud.staff', { municipality: p.municipality || '' });
-  if (S.connection === 'reconnecting' && S.screen === 'world') showBanner(t('banner.reconnecting'));
-  else if (S.connection === 'connected') hideBanner();
-  if (net) refreshNearby([...net.avatars.values()]);
-}
-function refreshNearby(list) {
-  const meId = S.me ? S.me.id : -1;
-  const me = net && net.avatars.get(meId);
-  let n = 0;
-  for (const a of list) {
-    if (a.id === meId) continue;
-    if (a.zone === S.zone || (me && Math.hypot(a.x - me.x, a.y - me.y) < 10)) n++;
-  }
-  const el = $('hud-nearby');
-  const txt = t('hud.nearby', { n });
-  if (el.textContent !== txt) { el.textContent = txt; el.dataset.count = n; }
-}
-function showBanner(text) { const b = $('banner'); b.textContent = text; b.hidden = false; S.banner = text; }
-function hideBanner() { $('banner').hidden = true; S.banner = null; }
-let toastTimer = null;
-function toast(text) {
-  const el = $('toast');
-  el.textContent = text;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { el.textContent = ''; }, 4000);
-}
-function errorText(code) {
-  const k = 'error.' + code;
-  const s = t(k);
-  return s === k ? t('error.unknown') : s;
-}
-function showError(code) {
-  S.lastError = code || 'unknown';
-  $('alert-text').textContent = errorText(code);
-  $('alert').hidden = false;
-  clearTimeout(showError.timer);
-  showError.timer = setTimeout(() => { $('alert').hidden = true; }, 8000);
-}
+// ---------- HUD and chat (hud.js) ----------
+const { setZone, refreshHud, refreshNearby, showBanner, hideBanner, toast, showError, addChat } = makeHud(S, () => net);
 
-// ---------- chat ----------
-function addChat(m) {
-  if (!m || (m.zone && S.zone && m.zone !== S.zone)) return;
-  const log = $('chat-log');
-  log.querySelector('.empty')?.remove();
-  const li = document.createElement('p');
-  li.className = S.me && m.id === S.me.id ? 'msg mine' : 'msg';
-  const who = document.createElement('span');
-  who.className = 'who';
-  who.textContent = (m.name || '?') + ':';
-  li.append(who, document.createTextNode(m.text));
-  log.appendChild(li);
-  while (log.children.length > 100) log.firstElementChild.remove();
-  log.scrollTop = log.scrollHeight;
-}
-function addSystemLine(text) {
-  const log = $('chat-log');
-  const li = document.createElement('p');
-  li.className = 'empty';
-  li.textContent = text;
-  log.replaceChildren(li); // the chat is scoped to the zone: a new zone starts a new conversation
-}
-
-// ---------- benchmark hook (only with ?bench) ----------
-let benchFake = null;
-if (params.has('bench')) {
-  window.__yakubaBench = {
-    /** n synthetic avatars walking in circles in front of the camera (rendering load only). */
-    crowd(n) {
-      if (!net) return;
-      for (const id of [...net.avatars.keys()]) if (id < 0) net.avatars.delete(id);
-      const cols = Math.ceil(Math.sqrt(n));
-      for (let i = 0; i < n; i++) {
-        const id = -(i + 1);
-        net.avatars.set(id, { id, name: `来庁者${i}`, style: STYLES[i % 4], color: COLORS[i % 6][1], role: i % 10 ? 'resident' : 'staff',
-          zone: 'infodesk', samples: [], bx: 4 + (i % cols) * (12 / cols), by: 6 + Math.floor(i / cols) * (10 / cols), x: 0, y: 0, h: 0 });
-      }
-      benchFake = (now) => {
-        for (const a of net.avatars.values()) {
-          if (a.id >= 0) continue;
-          const ph = now / 1000 + a.id;
-          a.x = a.bx + Math.cos(ph) * 0.5; a.y = a.by + Math.sin(ph) * 0.5; a.h = ((-ph * 180) / Math.PI + 360) % 360;
-        }
-      };
-    },
-    async frameTimes(n) {
-      const out = [];
-      let prev = await new Promise(requestAnimationFrame);
-      for (let i = 0; i < n; i++) { const t2 = await new Promise(requestAnimationFrame); out.push(t2 - prev); prev = t2; }
-      return out;
-    },
-  };
-}
+// ---------- benchmark hook (only with ?bench; bench-hook.js) ----------
+const benchFake = params.has('bench') ? installBenchHook(() => net, STYLES, COLORS) : null;
 
 initEntry();

@@ -1,0 +1,93 @@
+// The HUD (where you are, connection, staff badge, people nearby), banners, toasts, alerts and
+// the zone's chat log. ``S`` is main.js's state; ``getNet`` gives the live connection (or null).
+import { t, zoneName } from './i18n.js';
+
+const $ = (id) => document.getElementById(id);
+
+export function makeHud(S, getNet) {
+  function setZone(z) {
+    if (!z || z === S.zone) return;
+    const first = S.zone === null;
+    S.zone = z;
+    refreshHud();
+    const name = zoneName(S.plan, z);
+    if (!first) {
+      toast(t('zone.entered', { zone: name }));
+      addSystemLine(t('zone.entered', { zone: name }));
+    }
+  }
+  function refreshHud() {
+    const hz = $('hud-zone');
+    if (!hz) return;
+    hz.dataset.zone = S.zone || '';
+    $('hud-zone-name').textContent = S.zone ? zoneName(S.plan, S.zone) : '—';
+    const conn = $('hud-conn');
+    conn.dataset.state = S.connection;
+    $('hud-conn-text').textContent = t('conn.' + S.connection);
+    const p = S.me && S.me.principal;
+    const badge = $('hud-staff');
+    badge.hidden = !(p && p.kind !== 'resident');
+    if (!badge.hidden) badge.textContent = t('hud.staff', { municipality: p.municipality || '' });
+    if (S.connection === 'reconnecting' && S.screen === 'world') showBanner(t('banner.reconnecting'));
+    else if (S.connection === 'connected') hideBanner();
+    const net = getNet();
+    if (net) refreshNearby([...net.avatars.values()]);
+  }
+  function refreshNearby(list) {
+    const meId = S.me ? S.me.id : -1;
+    const net = getNet();
+    const me = net && net.avatars.get(meId);
+    let n = 0;
+    for (const a of list) {
+      if (a.id === meId) continue;
+      if (a.zone === S.zone || (me && Math.hypot(a.x - me.x, a.y - me.y) < 10)) n++;
+    }
+    const el = $('hud-nearby');
+    const txt = t('hud.nearby', { n });
+    if (el.textContent !== txt) { el.textContent = txt; el.dataset.count = n; }
+  }
+  function showBanner(text) { const b = $('banner'); b.textContent = text; b.hidden = false; S.banner = text; }
+  function hideBanner() { $('banner').hidden = true; S.banner = null; }
+  let toastTimer = null;
+  function toast(text) {
+    const el = $('toast');
+    el.textContent = text;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { el.textContent = ''; }, 4000);
+  }
+  function errorText(code) {
+    const k = 'error.' + code;
+    const s = t(k);
+    return s === k ? t('error.unknown') : s;
+  }
+  function showError(code) {
+    S.lastError = code || 'unknown';
+    $('alert-text').textContent = errorText(code);
+    $('alert').hidden = false;
+    clearTimeout(showError.timer);
+    showError.timer = setTimeout(() => { $('alert').hidden = true; }, 8000);
+  }
+
+  function addChat(m) {
+    if (!m || (m.zone && S.zone && m.zone !== S.zone)) return;
+    const log = $('chat-log');
+    log.querySelector('.empty')?.remove();
+    const li = document.createElement('p');
+    li.className = S.me && m.id === S.me.id ? 'msg mine' : 'msg';
+    const who = document.createElement('span');
+    who.className = 'who';
+    who.textContent = (m.name || '?') + ':';
+    li.append(who, document.createTextNode(m.text));
+    log.appendChild(li);
+    while (log.children.length > 100) log.firstElementChild.remove();
+    log.scrollTop = log.scrollHeight;
+  }
+  function addSystemLine(text) {
+    const log = $('chat-log');
+    const li = document.createElement('p');
+    li.className = 'empty';
+    li.textContent = text;
+    log.replaceChildren(li); // the chat is scoped to the zone: a new zone starts a new conversation
+  }
+  return { setZone, refreshHud, refreshNearby, showBanner, hideBanner, toast, showError, addChat, addSystemLine };
+}
