@@ -34,7 +34,6 @@ from yakuba.server.http.authorize import authorize
 from yakuba.server.jobs.routes import JOBS_KEY, job_out, limit_error, setup_jobs
 from yakuba.server.settings import Settings
 from yakuba.server.jobs.runner import JobLimit
-from yakuba.server.protocol.errors import ProtocolError
 from yakuba.server.protocol.http import UploadParams
 
 log = logging.getLogger("yakuba.server.gis_api")
@@ -48,8 +47,7 @@ _CACHE_ENTRIES = 256
 
 
 
-_json_errors = json_errors(log, "gis api", {UploadError: lambda e: (e.status, e.code),
-                                            ProtocolError: lambda e: (e.status, e.code.value)})
+_json_errors = json_errors(log, "gis api", {UploadError: lambda e: (e.status, e.code)})
 
 
 class GisApi:

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from yakuba.server.protocol.errors import ProtocolError
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # An extra exception type the caller maps to (status, code); the message is str(exception).
 Mapping = dict[type[Exception], tuple[int, str] | Callable[[Exception], tuple[int, str]]]
@@ -35,6 +37,9 @@ def json_errors(log: logging.Logger, name: str, mapping: Mapping | None = None) 
             except ApiError as e:
                 log.info("%s %s %s -> %d %s", name, request.method, request.path, e.status, e.code)
                 return error_response(e.status, e.code, e.message)
+            except ProtocolError as e:  # a body or query refused by its protocol model
+                log.info("%s %s %s -> %d %s", name, request.method, request.path, e.status, e.code.value)
+                return error_response(e.status, e.code.value, e.message)
             except web.HTTPException:
                 raise
             except Exception as e:

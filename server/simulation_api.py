@@ -44,7 +44,6 @@ from yakuba.server.http.authorize import authorize
 from yakuba.server.jobs.routes import JOBS_KEY, limit_error, read_result, setup_jobs, visible_job
 from yakuba.server.settings import Settings
 from yakuba.server.jobs.runner import JobLimit
-from yakuba.server.protocol.errors import ProtocolError
 from yakuba.server.protocol.http import SimulationIn
 
 log = logging.getLogger("yakuba.server.simulation_api")
@@ -56,8 +55,7 @@ TABLE_CACHE = 8
 
 
 
-_json_errors = json_errors(log, "simulation api", {FireSpreadError: (400, "invalid_scenario"),
-                                                   ProtocolError: lambda e: (e.status, e.code.value)})
+_json_errors = json_errors(log, "simulation api", {FireSpreadError: (400, "invalid_scenario")})
 
 
 class SimulationApi:

@@ -28,7 +28,6 @@ from .runner import JobLimit, JobService
 log = logging.getLogger("yakuba.server.jobs.routes")
 
 JOBS_KEY = web.AppKey("jobs", JobService)
-JOBS_SETTINGS_KEY = web.AppKey("jobs_settings", Settings)
 
 _json_errors = json_errors(log, "jobs api", {})
 
@@ -129,7 +128,7 @@ def setup_jobs(app: web.Application, settings: Settings | None = None, db: Datab
     db = db or Database(settings.effective_database_url)
     svc = JobService(db, settings.data_dir, settings.node_id, workers=settings.job_workers,
                      per_principal=settings.jobs_per_principal, redis_url=settings.redis_url)
-    app[JOBS_KEY], app[JOBS_SETTINGS_KEY] = svc, settings
+    app[JOBS_KEY] = svc
     app.router.add_get("/api/jobs", _json_errors(list_jobs))
     app.router.add_get("/api/jobs/{job_id}", _json_errors(get_job))
     app.router.add_delete("/api/jobs/{job_id}", _json_errors(cancel_job))

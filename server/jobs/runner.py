@@ -229,7 +229,8 @@ class JobService:
         from yakuba.server.db.datasets import upsert_dataset
 
         try:
-            res = json.loads((self.data_dir / result_path).read_text(encoding="utf-8")) if result_path else {}
+            text = await asyncio.to_thread((self.data_dir / result_path).read_text, encoding="utf-8") if result_path else "{}"
+            res = json.loads(text)
             res = res.get("result", res)
             ds = row["params"]["dataset"]
             async with self.db.session() as s:

@@ -10,6 +10,7 @@ a client field. The state the handlers touch (clients, avatars, rooms) is the hu
 from __future__ import annotations
 
 import logging
+from collections import Counter
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -86,6 +87,7 @@ class Gateway:
         self.hub = hub
         self.sio: socketio.AsyncServer = hub.sio
         self.authenticate: Authenticate = authenticate or anonymous
+        self.per_address: Counter[str] = Counter()  # open sockets per client address (the cap)
         self._register()
 
     def _register(self) -> None:
@@ -117,12 +119,13 @@ class Gateway:
             principal = resident(sid)
         address = _address(environ)
         cfg = hub.config
-        if len(hub.clients) >= cfg.max_connections or sum(1 for c in hub.clients.values() if c.address == address) >= cfg.max_per_address:
+        if len(hub.clients) >= cfg.max_connections or self.per_address[address] >= cfg.max_per_address:
             hub.metrics.rejected.labels("too_many_connections").inc()
             log.warning("connect sid=%s refused: connection cap reached", sid)
             return False
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
         hub.clients[sid] = Client(sid=sid, eio_sid=eio_sid, principal=principal, connected_at=hub.clock.now(), address=address)
+        self.per_address[address] += 1
         hub.metrics.clients.set(len(hub.clients))
         log.info("connect sid=%s principal=%s", sid, principal.key)
         return True
@@ -130,6 +133,10 @@ class Gateway:
     async def on_disconnect(self, sid: str, *args: Any) -> None:
         hub = self.hub
         c = hub.clients.pop(sid, None)
+        if c is not None:
+            self.per_address[c.address] -= 1
+            if self.per_address[c.address] <= 0:
+                del self.per_address[c.address]
         hub.metrics.clients.set(len(hub.clients))
         if c is None:
             return
