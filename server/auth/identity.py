@@ -93,7 +93,7 @@ class Identity:
     # --- socket.io
     async def for_socket(self, environ: dict, auth: Any = None) -> Principal:
         request = environ.get("aiohttp.request")
-        address = (request.remote if request is not None else None) or environ.get("REMOTE_ADDR") or "-"
+        address = socket_address(environ)
         if isinstance(auth, dict):
             claimed = sorted(CLAIM_FIELDS.intersection(auth))
             if claimed:
@@ -109,6 +109,12 @@ class Identity:
         # client_key None: the gateway keys an anonymous socket by its sid, so residents behind
         # one address (an office, a library) do not share one rate limit
         return resident()
+
+
+def socket_address(environ: dict) -> str:
+    """The client address of a socket.io connection (its aiohttp request's), or "-"."""
+    request = environ.get("aiohttp.request") if environ else None
+    return (getattr(request, "remote", None) or (environ or {}).get("REMOTE_ADDR") or "-")
 
 
 async def _load_account(db: Any, staff_id: int):
@@ -136,4 +142,4 @@ async def principal_middleware(request: web.Request, handler):
     return await handler(request)
 
 
-__all__ = ["API_TOKEN_PRINCIPAL", "CLAIM_FIELDS", "IDENTITY_KEY", "PRINCIPAL_KEY", "SESSION_KEY", "Identity", "principal_for_request", "principal_middleware"]
+__all__ = ["socket_address", "API_TOKEN_PRINCIPAL", "CLAIM_FIELDS", "IDENTITY_KEY", "PRINCIPAL_KEY", "SESSION_KEY", "Identity", "principal_for_request", "principal_middleware"]

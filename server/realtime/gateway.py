@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 import socketio
 
+from yakuba.server.auth.identity import socket_address
 from yakuba.server.auth.policy import Action, ZoneResource, decide
 from yakuba.server.auth.principal import Kind, Principal, resident
 from yakuba.server.protocol import CHAT_MAX, PROTOCOL_VERSION, AppearanceIn, ChatIn, ErrorCode, JoinIn, MoveIn, ProtocolError, error_payload, parse
@@ -45,11 +46,6 @@ Authenticate = Callable[[dict, Any], Awaitable[Principal]]
 async def anonymous(environ: dict, auth: Any) -> Principal:
     """The default identity: an anonymous resident (the login engineer's replaces it)."""
     return resident()
-
-
-def _address(environ: dict) -> str:
-    req = environ.get("aiohttp.request")
-    return (getattr(req, "remote", None) or environ.get("REMOTE_ADDR") or "-") if environ else "-"
 
 
 @dataclass
@@ -117,7 +113,7 @@ class Gateway:
             return False
         if principal.client_key is None and principal.kind is Kind.RESIDENT:
             principal = resident(sid)
-        address = _address(environ)
+        address = socket_address(environ)
         cfg = hub.config
         if len(hub.clients) >= cfg.max_connections or self.per_address[address] >= cfg.max_per_address:
             hub.metrics.rejected.labels("too_many_connections").inc()
