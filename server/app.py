@@ -12,6 +12,11 @@ from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from yakuba.server.auth.audit import AUDIT_KEY, AuditLog
+from yakuba.server.auth.identity import TRUSTED_PROXIES_KEY, request_address
+from yakuba.server.http.content_type import content_type_middleware
+from yakuba.server.http.proxies import parse_networks
+from yakuba.server.http.serving import serve_options
+from yakuba.server.http.timeouts import BODY_LIMITS_KEY, BodyLimits, body_deadline_middleware
 from yakuba.server.auth.setup import attach_realtime, setup_auth
 from yakuba.server.db.engine import Database
 from yakuba.server.settings import Settings
@@ -71,12 +76,17 @@ def create_app(config: Settings) -> web.Application:
         MaskingFilter(config.word_filter),
     )
     db = Database(config.effective_database_url)
-    app = web.Application(client_max_size=config.max_json_bytes)
+    # outermost: a body's clock starts when its headers are in, before any lookup
+    app = web.Application(client_max_size=config.max_json_bytes, middlewares=[body_deadline_middleware])
+    app[BODY_LIMITS_KEY] = BodyLimits(config.body_timeout_s, config.body_min_rate)
+    app[TRUSTED_PROXIES_KEY] = parse_networks(config.trusted_proxies)
     app[HUB_KEY], app[STORE_KEY], app[METRICS_KEY], app[CONFIG_KEY], app[DB_KEY] = hub, store, metrics, config, db
     app[GLB_KEY] = {}
     app[AUDIT_KEY] = audit = AuditLog(db, config.node_id)
+    hub.consult.audit = audit  # booth and queue events by ids (never content)
     # sessions, login/logout/me, and the middlewares (security headers, principal, CSRF)
     identity = setup_auth(app, config, store, db, audit)
+    app.middlewares.append(content_type_middleware)  # inside the security headers: its 415 gets them
     # The socket reads the same session cookie; logout and the staff watch end sessions on
     # every node through the hub's revoke.
     hub.gateway.authenticate = identity.for_socket
@@ -124,6 +134,9 @@ def _api_routes(app: web.Application, config: Settings) -> None:
     setup_jobs(app, config, app[DB_KEY])  # imports and simulations: jobs in worker processes
     setup_gis_routes(app, config)
     setup_simulation_routes(app, config)
+    from yakuba.server.consult.reservation_routes import setup_reservations
+
+    setup_reservations(app, config, app[DB_KEY], app[STORE_KEY], app[AUDIT_KEY])  # consultation bookings
 
 
 def _static(app: web.Application, config: Settings) -> None:
@@ -164,7 +177,9 @@ async def metrics_view(request: web.Request) -> web.Response:
 
     allow = request.app[CONFIG_KEY].metrics_allow
     try:
-        addr = ipaddress.ip_address((request.remote or "").split("%")[0])
+        # the client's address, not a same-host proxy's: behind nginx on loopback, the public
+        # would otherwise be "local"
+        addr = ipaddress.ip_address(request_address(request))
         ok = any(addr in ipaddress.ip_network(n, strict=False) for n in allow)
     except ValueError:
         ok = False
@@ -198,7 +213,8 @@ def run(config: Settings) -> int:
     # aiohttp runs on_shutdown (our drain) on SIGINT and SIGTERM: clients are told and their
     # sessions saved before the sockets close.
     print(f"Yakuba: http://{config.host}:{config.port}/  (store: {'redis' if config.redis_url else 'memory'})", flush=True)
-    web.run_app(app, host=config.host, port=config.port, print=None, handle_signals=True, shutdown_timeout=5)
+    web.run_app(app, host=config.host, port=config.port, print=None, handle_signals=True, shutdown_timeout=5,
+                **serve_options(config))  # header timeout, access log without queries (server/http/serving.py)
     return 0
 
 

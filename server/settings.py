@@ -73,9 +73,34 @@ class Settings(BaseSettings):
     max_uncompressed_bytes: int = 2 * 1024 * 1024 * 1024  # what a zip may expand to
     max_json_bytes: int = 2 * 1024 * 1024
 
+    # --- HTTP hardening (docs/security.md; server/http/timeouts.py, proxies.py)
+    # A connection has header_timeout_s to send a complete request head (slowloris), which is
+    # also how long an idle keep-alive connection stays open. A request body must be complete
+    # within body_timeout_s, or keep arriving at body_min_rate bytes/s over each such period
+    # (a large upload on a good link goes on; one byte every few seconds does not).
+    header_timeout_s: float = Field(10.0, gt=0)
+    body_timeout_s: float = Field(30.0, gt=0)
+    body_min_rate: int = Field(16 * 1024, ge=1)
+    # Proxies (addresses or networks) whose X-Forwarded-For is believed. Empty: the client address
+    # is the TCP peer's and X-Forwarded-For is ignored.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+
     # --- jobs
     job_workers: int = Field(2, ge=1)
     jobs_per_principal: int = Field(2, ge=1)
+
+    # --- reservations (server/consult/reservation_service.py)
+    consult_cancel_before_s: float = Field(3600.0, ge=0)  # residents cancel online until this long before
+    consult_reminder_before_s: float = Field(24 * 3600.0, gt=0)  # the reminder e-mail goes this long before
+    consult_retention_days: float = Field(30.0, gt=0)  # then a past booking's name and e-mail are erased
+
+    # --- e-mail (confirmations and reminders). No smtp_host: no e-mail is sent.
+    smtp_host: str | None = None
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_from: str | None = None  # e.g. "区役所 予約 <yoyaku@city.example.jp>"
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None  # YAKUBA_SMTP_PASSWORD, from the environment only
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -83,7 +108,7 @@ class Settings(BaseSettings):
         v = _split(v)
         return tuple(v) if v else None
 
-    @field_validator("metrics_allow", mode="before")
+    @field_validator("metrics_allow", "trusted_proxies", mode="before")
     @classmethod
     def _networks(cls, v: Any) -> Any:
         import ipaddress

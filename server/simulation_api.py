@@ -34,6 +34,8 @@ from typing import Any
 
 from aiohttp import web
 
+from yakuba.server.http.body import read_json
+
 from yakuba.gis.buildings import BuildingTable
 from yakuba.gis.pipeline import DATASET_ID_RE  # the import's rule: one dataset-id rule everywhere
 from yakuba.server.http_errors import ApiError, json_errors
@@ -48,7 +50,6 @@ from yakuba.server.protocol.http import SimulationIn
 
 log = logging.getLogger("yakuba.server.simulation_api")
 
-MAX_BODY_BYTES = 2 * 1024 * 1024
 # Monte Carlo cost grows with runs x buildings; refuse what would hold a core for minutes.
 MAX_MC_WORK = 200_000_000
 TABLE_CACHE = 8
@@ -84,28 +85,10 @@ class SimulationApi:
             self.tables.popitem(last=False)
         return table
 
-    async def _body(self, request: web.Request) -> dict:
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            raise ApiError(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes")
-        raw = await request.content.read(MAX_BODY_BYTES + 1)
-        if len(raw) > MAX_BODY_BYTES:
-            raise ApiError(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes")
-        if not raw:
-            return {}
-        try:
-            import json
-
-            body = json.loads(raw)
-        except ValueError:
-            raise ApiError(400, "invalid_json", "body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "invalid_json", "body must be a JSON object")
-        return body
-
     # ---------------------------------------------------------------- handlers
     async def create(self, request: web.Request) -> web.Response:
         ds = request.match_info["id"]
-        body = await self._body(request)
+        body = await read_json(request)
         table = self._table(ds)
         sim = SimulationIn.from_body(body)  # the one schema; the scenario parser's own messages
         scenario, runs = sim.to_scenario(), sim.runs

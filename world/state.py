@@ -12,10 +12,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .layout import Layout, Zone
-from .movement import MAX_SPEED, WALK_SPEED, Collider, clamp_velocity
+from .movement import MAX_SPEED, WALK_SPEED, Collider, Rect, clamp_velocity
 from .zones import BoothState, Role, may_enter
 
 ARRIVE_EPS = 0.05
@@ -63,7 +61,7 @@ class World:
         self.avatars: dict[int, Avatar] = {}
         self.booths: dict[str, BoothState] = {z.id: BoothState() for z in layout.zones.values() if z.access == "members_when_locked"}
         self._rng = random.Random(seed)
-        self._forbidden_cache: dict[tuple, np.ndarray] = {}
+        self._forbidden_cache: dict[tuple, tuple[Rect, ...]] = {}
         # Who may be in a zone: the pure rule by default; the server injects its policy (which
         # asks the same rule with the connected principal). Returns None or the reason code.
         self.rule: Callable[[Avatar, Zone, BoothState | None], str | None] | None = None
@@ -135,31 +133,26 @@ class World:
         reason = self.access(a, zone)
         if reason:
             return reason
-        path = self.collider.find_path((a.x, a.y), zone.anchor, self._forbidden_mask(a))
+        path = self.collider.find_path((a.x, a.y), zone.anchor, self._forbidden_rects(a))
         if path is None:
             return "no_path"
         a.vx = a.vy = 0.0
         a.path = path
         return None
 
-    def _forbidden_mask(self, a: Avatar) -> np.ndarray:
-        """Grid cells in zones this avatar may not enter (so paths route around them)."""
+    def _forbidden_rects(self, a: Avatar) -> tuple[Rect, ...]:
+        """Rectangles of the zones this avatar may not enter, so paths route around them. The
+        tuple is also the key of the collider's path floods: avatars with the same rights share
+        them. Cached per (role, locked booths the avatar is not a member of): what the rule looks at."""
         closed = tuple(sorted(z for z, b in self.booths.items() if b.locked and a.id not in b.members))
-        key = (a.role, closed, self.collider.version)
-        mask = self._forbidden_cache.get(key)
-        if mask is None:
-            grid = self.collider.grid()
-            mask = np.zeros_like(grid)
-            bx0, by0 = self.layout.bounds[0], self.layout.bounds[1]
-            cell = self.collider.CELL
-            for z in self.layout.zones.values():
-                if self.access(a, z):
-                    x0, y0, x1, y1 = z.rect
-                    mask[int((x0 - bx0) / cell) : int(math.ceil((x1 - bx0) / cell)), int((y0 - by0) / cell) : int(math.ceil((y1 - by0) / cell))] = True
+        key = (a.role, closed)
+        rects = self._forbidden_cache.get(key)
+        if rects is None:
+            rects = tuple(z.rect for z in self.layout.zones.values() if self.access(a, z))
             if len(self._forbidden_cache) > 64:
-                self._forbidden_cache.clear()
-            self._forbidden_cache[key] = mask
-        return mask
+                self._forbidden_cache.clear()  # lock sets churn as consultations come and go
+            self._forbidden_cache[key] = rects
+        return rects
 
     # -- simulation -------------------------------------------------------------------------
     def step(self, dt: float) -> StepResult:

@@ -47,7 +47,8 @@ export default defineConfig({
     emptyOutDir: true,
     assetsInlineLimit: 0,
     chunkSizeWarningLimit: 800,
-    // three pages: the walk-in client, the standalone city model view (src/model/), staff login
-    rollupOptions: { input: { main: 'index.html', model: 'model.html', login: 'login.html' } },
+    // four pages: the walk-in client, the standalone city model view (src/model/), staff login,
+    // reservations (reserve.html, src/reserve.js)
+    rollupOptions: { input: { main: 'index.html', model: 'model.html', login: 'login.html', reserve: 'reserve.html' } },
   },
 });

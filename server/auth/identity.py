@@ -22,6 +22,7 @@ from aiohttp import web
 from yakuba.server.auth.principal import Kind, Principal, resident
 from yakuba.server.auth.sessions import COOKIE, SessionRecord, Sessions
 from yakuba.server.auth.throttle import LoginThrottle
+from yakuba.server.http.proxies import forwarded_client
 
 log = logging.getLogger("yakuba.auth")
 
@@ -75,7 +76,7 @@ class Identity:
         return bool(self.api_token) and hmac.compare_digest(given.encode(), self.api_token.encode())
 
     async def for_request(self, request: web.Request) -> Principal:
-        address = request.remote or "-"
+        address = request_address(request)
         b = self.bearer(request)
         if b:
             return API_TOKEN_PRINCIPAL
@@ -111,10 +112,33 @@ class Identity:
         return resident()
 
 
+# The app's trusted proxies (parsed Settings.trusted_proxies); an app without the key trusts none.
+TRUSTED_PROXIES_KEY = web.AppKey("trusted_proxies", tuple)
+_ADDRESS_KEY = web.RequestKey("client_address", str)
+
+
+def request_address(request: web.BaseRequest) -> str:
+    """The client address of an HTTP request, the one used for throttling, connection caps, the
+    audit and the access log: the TCP peer's, or, when the peer is a trusted proxy, the rightmost
+    X-Forwarded-For hop that is not one (server/http/proxies.py). Computed once per request."""
+    cached = request.get(_ADDRESS_KEY)
+    if cached is not None:
+        return cached
+    try:
+        trusted = request.app.get(TRUSTED_PROXIES_KEY, ())  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):  # a BaseRequest (a refused request line) has no app
+        trusted = ()
+    xff = request.headers.getall("X-Forwarded-For", []) if trusted else []
+    address = request[_ADDRESS_KEY] = forwarded_client(request.remote, xff, trusted)
+    return address
+
+
 def socket_address(environ: dict) -> str:
-    """The client address of a socket.io connection (its aiohttp request's), or "-"."""
+    """The client address of a socket.io connection: its aiohttp request's (request_address)."""
     request = environ.get("aiohttp.request") if environ else None
-    return (getattr(request, "remote", None) or (environ or {}).get("REMOTE_ADDR") or "-")
+    if request is not None:
+        return request_address(request)
+    return (environ or {}).get("REMOTE_ADDR") or "-"
 
 
 async def _load_account(db: Any, staff_id: int):
@@ -142,4 +166,4 @@ async def principal_middleware(request: web.Request, handler):
     return await handler(request)
 
 
-__all__ = ["socket_address", "API_TOKEN_PRINCIPAL", "CLAIM_FIELDS", "IDENTITY_KEY", "PRINCIPAL_KEY", "SESSION_KEY", "Identity", "principal_for_request", "principal_middleware"]
+__all__ = ["TRUSTED_PROXIES_KEY", "request_address", "socket_address", "API_TOKEN_PRINCIPAL", "CLAIM_FIELDS", "IDENTITY_KEY", "PRINCIPAL_KEY", "SESSION_KEY", "Identity", "principal_for_request", "principal_middleware"]

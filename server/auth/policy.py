@@ -34,6 +34,19 @@ class Action(str, Enum):
     MANAGE_STAFF = "manage_staff"
     LOCK_BOOTH = "lock_booth"  # resource: the booth's room id; staff only (rooms/booth.py)
     PRESENT = "present"  # resource: the hall's room id; take the stage (rooms/hall.py)
+    # desk queue and booths (server/consult); booth actions take a BoothResource
+    TAKE_TICKET = "take_ticket"  # anyone with an avatar; the ticket is the session's
+    VIEW_QUEUE = "view_queue"  # the queue board: staff
+    CALL_TICKET = "call_ticket"  # staff inside the booth that holds it (or a free booth)
+    ADMIT = "admit"
+    REMOVE = "remove"
+    PUSH_CARD = "push_card"
+    KNOCK = "knock"  # anyone outside the booth
+    READ_AUDIT = "read_audit"  # the audit trail: administrators
+    # reservations (server/consult/reservation_routes.py)
+    MANAGE_SLOTS = "manage_slots"  # publish and withdraw consultation slots: staff
+    BOOK_SLOT = "book_slot"  # see free slots, book, read or cancel by code: anyone, residents included
+    VIEW_DAY = "view_day"  # a day's slots with their bookings: staff
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,33 @@ class ZoneResource:
     zone: Zone
     avatar_id: int
     booth: BoothState | None = None
+
+
+@dataclass(frozen=True)
+class BoothResource:
+    """A booth as the actor stands to it: where the actor's avatar is, who holds the booth."""
+
+    id: str
+    actor_avatar: int
+    actor_zone: str | None
+    staff_key: str | None = None  # the Principal.key of the staff member holding it (None: free)
+    staff_avatar: int | None = None
+    members: frozenset[int] = frozenset()
+
+
+_BOOTH_STAFF = frozenset({"call_ticket", "admit", "remove", "push_card", "lock_booth"})
+
+
+def _booth(p: Principal, action: "Action", b: BoothResource) -> Decision:
+    if action is Action.KNOCK:
+        return ALLOW if b.actor_avatar not in b.members else _deny("invalid_payload", "already a member")
+    if not p.is_staff:
+        return _deny("forbidden", f"{action.value} is for staff")
+    if b.actor_zone != b.id:
+        return _deny("not_in_booth", f"{action.value} from outside {b.id}")
+    if b.staff_key is not None and (b.staff_key != p.key or b.staff_avatar != b.actor_avatar):
+        return _deny("not_booth_staff", f"{b.id} is held by another staff member")
+    return ALLOW
 
 
 @dataclass(frozen=True)
@@ -72,6 +112,18 @@ def decide(p: Principal, action: Action, resource: Any = None) -> Decision:
         r: ZoneResource = resource
         why = may_enter(r.zone, r.avatar_id, p.world_role, r.booth)
         return ALLOW if why is None else _deny(why, f"{action.value} {r.zone.id}")
+    if isinstance(resource, BoothResource) and action.value in _BOOTH_STAFF | {"knock"}:
+        return _booth(p, action, resource)
+    if action is Action.TAKE_TICKET:
+        return ALLOW
+    if action is Action.BOOK_SLOT:
+        return ALLOW  # no account needed; the code is the booking's only key, its lookups are throttled
+    if action in (Action.MANAGE_SLOTS, Action.VIEW_DAY):
+        return ALLOW if p.is_staff else _deny("forbidden", f"{action.value} is for staff")
+    if action is Action.VIEW_QUEUE:
+        return ALLOW if p.is_staff else _deny("forbidden", "the queue board is for staff")
+    if action is Action.READ_AUDIT:
+        return ALLOW if p.is_admin else _deny("forbidden", "the audit trail needs an administrator")
     if action in (Action.LOCK_BOOTH, Action.PRESENT):
         return ALLOW if p.is_staff else _deny("forbidden", f"{action.value} is for staff")
     if action is Action.RUN_MONTECARLO:
@@ -108,4 +160,4 @@ def require(p: Principal, action: Action, resource: Any = None, audit: Any = Non
         raise PolicyDenied(d, action)
 
 
-__all__ = ["ALLOW", "Action", "Decision", "JobResource", "PolicyDenied", "ZoneResource", "decide", "require"]
+__all__ = ["ALLOW", "Action", "BoothResource", "Decision", "JobResource", "PolicyDenied", "ZoneResource", "decide", "require"]

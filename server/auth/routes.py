@@ -14,11 +14,12 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from yakuba.server.auth import passwords
-from yakuba.server.auth.identity import IDENTITY_KEY, SESSION_KEY, Identity, principal_for_request
+from yakuba.server.auth.identity import IDENTITY_KEY, SESSION_KEY, Identity, principal_for_request, request_address
 from yakuba.server.auth.principal import Kind, resident
 from yakuba.server.auth.sessions import clear_cookie, set_cookie
 from yakuba.server.protocol.errors import ErrorCode, ProtocolError
-from yakuba.server.protocol.http import LoginIn, json_body
+from yakuba.server.http.body import read_json
+from yakuba.server.protocol.http import LoginIn
 
 LOGIN_MAX_BYTES = 4096
 
@@ -36,13 +37,12 @@ def _error(e: ProtocolError) -> web.Response:
 async def _body(request: web.Request) -> LoginIn:
     if request.content_type != "application/json":
         raise ProtocolError(ErrorCode.INVALID_REQUEST, "send JSON: {\"username\", \"password\"}")
-    raw = await request.content.read(LOGIN_MAX_BYTES + 1)
-    return LoginIn.from_body(json_body(raw, LOGIN_MAX_BYTES))  # the one schema, in protocol/http.py
+    return LoginIn.from_body(await read_json(request, LOGIN_MAX_BYTES))  # the one schema, in protocol/http.py
 
 
 async def login(request: web.Request) -> web.Response:
     ident: Identity = request.app[IDENTITY_KEY]
-    address = request.remote or "-"
+    address = request_address(request)  # behind trusted proxies: the client, not the proxy
     anon = resident(address)
     try:
         body = await _body(request)

@@ -120,4 +120,42 @@ class Job(Base):
     __table_args__ = (Index("ix_jobs_owner_state", "owner", "state"), Index("ix_jobs_state", "state"))
 
 
-__all__ = ["AuditEvent", "Base", "Dataset", "Job", "Municipality", "StaffAccount", "UTCDateTime", "utcnow"]
+class ConsultSlot(Base):
+    """A consultation time staff publish for one catalogue topic (assets/consult/catalogue.json).
+    ``booked`` counts active bookings and only moves by a conditional UPDATE (booked < capacity),
+    so two nodes booking the last place at once cannot both get it."""
+
+    __tablename__ = "consult_slots"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(70))  # catalogue topic id, e.g. tax.payment
+    department: Mapped[str] = mapped_column(String(40))  # its department id, kept for the day view
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # the retention purge reads it
+    capacity: Mapped[int] = mapped_column(Integer)
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(80))  # Principal.key of the staff member (staff:12)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_consult_slots_topic_start_at", "topic", "start_at"),
+                      Index("ix_consult_slots_start_at", "start_at"))
+
+
+class ConsultBooking(Base):
+    """A resident's booking. ``code`` is what they read out or type (reservations.CODE_ALPHABET);
+    ``email`` and ``name`` only when given, and erased ``consult_retention_days`` after the slot."""
+
+    __tablename__ = "consult_bookings"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("consult_slots.id"), index=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    name: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    lang: Mapped[str] = mapped_column(String(8), default="ja")  # the language of its e-mails
+    status: Mapped[str] = mapped_column(String(16), default="booked")  # booked|cancelled|checked_in|no_show
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+__all__ = ["AuditEvent", "Base", "ConsultBooking", "ConsultSlot", "Dataset", "Job", "Municipality", "StaffAccount",
+           "UTCDateTime", "utcnow"]

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from yakuba.server.auth.audit import AUDIT_KEY
-from yakuba.server.auth.identity import IDENTITY_KEY, PRINCIPAL_KEY, principal_for_request
+from yakuba.server.auth.identity import IDENTITY_KEY, PRINCIPAL_KEY, principal_for_request, request_address
 from yakuba.server.auth.policy import Action, PolicyDenied, require
 from yakuba.server.auth.principal import Principal, resident
 from yakuba.server.http_errors import ApiError
@@ -20,7 +20,7 @@ async def principal_of(request: web.Request) -> Principal:
     test set PRINCIPAL_KEY itself."""
     if IDENTITY_KEY in request.app:
         return await principal_for_request(request)
-    return request.get(PRINCIPAL_KEY) or resident(client_key=request.remote or "-")
+    return request.get(PRINCIPAL_KEY) or resident(client_key=request_address(request))
 
 
 async def authorize(request: web.Request, action: Action, resource: Any = None,

@@ -7,7 +7,8 @@ A write (POST/PUT/PATCH/DELETE) to ``/api/*`` that carries the session cookie mu
 The login itself has no session yet, so it needs only the origin check (which stops a
 cross-site page from logging a visitor into an attacker's account). A request with a Bearer API
 token carries no ambient credential and skips both. Writes without any cookie are left to the
-routes: they run as an anonymous resident, whose powers the policy already bounds.
+routes: they run as an anonymous resident, whose powers the policy already bounds, and, like
+every write, must send their route's media type (content_type.py: a cross-site form cannot).
 
 SameSite=Lax on the cookie already stops most cross-site POSTs in current browsers; this is the
 second lock, for older browsers and same-site subdomains.
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from yakuba.server.auth.identity import IDENTITY_KEY, PRINCIPAL_KEY, SESSION_KEY, principal_for_request
+from yakuba.server.auth.identity import IDENTITY_KEY, PRINCIPAL_KEY, SESSION_KEY, principal_for_request, request_address
 from yakuba.server.auth.principal import resident
 from yakuba.server.auth.sessions import COOKIE, csrf_matches, request_is_https
 from yakuba.server.protocol.errors import ErrorCode, ProtocolError
@@ -64,7 +65,7 @@ def same_origin(request: web.Request, public_origin: str | None, behind_tls: boo
 
 def _refuse(request: web.Request, why: str) -> web.Response:
     ident = request.app[IDENTITY_KEY]
-    p = request.get(PRINCIPAL_KEY) or resident(request.remote or "-")
+    p = request.get(PRINCIPAL_KEY) or resident(request_address(request))
     ident.audit.refused(p, "csrf", ErrorCode.CSRF_FAILED.value, resource=request.path)
     log.info("csrf refused %s %s: %s", request.method, request.path, why)
     e = ProtocolError(ErrorCode.CSRF_FAILED)

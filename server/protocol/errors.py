@@ -33,10 +33,30 @@ class ErrorCode(str, Enum):
     # rooms (server/rooms): an intent the room does not take, or from someone not in it
     UNKNOWN_INTENT = "unknown_intent"
     NOT_MEMBER = "not_member"
+    # desk queue and consultation booths (server/consult)
+    UNKNOWN_TOPIC = "unknown_topic"
+    ALREADY_QUEUED = "already_queued"
+    TICKET_TAKEN = "ticket_taken"
+    NOT_INVITED = "not_invited"
+    NOT_IN_BOOTH = "not_in_booth"
+    NOT_BOOTH_STAFF = "not_booth_staff"
+    BOOTH_BUSY = "booth_busy"
+    BOOTH_CLOSED = "booth_closed"
+    QUEUE_EMPTY = "queue_empty"
+    # reservations (server/consult/reservations.py)
+    INVALID_SLOT = "invalid_slot"
+    UNKNOWN_SLOT = "unknown_slot"
+    SLOT_FULL = "slot_full"
+    SLOT_STARTED = "slot_started"
+    UNKNOWN_BOOKING = "unknown_booking"
+    BOOKING_CLOSED = "booking_closed"
+    TOO_LATE_TO_CANCEL = "too_late_to_cancel"
+    CHECK_IN_WINDOW = "check_in_window"
     # --- HTTP: requests and bodies ----------------------------------------------------------
     INVALID_JSON = "invalid_json"
     INVALID_REQUEST = "invalid_request"
     TOO_LARGE = "too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"  # a write whose Content-Type the route does not take
     NOT_FOUND = "not_found"
     BUSY = "busy"
     # --- HTTP: identity --------------------------------------------------------------------
@@ -85,9 +105,27 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INTERNAL: "something went wrong on the server",
     ErrorCode.UNKNOWN_INTENT: "this room does not take that request",
     ErrorCode.NOT_MEMBER: "you are not in this room",
+    ErrorCode.UNKNOWN_TOPIC: "no such consultation topic",
+    ErrorCode.ALREADY_QUEUED: "you already have a ticket; leave the queue first",
+    ErrorCode.TICKET_TAKEN: "this ticket has already been called",
+    ErrorCode.NOT_INVITED: "this ticket has not been called to a booth",
+    ErrorCode.NOT_IN_BOOTH: "you must be inside this booth",
+    ErrorCode.NOT_BOOTH_STAFF: "only the staff member of this booth may do this",
+    ErrorCode.BOOTH_BUSY: "this booth is busy",
+    ErrorCode.BOOTH_CLOSED: "no staff member is in this booth",
+    ErrorCode.QUEUE_EMPTY: "nobody is waiting for the topics of this booth",
+    ErrorCode.INVALID_SLOT: "the slot cannot be published",
+    ErrorCode.UNKNOWN_SLOT: "no such consultation slot",
+    ErrorCode.SLOT_FULL: "this time is fully booked; please choose another",
+    ErrorCode.SLOT_STARTED: "this time has already started; please choose another",
+    ErrorCode.UNKNOWN_BOOKING: "no reservation has this code",
+    ErrorCode.BOOKING_CLOSED: "this reservation is no longer open (cancelled or already used)",
+    ErrorCode.TOO_LATE_TO_CANCEL: "it is too late to cancel online; please contact the office",
+    ErrorCode.CHECK_IN_WINDOW: "this reservation cannot be checked in now",
     ErrorCode.INVALID_JSON: "body is not valid JSON",
     ErrorCode.INVALID_REQUEST: "the request does not match its schema",
     ErrorCode.TOO_LARGE: "the request is too large",
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: "this request must be sent as application/json",
     ErrorCode.NOT_FOUND: "not found",
     ErrorCode.BUSY: "the server is busy; try again shortly",
     ErrorCode.UNAUTHENTICATED: "please log in",
@@ -125,6 +163,15 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_JSON: 400,
     ErrorCode.INVALID_REQUEST: 400,
     ErrorCode.TOO_LARGE: 413,
+    ErrorCode.INVALID_SLOT: 400,
+    ErrorCode.UNKNOWN_SLOT: 404,
+    ErrorCode.SLOT_FULL: 409,
+    ErrorCode.SLOT_STARTED: 409,
+    ErrorCode.UNKNOWN_BOOKING: 404,
+    ErrorCode.BOOKING_CLOSED: 409,
+    ErrorCode.TOO_LATE_TO_CANCEL: 409,
+    ErrorCode.CHECK_IN_WINDOW: 409,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.BUSY: 429,
     ErrorCode.UNAUTHENTICATED: 401,

@@ -216,6 +216,8 @@ class Gateway:
         if c.avatar_id is not None:
             raise ProtocolError(ErrorCode.ALREADY_JOINED)
         a = await self._resume(c, msg.resume) if msg.resume else None
+        if a is not None and hub.consult.on_resume(a):  # its record is inside a locked booth
+            await self.sio.emit("error", error_payload(ErrorCode.BOOTH_LOCKED, "join"), to=c.sid)
         if a is None:
             try:
                 aid = await hub.store.next_id("avatar", max(world.avatars, default=0))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import socketio
 
 from yakuba.server.auth.policy import Action, ZoneResource, decide
+from yakuba.server.consult.socket_handlers import ConsultDesk
 from yakuba.server.auth.principal import Kind, Principal, resident
 from yakuba.server.protocol import ErrorCode, error_payload
 from yakuba.server.realtime.clock import Clock, MonotonicClock
@@ -79,6 +80,7 @@ class Hub:
         self.rooms = RoomRegistry(world.layout)
         world.rule = self._zone_rule  # zone entry through the policy
         self.gateway = Gateway(self, authenticate)
+        self.consult = ConsultDesk(self)  # desk queue and booths: its own handlers (server/consult)
         self.ticker = Ticker("tick", config.tick_hz, self.clock, self.run_tick, metrics.tick.observe)
         store.subscribe(ZONE_CHANNEL, self._on_bus_zone)
         store.subscribe(CONTROL_CHANNEL, self._on_bus_control)
@@ -89,6 +91,7 @@ class Hub:
 
     async def stop(self) -> None:
         await self.ticker.stop()
+        await self.consult.close()
 
     def _zone_rule(self, a: Avatar, zone: Zone, booth: BoothState | None) -> str | None:
         c = self.by_avatar.get(a.id)
@@ -132,6 +135,7 @@ class Hub:
         # A separate 20 Hz task for this cost ~8% of the snapshot throughput of a saturated
         # node (bench/presence.py N=1000 against the pre-split server).
         await self.run_rooms(dt, now)
+        await self.consult.on_tick(now)  # before gone_local is cleared: it reads who left
         self.meta_dirty.clear()
         self.moved_from.clear()
         self.gone_local.clear()

@@ -19,6 +19,7 @@ from yakuba.world.layout import Layout
 from yakuba.world.state import Avatar
 
 K = TypeVar("K", bound=Hashable)
+OUT = "\x00out:"  # shared-frame key prefix: an area's view from outside its locked booths
 
 
 @dataclass
@@ -39,6 +40,8 @@ class Sync:
         self.rec: dict[int, bytes] = {}  # the same, packed as a 9-byte upd record
         self.area_prev: dict[str, frozenset[int]] = {}  # area -> members at the last tick
         self.encoded = 0  # frames encoded (a test checks encode-once per view)
+        # Avatars in a locked booth -> who may see them (its members); set by the booth service.
+        self.hidden: dict[int, frozenset[int]] = {}
 
     def forget(self, aid: int) -> None:
         self.q.pop(aid, None)
@@ -83,6 +86,8 @@ class Sync:
         limit = self.view_limit
         out: list[tuple[K, bytes]] = []
         zones = layout.zones
+        hidden, in_area = self.hidden, {}
+        prev: dict[str, frozenset[int]] = dict(members)  # next tick's area_prev
         for key, aid, vs in viewers:
             me = avatars.get(aid)
             if me is None:
@@ -90,23 +95,45 @@ class Sync:
             z = zones.get(me.zone)
             area = z.area if z else me.zone
             view = members.get(area, frozenset())
+            # A locked booth's members are seen only by its members. Outsiders of an area all
+            # see the same filtered view, so they still share one encoded delta (key OUT+area);
+            # only the few members of a locked booth get frames of their own.
+            skey: str | None = area
+            hid: list[int] = []
+            if hidden:
+                if area not in in_area:  # the locked booths' members in this area, found once
+                    in_area[area] = [i for i in view if i in hidden]
+                hid = in_area[area]
+                if all(aid not in hidden[i] for i in hid):  # outside every locked booth here
+                    if hid:
+                        skey = OUT + area
+                        if skey not in prev:
+                            prev[skey] = frozenset(i for i in view if i not in hidden)
+                        view = prev[skey]
+                elif any(aid not in hidden[i] for i in hid):  # inside one, another is locked too
+                    view = frozenset(i for i in view if i not in hidden or aid in hidden[i])
+                    skey = None
+                else:  # a member of every locked booth in the area: sees all
+                    hid = []
             small = len(view) <= limit
-            if small and not vs.needs_full and vs.known == self.area_prev.get(area):
+            if small and skey is not None and not vs.needs_full and vs.known == self.area_prev.get(skey):
                 # Everyone in a small area who is in sync sees the same delta: encode once.
-                if area not in shared:
-                    shared[area] = self._frame(tick, avatars, vs.known, view, changed, meta_dirty, full=False)
-                frame = shared[area]
+                if skey not in shared:
+                    shared[skey] = self._frame(tick, avatars, vs.known, view, changed, meta_dirty, full=False)
+                frame = shared[skey]
                 vs.known = view
             else:
                 if not small:
                     if area not in positions:
                         positions[area] = AreaPositions(areas[area], avatars)
-                    view = positions[area].nearest(me, limit)
+                    near = positions[area].nearest(me, limit + len(hid))
+                    # never the hidden ones, even when the crowd makes the view "nearest N"
+                    view = frozenset(i for i in near if i not in hidden or aid in hidden[i]) if hid else near
                 frame = self._frame(tick, avatars, vs.known, view, changed, meta_dirty, full=vs.needs_full)
                 vs.known, vs.needs_full = view, False
             if frame is not None:
                 out.append((key, frame))
-        self.area_prev = members
+        self.area_prev = prev
         return out
 
     def _frame(self, tick: int, avatars: Mapping[int, Avatar], known: frozenset[int], view: frozenset[int], changed: set[int], meta_dirty: set[int], full: bool) -> bytes | None:

@@ -2,7 +2,7 @@
 
 State: {locked: bool, members: [avatar id, ...]}. Intents: {op: "lock"} / {op: "unlock"}, by a
 member the policy allows (Action.LOCK_BOOTH). The world's door and zone rule follow the lock
-through the booth service (not yet wired)."""
+through the booth service (server/consult/socket_handlers.py), which calls ``set_locked``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ class BoothRoom(Room):
 
     def on_members(self) -> dict[str, Any]:
         return {"members": sorted(self.members)}
+
+    def set_locked(self, locked: bool) -> None:
+        """The booth service's lock (server/consult), mirrored for the members' `room_patch`."""
+        if self.state["locked"] != locked:
+            self._apply({"locked": locked})
 
     def on_intent(self, principal: Principal, member: int, intent: dict[str, Any]) -> dict[str, Any] | None:
         op = intent.get("op")

@@ -84,8 +84,13 @@ def test_style_and_lang_literals_are_the_limits():
 
 
 def test_registry():
-    assert set(INCOMING) == {"join", "move", "chat", "appearance", "leave"}
-    assert set(OUTGOING) == {"snap", "chat", "zone", "error", "notice", "room", "room_patch"}
+    from yakuba.server.protocol.consult_events import CONSULT_EVENTS
+
+    consult_in = {e.name for e in CONSULT_EVENTS if e.direction == "in"}
+    consult_out = {e.name for e in CONSULT_EVENTS if e.direction == "out"}
+    assert "queue.take" in consult_in and "queue.invite" in consult_out
+    assert set(INCOMING) == {"join", "move", "chat", "appearance", "leave"} | consult_in
+    assert set(OUTGOING) == {"snap", "chat", "zone", "error", "notice", "room", "room_patch"} | consult_out
     assert REGISTRY[("in", "chat")].model is not REGISTRY[("out", "chat")].model
     assert len(REGISTRY) == len(EVENTS)  # no (direction, name) twice
     assert [e.name for e in EVENTS if e.binary] == ["snap"]

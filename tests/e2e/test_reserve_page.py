@@ -1,0 +1,100 @@
+"""The reservation page in headless Chromium against a real `yakuba serve` (issue #16): a staff
+member publishes a slot through the API (login session + CSRF), a resident books it on the page
+(department -> topic -> time -> book) and sees the code, the calendar link and a cancel button."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from datetime import datetime, timedelta, timezone
+
+import icalendar
+import pytest
+
+from yakuba_testing import VENV_BIN, ServeProcess
+
+from .conftest import _ensure_built, axe_serious
+
+pytestmark = [pytest.mark.browser]
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory):
+    _ensure_built()
+    data = tmp_path_factory.mktemp("yakuba-reserve")
+    env = {**os.environ, "YAKUBA_ARGON2_PROFILE": "test"}
+    yakuba = str(VENV_BIN / "yakuba")
+    subprocess.run([yakuba, "municipality", "add", "131016", "東京都千代田区", "--data", str(data)], env=env, check=True, capture_output=True)
+    subprocess.run([yakuba, "staff", "add", "kato", "--municipality", "131016", "--data", str(data)],
+                   input=PASSWORD + "\n", text=True, env=env, check=True, capture_output=True)
+    s = ServeProcess(data, env=env).start()
+    yield s
+    s.stop()
+
+
+def _publish(browser, node) -> dict:
+    """Staff publish tomorrow 10:00-10:20 (Japan time) for tax.payment, through the API."""
+    ctx = browser.new_context()
+    try:
+        api = ctx.request
+        r = api.post(node.url + "/api/auth/login", data={"username": "kato", "password": PASSWORD}, headers={"Origin": node.url})
+        assert r.status == 200, r.text()
+        csrf = r.json()["csrf"]
+        jst = timezone(timedelta(hours=9))
+        day = (datetime.now(jst) + timedelta(days=1)).date()
+        start = datetime(day.year, day.month, day.day, 10, 0, tzinfo=jst)
+        r = api.post(node.url + "/api/consult/slots", headers={"Origin": node.url, "X-CSRF-Token": csrf},
+                     data={"topic": "tax.payment", "start": start.isoformat(), "end": (start + timedelta(minutes=20)).isoformat(),
+                           "capacity": 2})
+        assert r.status == 201, r.text()
+        return r.json()["slots"][0]
+    finally:
+        ctx.close()
+
+
+def test_resident_books_a_published_slot(browser, node, shots) -> None:
+    slot = _publish(browser, node)
+    ctx = browser.new_context(viewport={"width": 1000, "height": 1100}, locale="ja-JP", accept_downloads=True)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(node.url + "/reserve.html")
+        page.wait_for_selector("html[data-ready]", state="attached")
+        assert page.locator("h1").inner_text() == "相談の予約"
+        page.get_by_role("button", name="税務課").click()
+        page.get_by_role("button", name="納税の相談・分割納付").click()
+        slot_button = page.get_by_role("button", name="10:00–10:20")
+        slot_button.wait_for()
+        assert "残り2" in slot_button.inner_text()
+        slot_button.click()
+        page.fill("#rsv-name", "区民 花子")
+        page.click("#book")
+        page.wait_for_selector("html[data-code]", state="attached")
+        code = page.locator("#code").inner_text()
+        assert len(code) == 9 and code[4] == "-" and page.locator("#code").is_visible()
+        assert "予約済み" in page.locator("#done-status").inner_text()
+        assert "納税の相談" in page.locator("#done-slot").inner_text() and "10:00" in page.locator("#done-slot").inner_text()
+        page.screenshot(path=str(shots / "reserve.png"), full_page=True)
+        assert axe_serious(page) == []
+        # the calendar link gives the booking's .ics
+        with page.expect_download() as dl:
+            page.click("#ics")
+        (ev,) = icalendar.Calendar.from_ical(open(dl.value.path(), "rb").read()).walk("VEVENT")
+        assert ev.decoded("DTSTART") == datetime.fromisoformat(slot["start"]) and code in str(ev["DESCRIPTION"])
+        # the server has it, and the slot shows one place less
+        r = page.request.get(node.url + f"/api/consult/slots?topic=tax.payment")
+        assert [s["free"] for s in r.json()["slots"] if s["id"] == slot["id"]] == [1]
+        # cancel (after the confirmation dialog)
+        page.once("dialog", lambda d: d.accept())
+        page.click("#cancel")
+        page.wait_for_function("() => document.querySelector('#done-status').className === 'rsv-status-cancelled'")
+        assert page.locator("#cancel").is_hidden()
+        # English, and the code opened from the address bar
+        page.goto(node.url + f"/reserve.html?lang=en&code={code.lower()}")
+        page.wait_for_selector("html[data-ready]", state="attached")
+        assert page.locator("#code").inner_text() == code and page.locator("#done-status").inner_text().startswith("Cancelled")
+        assert errors == []
+    finally:
+        ctx.close()
