@@ -33,6 +33,24 @@ def zones_of_area(layout: Layout, area: str) -> list[str]:
     return zs or [area]
 
 
+def hearers(layout: Layout, avatars: Iterable[Located], zone_id: str, x: float, y: float, radius: float) -> list[int] | None:
+    """Who hears a line said at (x, y) in ``zone_id``: in an open-plan area (several zones seen
+    as one, like the lobby) the avatars of that area within ``radius`` -- the people around you,
+    whatever zone line they stand across; in a room (an area of one zone: a booth, the hall)
+    None, meaning everyone in the room."""
+    area = area_of(layout, zone_id)
+    if len(zones_of_area(layout, area)) < 2:
+        return None
+    r2 = radius * radius
+    zones = layout.zones
+    out = []
+    for a in avatars:
+        z = zones.get(a.zone)
+        if (z.area if z else a.zone) == area and (a.x - x) ** 2 + (a.y - y) ** 2 <= r2:
+            out.append(a.id)
+    return out
+
+
 def group_by_area(layout: Layout, avatars: Iterable[Located]) -> dict[str, list[int]]:
     """Area -> avatar ids in it, in iteration order."""
     zones = layout.zones
@@ -61,4 +79,4 @@ class AreaPositions:
         return frozenset(self.ids[idx].tolist()) | {me.id}
 
 
-__all__ = ["AreaPositions", "area_of", "group_by_area", "zones_of_area"]
+__all__ = ["AreaPositions", "area_of", "hearers", "group_by_area", "zones_of_area"]

@@ -136,9 +136,38 @@ class World:
         path = self.collider.find_path((a.x, a.y), zone.anchor, self._forbidden_rects(a))
         if path is None:
             return "no_path"
+        if path:
+            # Arrivals spread over free places near the anchor, so people who pick the same
+            # destination do not stand on one spot with their name tags on top of each other.
+            before = path[-2] if len(path) > 1 else (a.x, a.y)
+            path[-1] = self._arrival_spot(a, zone, before)
         a.vx = a.vy = 0.0
         a.path = path
         return None
+
+    ARRIVAL_SPACING = 1.0  # metres between arrival spots (an avatar is ~0.5 m wide)
+
+    def _arrival_spot(self, a: Avatar, zone: Zone, before: tuple[float, float]) -> tuple[float, float]:
+        """The nearest spot on a grid around the zone's anchor that is inside the zone, free of
+        walls, reachable in a straight line from the path's previous point, and not taken by
+        another avatar standing there or walking there."""
+        ax, ay = zone.anchor
+        taken = [(o.x, o.y) for o in self.avatars.values() if o.id != a.id and o.zone == zone.id]
+        taken += [o.path[-1] for o in self.avatars.values() if o.id != a.id and o.path]
+        x0, y0, x1, y1 = zone.rect
+        step, clear = self.ARRIVAL_SPACING, (0.8 * self.ARRIVAL_SPACING) ** 2
+        for ring in range(0, 4):
+            spots = [(ax + i * step, ay + j * step) for i in range(-ring, ring + 1) for j in range(-ring, ring + 1) if max(abs(i), abs(j)) == ring]
+            spots.sort(key=lambda p: (p[0] - ax) ** 2 + (p[1] - ay) ** 2)
+            for x, y in spots:
+                if not (x0 + 0.4 < x < x1 - 0.4 and y0 + 0.4 < y < y1 - 0.4) or not self.collider.is_free(x, y):
+                    continue
+                if any((x - tx) ** 2 + (y - ty) ** 2 < clear for tx, ty in taken):
+                    continue
+                if (x, y) != before and self.collider.first_hit(before[0], before[1], x, y) is not None:
+                    continue
+                return (x, y)
+        return (ax, ay)  # a full zone: the anchor, as before
 
     def _forbidden_rects(self, a: Avatar) -> tuple[Rect, ...]:
         """Rectangles of the zones this avatar may not enter, so paths route around them. The

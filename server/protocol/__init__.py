@@ -43,11 +43,11 @@ from .events import (
     clean_text,
     parse,
 )
-from .limits import CHAT_MAX, LANGS, MAX_FRAME_BYTES, NAME_MAX, PROTOCOL_VERSION, STYLES
+from .limits import CHAT_MAX, CHAT_RADIUS_M, LANGS, MAX_FRAME_BYTES, NAME_MAX, PROTOCOL_VERSION, STYLES
 from .snapshot import UPD, UPD_DTYPE, SnapshotOut, decode_snapshot, encode_snapshot, quantise
 
 __all__ = [
-    "CHAT_MAX", "EVENTS", "HTTP_STATUS", "INCOMING", "LANGS", "MAX_FRAME_BYTES", "MESSAGES", "NAME_MAX", "OUTGOING",
+    "CHAT_MAX", "CHAT_RADIUS_M", "EVENTS", "HTTP_STATUS", "INCOMING", "LANGS", "MAX_FRAME_BYTES", "MESSAGES", "NAME_MAX", "OUTGOING",
     "PROTOCOL_VERSION", "REGISTRY", "STYLES", "UPD", "UPD_DTYPE", "AppearanceIn", "ChatIn", "ChatOut", "ErrorAck",
     "ErrorCode", "ErrorOut", "EventSpec", "JoinAck", "JoinIn", "LeaveIn", "MoveIn", "NoticeOut", "OkAck",
     "PrincipalOut", "ProtocolError", "RoomPatchOut", "RoomStateOut", "SnapshotOut", "ZoneOut", "clean_text",

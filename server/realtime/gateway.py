@@ -353,11 +353,11 @@ class Gateway:
             raise ProtocolError(ErrorCode.FILTERED)
         # Chat content is delivered and forgotten: never stored, never logged (ids only).
         out = {"id": a.id, "name": a.name, "text": filtered, "zone": a.zone, "ts": time.time()}
-        await self.sio.emit("chat", out, room="zone:" + a.zone)
+        await hub.deliver_chat(out, (a.x, a.y))
         log.debug("chat avatar=%s zone=%s", a.id, a.zone)
         if hub.store.shared:
             try:
-                await hub.store.publish(zone_channel(a.zone), pack_chat(hub.store.node_id, out))
+                await hub.store.publish(zone_channel(a.zone), pack_chat(hub.store.node_id, out, (a.x, a.y)))
             except StoreUnavailable:
                 pass
 

@@ -20,7 +20,7 @@ import socketio
 from yakuba.server.auth.policy import Action, ZoneResource, decide
 from yakuba.server.consult.socket_handlers import ConsultDesk
 from yakuba.server.auth.principal import Kind, Principal, resident
-from yakuba.server.protocol import ErrorCode, error_payload
+from yakuba.server.protocol import CHAT_RADIUS_M, ErrorCode, error_payload
 from yakuba.server.realtime.clock import Clock, MonotonicClock
 from yakuba.server.realtime.gateway import Authenticate, Client, Gateway
 from yakuba.server.realtime.limits import MaskingFilter, WordFilter
@@ -31,6 +31,7 @@ from yakuba.server.realtime.ticker import Ticker
 from yakuba.server.realtime.transport import send_packets, snap_packets
 from yakuba.server.rooms.registry import RoomRegistry
 from yakuba.server.store.base import CONTROL_CHANNEL, ZONE_CHANNEL, Store, StoreUnavailable
+from yakuba.world.interest import hearers
 from yakuba.world.layout import Zone
 from yakuba.world.state import Avatar, World
 from yakuba.world.zones import BoothState, Role
@@ -168,6 +169,19 @@ class Hub:
             await send_packets(eio, c.eio_sid, pkts)
         self.metrics.snapshots.inc(len(frames))
 
+    async def deliver_chat(self, chat: dict, pos: tuple[float, float] | None) -> None:
+        """A chat line to this node's listeners: in a room its zone's socket room; in an open
+        area the local clients within hearing of the speaker (world.interest.hearers). A line
+        with no position (an older node) goes to the zone, as before."""
+        zone = str(chat["zone"])
+        ids = hearers(self.world.layout, self.world.avatars.values(), zone, pos[0], pos[1], CHAT_RADIUS_M) if pos else None
+        if ids is None:
+            await self.sio.emit("chat", chat, room="zone:" + zone)
+            return
+        sids = [c.sid for c in (self.by_avatar.get(i) for i in ids) if c is not None]
+        if sids:
+            await self.sio.emit("chat", chat, to=sids)
+
     async def run_rooms(self, dt: float, now: float) -> None:
         for room, msg in self.rooms.flush(now):
             await self.sio.emit("room_patch", msg, room="zone:" + room.id)
@@ -180,7 +194,8 @@ class Hub:
                 return
             chat = self.replicator.apply(m, self.clock.now())
             if chat is not None:
-                await self.sio.emit("chat", chat, room="zone:" + str(chat["zone"]))
+                pos = chat.pop("_pos", None)
+                await self.deliver_chat(chat, pos)
         except Exception:
             self.metrics.rejected.labels("bad_bus_message").inc()
             log.exception("bad bus message on %s", channel)

@@ -48,8 +48,12 @@ def pack_batch(node: str, add: list[list[Any]], upd: bytes, dels: list[int]) -> 
     return msgpack.packb({"n": node, "add": add, "upd": upd, "del": dels}, use_bin_type=True)
 
 
-def pack_chat(node: str, chat: dict[str, Any]) -> bytes:
-    return msgpack.packb({"n": node, "k": "chat", "chat": chat}, use_bin_type=True)
+def pack_chat(node: str, chat: dict[str, Any], pos: tuple[float, float] | None = None) -> bytes:
+    """A chat line for the other nodes; ``pos`` is the speaker's place (open-area hearing)."""
+    m: dict[str, Any] = {"n": node, "k": "chat", "chat": chat}
+    if pos is not None:
+        m["pos"] = [float(pos[0]), float(pos[1])]
+    return msgpack.packb(m, use_bin_type=True)
 
 
 def pack_claim(node: str, avatar_id: int) -> bytes:
@@ -129,7 +133,11 @@ class Replicator:
     def apply(self, m: dict[str, Any], now: float) -> dict | None:
         """Apply another node's zone batch; returns the chat it carries, if any."""
         if m.get("k") == "chat":
-            return m["chat"]
+            chat = dict(m["chat"])
+            pos = m.get("pos")
+            if isinstance(pos, list) and len(pos) == 2 and all(isinstance(v, (int, float)) for v in pos):
+                chat["_pos"] = (float(pos[0]), float(pos[1]))  # for the hearing rule; never sent on
+            return chat
         for rec in m.get("add", ()):
             self._upsert(rec, now)
         upd = m.get("upd") or b""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from yakuba.server.cli import main as yakuba_main
-from yakuba.server.protocol import CHAT_MAX, LANGS, MAX_FRAME_BYTES, MESSAGES, NAME_MAX, PROTOCOL_VERSION, STYLES, UPD, ErrorCode
+from yakuba.server.protocol import CHAT_MAX, CHAT_RADIUS_M, LANGS, MAX_FRAME_BYTES, MESSAGES, NAME_MAX, PROTOCOL_VERSION, STYLES, UPD, ErrorCode
 from yakuba.server.protocol import export
 from yakuba.server.protocol.events import EVENTS
 from yakuba.server.protocol.snapshot import ADD_FIELDS, KEYS
@@ -68,7 +68,7 @@ def test_node_reads_the_module_as_python_says(tmp_path):
     P = json.loads(r.stdout)
     assert P["PROTOCOL_VERSION"] == PROTOCOL_VERSION
     assert P["DEFAULT_TICK_HZ"] == export.default_tick_hz() == 10
-    assert P["LIMITS"] == {"NAME_MAX": NAME_MAX, "CHAT_MAX": CHAT_MAX, "MAX_FRAME_BYTES": MAX_FRAME_BYTES,
+    assert P["LIMITS"] == {"NAME_MAX": NAME_MAX, "CHAT_MAX": CHAT_MAX, "CHAT_RADIUS_M": CHAT_RADIUS_M, "MAX_FRAME_BYTES": MAX_FRAME_BYTES,
                            "STYLES": list(STYLES), "LANGS": list(LANGS)}
     assert P["ERROR_CODES"] == {c.value: MESSAGES[c] for c in ErrorCode}
     assert set(P["EVENTS"]["toServer"]) == {e.name for e in EVENTS if e.direction == "in"}

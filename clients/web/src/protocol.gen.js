@@ -168,6 +168,7 @@ export const SNAPSHOT = Object.freeze({
 
 export const LIMITS = Object.freeze({
   "CHAT_MAX": 500,
+  "CHAT_RADIUS_M": 12.0,
   "LANGS": [
     "ja",
     "en"
