@@ -54,6 +54,21 @@ class StepResult:
     rejections: list[Rejection] = field(default_factory=list)
 
 
+def _crosses(rects: tuple, ax: float, ay: float, bx: float, by: float) -> bool:
+    """Whether segment a->b passes through any of the (x0, y0, x1, y1) rectangles (sampled at
+    0.25 m, finer than any zone)."""
+    if not rects:
+        return False
+    n = max(1, int(math.hypot(bx - ax, by - ay) / 0.25))
+    for k in range(n + 1):
+        t = k / n
+        x, y = ax + (bx - ax) * t, ay + (by - ay) * t
+        for x0, y0, x1, y1 in rects:
+            if x0 < x < x1 and y0 < y < y1:
+                return True
+    return False
+
+
 class World:
     def __init__(self, layout: Layout, collider: Collider | None = None, seed: int | None = None) -> None:
         self.layout = layout
@@ -109,9 +124,12 @@ class World:
         a.vx = a.vy = 0.0
         a.path = []
 
-    def set_target(self, avatar_id: int, x: float, y: float) -> str | None:
-        """Walk straight to a point. Refused at once when the point is somewhere the avatar may
-        not be (a teleport-like request into a staff zone never moves the avatar)."""
+    def set_target(self, avatar_id: int, x: float, y: float, route: bool = True) -> str | None:
+        """Walk to a clicked point: straight when nothing is in the way, else along a path
+        around walls, counters and zones the avatar may not enter (``route``: the caller's
+        budget allows a path search; without it a blocked straight line is refused). Refused at
+        once when the point is somewhere the avatar may not be (a teleport-like request into a
+        staff zone never moves the avatar)."""
         a = self.avatars[avatar_id]
         zone = self.layout.zone_at(x, y)
         reason = self.access(a, zone)
@@ -119,8 +137,21 @@ class World:
             return reason
         if not self.collider.is_free(x, y):
             return "blocked"
+        rects = self._forbidden_rects(a)
+        if self.collider.first_hit(a.x, a.y, x, y) is None and not _crosses(rects, a.x, a.y, x, y):
+            path: list[tuple[float, float]] | None = [(x, y)]
+        elif not route:
+            return "rate_limited"
+        else:
+            path = self.collider.find_path((a.x, a.y), (x, y), rects)
+            if path is None:
+                return "no_path"
+            if path:
+                path[-1] = (x, y)  # the path ends in the clicked point's cell: end on the point
+            else:
+                path = [(x, y)]
         a.vx = a.vy = 0.0
-        a.path = [(x, y)]
+        a.path = path
         return None
 
     def set_goto(self, avatar_id: int, zone_id: str) -> str | None:

@@ -61,6 +61,9 @@ class Client:
     ended: bool = False  # its session was revoked: the avatar goes, no grace period
     events: TokenBucket = field(default_factory=lambda: TokenBucket(30, 60))
     chats: TokenBucket = field(default_factory=lambda: TokenBucket(1, 5))
+    # Path searches for clicked points (a few ms each): a budget per client, so a flood of
+    # clicks cannot stall the tick; straight walks need none.
+    routes: TokenBucket = field(default_factory=lambda: TokenBucket(1, 5))
     # Refusals a connection may earn: a steady trickle of mistakes is fine, a flood of bad
     # frames closes the socket (REFUSALS_BURST within a short time).
     refusal_budget: TokenBucket = field(default_factory=lambda: TokenBucket(1, REFUSALS_BURST))
@@ -326,7 +329,7 @@ class Gateway:
         elif kind == "stop":
             world.stop(aid)
         elif kind == "target":
-            reason = world.set_target(aid, float(msg.target[0]), float(msg.target[1]))  # type: ignore[index]
+            reason = world.set_target(aid, float(msg.target[0]), float(msg.target[1]), route=c.routes.take())  # type: ignore[index]
         else:
             reason = world.set_goto(aid, msg.goto)  # type: ignore[arg-type]
         if reason:

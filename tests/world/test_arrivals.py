@@ -35,3 +35,31 @@ def test_same_destination_gives_separate_spots_and_they_are_reached():
     for i, end in zip(range(1, 7), ends):
         a = w.avatars[i]
         assert a.zone == "infodesk" and math.dist((a.x, a.y), end) < 0.3, (i, a.x, a.y, end)
+
+
+def test_a_clicked_point_behind_the_counter_is_reached_by_the_path():
+    """Click-to-walk used to walk straight into the counter (and stop there): a point whose
+    straight line is blocked gets a path around; an open line stays a straight walk; without
+    a routing budget a blocked line is refused rather than searched."""
+    w = _world_with(1)
+    a = w.avatars[1]
+    # find a free point the straight line to which hits a wall or counter
+    target = None
+    for x in range(1, 44):
+        for y in range(1, 32):
+            if w.collider.is_free(x + 0.5, y + 0.5) and w.layout.zone_at(x + 0.5, y + 0.5) is not None \
+                    and w.layout.zone_at(x + 0.5, y + 0.5).access == "public" \
+                    and w.collider.first_hit(a.x, a.y, x + 0.5, y + 0.5) is not None:
+                target = (x + 0.5, y + 0.5)
+                break
+        if target:
+            break
+    assert target is not None, "the sample plan has something to walk around"
+    assert w.set_target(1, *target, route=False) == "rate_limited"
+    assert w.set_target(1, *target) is None
+    assert len(a.path) > 1 and a.path[-1] == target
+    for _ in range(600):
+        w.step(0.1)
+    assert math.dist((a.x, a.y), target) < 0.3
+    # a clear line: one straight leg
+    assert w.set_target(1, a.x + 1.0, a.y) is None and len(a.path) == 1
