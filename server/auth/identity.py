@@ -23,6 +23,7 @@ from yakuba.server.auth.principal import Kind, Principal, resident
 from yakuba.server.auth.sessions import COOKIE, SessionRecord, Sessions
 from yakuba.server.auth.throttle import LoginThrottle
 from yakuba.server.http.proxies import forwarded_client
+from yakuba.server.protocol.errors import ErrorCode, ProtocolError
 
 log = logging.getLogger("yakuba.auth")
 
@@ -31,6 +32,9 @@ CLAIM_FIELDS = frozenset({"role", "roles", "kind", "municipality", "staff", "sta
 # Per request: who is asking, and the live session record when it came from the cookie.
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 SESSION_KEY = web.RequestKey("session", SessionRecord)
+# The throttle subject for API-token guesses, per address (a shared subject would let anyone
+# lock the real token out for everyone).
+API_TOKEN_SUBJECT = "\x00api-token:"
 API_TOKEN_PRINCIPAL = Principal(kind=Kind.ADMIN, roles=frozenset({"staff", "admin"}))
 
 
@@ -78,9 +82,14 @@ class Identity:
     async def for_request(self, request: web.Request) -> Principal:
         address = request_address(request)
         b = self.bearer(request)
-        if b:
-            return API_TOKEN_PRINCIPAL
-        if b is False:
+        if b is not None:
+            # Token guessing is throttled like password guessing (per address, in the store):
+            # once blocked, even the right token waits, so guessing stays slow.
+            if await self.throttle.blocked(API_TOKEN_SUBJECT + address, address):
+                raise ProtocolError(ErrorCode.LOGIN_THROTTLED, "too many wrong API tokens; wait a moment")
+            if b:
+                return API_TOKEN_PRINCIPAL
+            await self.throttle.failed(API_TOKEN_SUBJECT + address, address)
             self.audit.refused(resident(address), "api_token", "unauthenticated")
         sid = request.cookies.get(COOKIE)
         if sid:
@@ -162,7 +171,10 @@ async def principal_for_request(request: web.Request) -> Principal:
 @web.middleware
 async def principal_middleware(request: web.Request, handler):
     if request.path.startswith("/api/"):  # static files and the socket need no lookup here
-        await principal_for_request(request)
+        try:
+            await principal_for_request(request)
+        except ProtocolError as e:  # a throttled token guesser
+            return web.json_response(e.body(), status=e.status)
     return await handler(request)
 
 

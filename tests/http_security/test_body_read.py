@@ -55,3 +55,17 @@ async def test_over_the_limit_is_too_large(app_url):
     body = b'{"pad": "' + b"x" * (MAX_BODY_BYTES + 10) + b'"}'
     st, err = await _post_trickled(app_url, "/api/datasets/nosuch/simulations", body, piece=256 * 1024)
     assert st == 413 and err["error"]["code"] == "too_large"
+
+
+async def test_api_token_guessing_is_throttled(tmp_path):
+    """Wrong Bearer tokens count as failed logins per address: after the limit even the right
+    token waits (429), so guessing stays slow."""
+    import aiohttp
+
+    async with running_app(tmp_path, argon2_profile="test", api_token="right-" + "t" * 24, login_max_failures=3) as (url, app):
+        async with aiohttp.ClientSession(base_url=url) as http:
+            for i in range(3):
+                async with http.get("/api/jobs", headers={"Authorization": f"Bearer wrong{i}"}) as r:
+                    assert r.status in (401, 403, 200)
+            async with http.get("/api/jobs", headers={"Authorization": "Bearer right-" + "t" * 24}) as r:
+                assert r.status == 429 and (await r.json())["error"]["code"] == "login_throttled"
