@@ -72,7 +72,10 @@ def create_app(config: Settings) -> web.Application:
         metrics,
         HubConfig(tick_hz=config.tick_hz, view_limit=config.view_limit, grace_s=config.grace_s,
                   join_timeout_s=config.join_timeout_s, max_connections=config.max_connections,
-                  max_per_address=config.max_connections_per_address),
+                  max_per_address=config.max_connections_per_address,
+                  max_attachments=config.max_attachments, max_attachment_bytes=config.max_attachment_bytes,
+                  join_burst=config.join_burst, join_rate=config.join_rate,
+                  max_away_per_address=config.max_away_per_address, new_avatars_per_s=config.new_avatars_per_s),
         MaskingFilter(config.word_filter),
     )
     db = Database(config.effective_database_url)

@@ -60,6 +60,20 @@ class Settings(BaseSettings):
     join_timeout_s: float = Field(30.0, gt=0)  # a socket that has not joined by then is closed
     max_connections: int = Field(5000, ge=1)  # sockets per node
     max_connections_per_address: int = Field(200, ge=1)  # a hall's shared Wi-Fi is one address
+    # --- realtime abuse limits (issue #15; server/realtime/server.py, gateway.py)
+    # No client event carries binary: a socket.io packet announcing more attachments is refused
+    # before anything is buffered, and one packet's attachments are bounded in total.
+    max_attachments: int = Field(2, ge=0)
+    max_attachment_bytes: int = Field(16 * 1024, ge=0)
+    # New avatars per client address: a token bucket. A hall's shared Wi-Fi (~200 people, one
+    # address) all arriving at once join within ~70 s (60 at once, then 2/s); a script's
+    # connect-join-drop loop gets rate_limited. Resumes of a live avatar are not counted.
+    join_burst: int = Field(60, ge=1)
+    join_rate: float = Field(2.0, gt=0)
+    # Avatars in their grace period (disconnected, awaiting resume) per address; beyond it the
+    # oldest leaves at once (a churn of short visits cannot fill a newcomer's view with ghosts).
+    max_away_per_address: int = Field(40, ge=0)
+    new_avatars_per_s: float = Field(20.0, gt=0)  # per node (burst: 5 s worth)
 
     # --- identity
     session_ttl_s: float = Field(8 * 3600, gt=0)  # a staff shift

@@ -25,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 # Map keys of a frame: meaning -> wire key.
 KEYS = {"tick": "t", "full": "f", "add": "add", "upd": "upd", "del": "del"}
 # Field order of one `add` record.
-ADD_FIELDS = ("id", "name", "style", "color", "role", "x_cm", "y_cm", "heading_u8", "zone")
+# away: disconnected, kept for its grace period (drawn idle, not counted as someone present)
+ADD_FIELDS = ("id", "name", "style", "color", "role", "x_cm", "y_cm", "heading_u8", "zone", "away")
 # One `upd` record: (name, type, struct code, numpy dtype). Little-endian, no padding.
 UPD_FIELDS = (
     ("id", "u32", "I", "<u4"),
@@ -70,7 +71,7 @@ def decode_snapshot(frame: bytes) -> dict[str, Any]:
     return m
 
 
-AddRecord = tuple[int, str, str, str, str, int, int, int, str]  # ADD_FIELDS, in order
+AddRecord = tuple[int, str, str, str, str, int, int, int, str, bool]  # ADD_FIELDS, in order
 
 
 class SnapshotOut(BaseModel):

@@ -87,6 +87,13 @@ class Gateway:
         self.sio: socketio.AsyncServer = hub.sio
         self.authenticate: Authenticate = authenticate or anonymous
         self.per_address: Counter[str] = Counter()  # open sockets per client address (the cap)
+        # Abuse limits (issue #15): new avatars per address (token buckets, pruned once refilled)
+        # and per node; each address's avatars in their grace period, oldest first -> token.
+        cfg = hub.config
+        self.joins: dict[str, TokenBucket] = {}
+        self._joins_prune_at = 1024
+        self.new_avatars = TokenBucket(cfg.new_avatars_per_s, cfg.new_avatars_per_s * 5, hub.clock.now())
+        self.away_of: dict[str, dict[int, str | None]] = {}
         self._register()
 
     def _register(self) -> None:
@@ -98,6 +105,12 @@ class Gateway:
         sio.on("*", self.on_unknown)
         if hasattr(sio, "on_reserved"):  # GuardedServer: client-sent `connect`/`disconnect` refused
             sio.on_reserved = self.on_reserved
+        if hasattr(sio, "on_bad_packet"):  # GuardedServer: attachment bombs, undecodable packets
+            sio.on_bad_packet = self.on_bad_packet
+            cfg = self.hub.config
+            sio.max_attachments, sio.max_attachment_bytes = cfg.max_attachments, cfg.max_attachment_bytes
+            # engine.io sockets before their socket.io connect: the same caps and timeout
+            sio.max_unconnected, sio.max_unconnected_per_address, sio.connect_timeout_s = cfg.max_connections, cfg.max_per_address, cfg.join_timeout_s
 
     # -- connection -------------------------------------------------------------------------
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> bool:
@@ -150,8 +163,48 @@ class Gateway:
         # resumes it; the session record carries it across nodes.
         hub.world.stop(a.id)
         a.away = True
+        hub.meta_dirty.add(a.id)  # viewers get its record again, now marked away
         hub.away_until[a.id] = hub.clock.now() + hub.config.grace_s
         await self.save_session(c, a)
+        await self._cap_away(c.address, a.id, c.token)
+
+    async def _cap_away(self, address: str, aid: int, token: str | None) -> None:
+        """At most max_away_per_address avatars of one address in their grace period: beyond it
+        the oldest leaves at once, its session with it (connect-join-drop cycles leave no crowd)."""
+        hub = self.hub
+        away = self.away_of.setdefault(address, {})
+        away.pop(aid, None)  # a resumed avatar that drops again is the newest
+        away[aid] = token
+        for old in [k for k in away if k not in hub.away_until]:  # resumed or gone since
+            del away[old]
+        while len(away) > hub.config.max_away_per_address:
+            old, tok = next(iter(away.items()))
+            del away[old]
+            hub.metrics.rejected.labels("away_cap").inc()
+            log.info("avatar=%s left: over %d away avatars from its address", old, hub.config.max_away_per_address)
+            hub.remove_avatar(old)
+            if tok:
+                try:
+                    await hub.store.delete_session(tok)
+                except StoreUnavailable:
+                    pass
+        if len(self.away_of) > 2 * len(hub.away_until) + 1024:  # addresses whose avatars all went
+            self.away_of = {k: v for k, v in self.away_of.items() if any(i in hub.away_until for i in v)}
+
+    def _admit_new_avatar(self, c: Client) -> None:
+        """A new avatar (not a resume) within its address's join rate and the node's."""
+        cfg, now = self.hub.config, self.hub.clock.now()
+        b = self.joins.get(c.address)
+        if b is None:
+            if len(self.joins) >= self._joins_prune_at:
+                self.joins = {k: v for k, v in self.joins.items() if not v.full(now)}
+                self._joins_prune_at = max(1024, 2 * len(self.joins))
+            b = self.joins[c.address] = TokenBucket(cfg.join_rate, cfg.join_burst, now)
+        if not b.take(now=now):
+            raise ProtocolError(ErrorCode.RATE_LIMITED, "too many new visitors from this network: try again shortly")
+        if not self.new_avatars.take(now=now):
+            b.tokens += 1  # not this address's fault
+            raise ProtocolError(ErrorCode.RATE_LIMITED, "many visitors are arriving: try again shortly")
 
     def _guard(self, event: str, fn: Callable[[Client, Any], Awaitable[Any]]):
         async def handler(sid: str, data: Any = None) -> Any:
@@ -205,6 +258,14 @@ class Gateway:
         if c is not None:
             await self.reject(c, str(event)[:40], ErrorCode.UNKNOWN_EVENT)
 
+    async def on_bad_packet(self, sid: str | None, code: str, reason: str) -> None:
+        c = self.hub.clients.get(sid) if sid is not None else None
+        self.hub.metrics.events.labels("bad_packet").inc()
+        if c is None:  # before the socket.io connect: the server closes the socket, no reply
+            self.hub.metrics.rejected.labels(code if code in ("too_many_connections", "join_timeout") else "bad_packet_closed").inc()
+            return
+        await self.reject(c, "packet", ErrorCode(code), reason)
+
     async def on_reserved(self, sid: str, event: str) -> None:
         c = self.hub.clients.get(sid)
         self.hub.metrics.events.labels("reserved").inc()
@@ -222,6 +283,7 @@ class Gateway:
         if a is not None and hub.consult.on_resume(a):  # its record is inside a locked booth
             await self.sio.emit("error", error_payload(ErrorCode.BOOTH_LOCKED, "join"), to=c.sid)
         if a is None:
+            self._admit_new_avatar(c)  # join rates per address and per node (not for a resume)
             try:
                 aid = await hub.store.next_id("avatar", max(world.avatars, default=0))
             except StoreUnavailable:

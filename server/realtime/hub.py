@@ -50,6 +50,14 @@ class HubConfig:
     join_timeout_s: float = 30.0  # a socket that has not joined by then is closed
     max_connections: int = 5000  # per node
     max_per_address: int = 200  # per client address (a hall's shared Wi-Fi is one address)
+    # abuse limits (Settings has the why): binary attachments per packet, new avatars per
+    # address (token bucket) and per node, avatars in their grace period per address
+    max_attachments: int = 2
+    max_attachment_bytes: int = 16 * 1024
+    join_burst: int = 60
+    join_rate: float = 2.0
+    max_away_per_address: int = 40
+    new_avatars_per_s: float = 20.0
 
 
 class Hub:
@@ -150,6 +158,8 @@ class Hub:
     async def _drop_idle(self, now: float) -> None:
         """Sockets that connected and never joined hold a descriptor and memory each: close them."""
         limit = self.config.join_timeout_s
+        if hasattr(self.sio, "close_unconnected"):  # GuardedServer: engine.io sockets never connected
+            await self.sio.close_unconnected()
         idle = [c for c in self.clients.values() if c.avatar_id is None and not c.ended and now - c.connected_at > limit]
         for c in idle:
             c.ended = True

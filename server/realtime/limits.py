@@ -11,8 +11,9 @@ from typing import Protocol
 class TokenBucket:
     __slots__ = ("rate", "burst", "tokens", "stamp")
 
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst, self.tokens, self.stamp = rate, burst, burst, time.monotonic()
+    def __init__(self, rate: float, burst: float, now: float | None = None) -> None:
+        # `now`: the caller's clock (a hub's ManualClock in tests), when it passes `now` to take()
+        self.rate, self.burst, self.tokens, self.stamp = rate, burst, burst, time.monotonic() if now is None else now
 
     def take(self, n: float = 1.0, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
@@ -22,6 +23,10 @@ class TokenBucket:
             self.tokens -= n
             return True
         return False
+
+    def full(self, now: float) -> bool:
+        """Refilled to its burst by ``now``: forgetting it changes nothing (keyed buckets are pruned)."""
+        return self.tokens + (now - self.stamp) * self.rate >= self.burst
 
 
 class WordFilter(Protocol):

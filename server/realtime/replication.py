@@ -152,7 +152,8 @@ class Replicator:
         return None
 
     def _upsert(self, rec: list, now: float) -> None:
-        aid, name, style, color, role, qx, qy, qh, zone = rec
+        aid, name, style, color, role, qx, qy, qh, zone = rec[:9]
+        away = bool(rec[9]) if len(rec) > 9 else False  # a node of the previous protocol sends 9
         a = self.world.avatars.get(aid)
         if a is not None and a.local:
             return  # we own it (resumed here); the other node's view is stale
@@ -161,12 +162,13 @@ class Replicator:
             return
         if a is None:
             a = Avatar(id=aid, name=name, style=style, color=color, role=Role(role), x=qx / 100, y=qy / 100, heading=qh * 360 / 256, zone=zone, local=False)
+            a.away = away
             self.world.avatars[aid] = a
             self._dirty(aid)
         else:
-            if (a.name, a.style, a.color, a.zone) != (name, style, color, zone):
+            if (a.name, a.style, a.color, a.zone, a.away) != (name, style, color, zone, away):
                 self._dirty(aid)
-            a.name, a.style, a.color, a.zone = name, style, color, zone
+            a.name, a.style, a.color, a.zone, a.away = name, style, color, zone, away
             a.x, a.y, a.heading = qx / 100, qy / 100, qh * 360 / 256
         self.remote_seen[aid] = now
 

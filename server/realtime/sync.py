@@ -59,9 +59,9 @@ class Sync:
         return changed
 
     def record(self, a: Avatar) -> list[Any]:
-        """The `add` record: [id, name, style, color, role, x_cm, y_cm, heading_u8, zone]."""
+        """The `add` record: [id, name, style, color, role, x_cm, y_cm, heading_u8, zone, away]."""
         qx, qy, qh = self.q.get(a.id) or quantise(a.x, a.y, a.heading)
-        return [a.id, a.name, a.style, a.color, a.role.value, qx, qy, qh, a.zone]
+        return [a.id, a.name, a.style, a.color, a.role.value, qx, qy, qh, a.zone, bool(a.away)]
 
     def pack_upd(self, ids: Iterable[int]) -> bytes:
         # Records are packed once per avatar per tick (quantise_changes) and joined per view.

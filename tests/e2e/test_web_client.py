@@ -215,7 +215,8 @@ def test_phone_joystick_and_tap_to_walk(browser, server, shots):
         x2, y2 = my_pos(page)
         assert x2 > x1 + 0.5 and y2 > y1 + 0.5  # right and ahead
         page.screenshot(path=str(shots / "world-phone-ja-large.png"))
-        page.click("#btn-settings")
+        page.click("#btn-more")  # on a phone the secondary buttons are in the menu
+        page.click("#dlg-more [data-proxy=btn-settings]")
         page.click("#dlg-settings label:has(input[value=en])")
         page.keyboard.press("Escape")
         time.sleep(0.3)

@@ -18,7 +18,7 @@ records = st.lists(st.tuples(st.integers(0, 2**32 - 1), u16, u16, st.integers(0,
 
 @given(tick=st.integers(0, 2**40), full=st.booleans(), upd=records, dels=st.lists(st.integers(0, 2**32 - 1), max_size=10))
 def test_round_trip(tick, full, upd, dels):
-    add = [[5, "来庁者005", "round", "#2b6cb0", "resident", 120, 340, 64, "entrance"]]
+    add = [[5, "来庁者005", "round", "#2b6cb0", "resident", 120, 340, 64, "entrance", False]]
     frame = encode_snapshot(tick, full, add, b"".join(UPD.pack(*r) for r in upd), dels)
     m = decode_snapshot(frame)
     assert m == {"t": tick, "f": int(full), "add": add, "upd": upd, "del": dels}
@@ -38,7 +38,7 @@ def test_layout_is_consistent():
     for name, typ, off in offsets:
         fmt = {"u32": "<I", "u16": "<H", "u8": "<B"}[typ]
         assert struct.unpack_from(fmt, rec, off)[0] == {"id": 0xA1B2C3D4, "x_cm": 513, "y_cm": 1027, "heading_u8": 200}[name]
-    assert ADD_FIELDS[0] == "id" and len(ADD_FIELDS) == 9
+    assert ADD_FIELDS[0] == "id" and len(ADD_FIELDS) == 10 and ADD_FIELDS[-1] == "away"
 
 
 def test_quantise_clamps_and_wraps():

@@ -7,7 +7,7 @@ import msgpack
 
 from yakuba.server.protocol import UPD
 from yakuba.server.realtime.clock import ManualClock
-from yakuba.server.realtime.replication import KEYFRAME_S, REMOTE_TTL_S, pack_batch, pack_chat, pack_claim, pack_revoke, unpack, zone_channel
+from yakuba.server.realtime.replication import KEYFRAME_S, REMOTE_TTL_S, Replicator, pack_batch, pack_chat, pack_claim, pack_revoke, unpack, zone_channel
 from yakuba.server.store.base import CONTROL_CHANNEL, ZONE_CHANNEL
 from yakuba.server.store.memory import MemoryStore
 
@@ -49,8 +49,8 @@ async def test_keyframe_then_updates_then_keyframe_every_2s_and_deletes_on_last_
     assert set(LOBBY + [ZONE_CHANNEL + "hall", CONTROL_CHANNEL]) == store.channels
     await hub.run_tick(0.1, clock.now())
     assert got == [
-        (ZONE_CHANNEL + "entrance", {"n": "n1", "add": [[1, "a1", "round", "#000000", "resident", 500, 500, 0, "entrance"]], "upd": b"", "del": []}),
-        (ZONE_CHANNEL + "hall", {"n": "n1", "add": [[2, "a2", "round", "#000000", "resident", 3000, 4000, 0, "hall"]], "upd": b"", "del": []}),
+        (ZONE_CHANNEL + "entrance", {"n": "n1", "add": [[1, "a1", "round", "#000000", "resident", 500, 500, 0, "entrance", False]], "upd": b"", "del": []}),
+        (ZONE_CHANNEL + "hall", {"n": "n1", "add": [[2, "a2", "round", "#000000", "resident", 3000, 4000, 0, "hall", False]], "upd": b"", "del": []}),
     ]
     got.clear()
     await hub.run_tick(0.1, clock.advance(0.1))
@@ -127,3 +127,19 @@ async def test_subscriptions_follow_local_clients_per_area():
     assert 60 not in hub.world.avatars, "replicas of an unwatched area are dropped"
     await hub.gateway.on_disconnect(a.sid)
     assert store.channels == {CONTROL_CHANNEL}
+
+
+def test_away_travels_with_the_record_and_an_old_nine_field_record_still_applies():
+    from yakuba.world.layout import load_layout
+    from yakuba.world.state import World
+
+    w = World(load_layout())
+    seen = []
+    r = Replicator(None, w, None, None, lambda aid: None, seen.append)  # type: ignore[arg-type]
+    r.watched_zones.add("entrance")
+    r._upsert([70, "r", "round", "#111111", "resident", 100, 100, 0, "entrance", True], 0.0)
+    assert w.avatars[70].away is True
+    r._upsert([70, "r", "round", "#111111", "resident", 100, 100, 0, "entrance", False], 1.0)
+    assert w.avatars[70].away is False and seen.count(70) == 2  # the change re-sends its record
+    r._upsert([71, "o", "round", "#111111", "resident", 100, 100, 0, "entrance"], 1.0)
+    assert w.avatars[71].away is False

@@ -44,8 +44,8 @@ class Peer:
         m = decode_snapshot(frame)
         if m["f"]:
             self.view = {}
-        for aid, name, style, color, role, x, y, h, zone in m["add"]:
-            self.view[aid] = {"name": name, "style": style, "color": color, "role": role, "x": x / 100, "y": y / 100, "zone": zone}
+        for aid, name, style, color, role, x, y, h, zone, away in m["add"]:
+            self.view[aid] = {"name": name, "style": style, "color": color, "role": role, "x": x / 100, "y": y / 100, "zone": zone, "away": away}
         for aid, x, y, h in m["upd"]:
             self.view[aid].update(x=x / 100, y=y / 100)
         for aid in m["del"]:

@@ -1,6 +1,7 @@
 // The HUD (where you are, connection, staff badge, people nearby), banners, toasts, alerts and
 // the zone's chat log. ``S`` is main.js's state; ``getNet`` gives the live connection (or null).
 import { t, zoneName } from './i18n.js';
+import { LIMITS } from './protocol.gen.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -34,14 +35,9 @@ export function makeHud(S, getNet) {
     if (net) refreshNearby([...net.avatars.values()]);
   }
   function refreshNearby(list) {
-    const meId = S.me ? S.me.id : -1;
     const net = getNet();
-    const me = net && net.avatars.get(meId);
-    let n = 0;
-    for (const a of list) {
-      if (a.id === meId) continue;
-      if (a.zone === S.zone || (me && Math.hypot(a.x - me.x, a.y - me.y) < 10)) n++;
-    }
+    const me = S.me && net ? net.avatars.get(S.me.id) : null;
+    const n = me ? countNearby(S.plan, list, { id: me.id, x: me.x, y: me.y, zone: S.zone || me.zone }) : 0;
     const el = $('hud-nearby');
     const txt = t('hud.nearby', { n });
     if (el.textContent !== txt) { el.textContent = txt; el.dataset.count = n; }
@@ -90,4 +86,26 @@ export function makeHud(S, getNet) {
     log.replaceChildren(li); // the chat is scoped to the zone: a new zone starts a new conversation
   }
   return { setZone, refreshHud, refreshNearby, showBanner, hideBanner, toast, showError, addChat, addSystemLine };
+}
+
+// world/layout.py DEFAULT_AREAS: zones seen as one open-plan area (a plan zone may name its own)
+const DEFAULT_AREAS = { entrance: 'lobby', infodesk: 'lobby', corridor: 'lobby' };
+const areaOf = (plan, zoneId) => plan?.zones.find((z) => z.id === zoneId)?.area || DEFAULT_AREAS[zoneId] || zoneId;
+
+/**
+ * The people who would hear you (the server's world.interest.hearers): in an open-plan area the
+ * others within LIMITS.CHAT_RADIUS_M, whatever zone line they stand across; in a room (one zone:
+ * a booth, the hall) everyone in it. Someone disconnected (``away``, if the snapshot says so) or
+ * without a position yet is not counted; whoever left is gone from ``list`` already.
+ */
+export function countNearby(plan, list, me) {
+  const area = areaOf(plan, me.zone);
+  const open = plan ? plan.zones.filter((z) => areaOf(plan, z.id) === area).length > 1 : true;
+  const r2 = LIMITS.CHAT_RADIUS_M ** 2;
+  let n = 0;
+  for (const a of list) {
+    if (a.id === me.id || a.away || a.x === undefined || areaOf(plan, a.zone) !== area) continue;
+    if (!open || (a.x - me.x) ** 2 + (a.y - me.y) ** 2 <= r2) n++;
+  }
+  return n;
 }

@@ -1,10 +1,11 @@
 // Entry screen, HUD and glue. The 3D world (three.js) is a separate chunk loaded on entry.
-import { t, setLang, getLang, applyI18n } from './i18n.js';
+import { t, setLang, getLang, applyI18n, zoneName } from './i18n.js';
 import { Net } from './net.js';
 import { LIMITS } from './protocol.gen.js';
 import { apiJson, whoami } from './api.js';
 import { makeHud } from './hud.js';
 import { installBenchHook } from './bench-hook.js';
+import { mountConsult } from './consult/resident.js';
 
 const $ = (id) => document.getElementById(id);
 const PREFS = 'yakuba.prefs';
@@ -21,14 +22,16 @@ const isTouch = window.matchMedia('(pointer: coarse)').matches || 'ontouchstart'
 // ---------- state (read-only view exposed for tests) ----------
 const S = {
   screen: 'entry', connection: 'offline', zone: null, me: null, plan: null,
-  staff: null, firstFrameAt: null, frames: 0, renderer: null, building: null, lastError: null, banner: null,
+  staff: null, snaps: 0, firstFrameAt: null, frames: 0, renderer: null, building: null, lastError: null, banner: null,
 };
 let net = null;
 let world = null;
+let consult = null; // the consultation desk (consult/resident.js, with the staff console)
 const worldChunk = import('./world.js'); // start fetching while the visitor fills the form
 const planReady = loadPlan();
 
 window.__yakuba = Object.freeze({
+  screenOf: (x, y) => (world ? world.screenOf(x, y) : null),
   get state() {
     const avatars = net ? [...net.avatars.values()].map((a) => ({
       id: a.id, name: a.name, role: a.role, style: a.style, color: a.color, zone: a.zone,
@@ -42,6 +45,7 @@ window.__yakuba = Object.freeze({
       staff: S.staff,
       avatars, firstFrameAt: S.firstFrameAt, frames: S.frames, renderer: S.renderer, building: S.building,
       lastError: S.lastError, banner: S.banner, yaw: world ? world.yaw : 0,
+      walk: S.walkPlan || null, view: world ? world.debug() : null, consult: consult ? consult.state() : null,
     };
   },
 });
@@ -78,6 +82,7 @@ function applyLang(lang) {
   if (S.staff) $('staff-as').textContent = t('entry.staffAs', { municipality: S.staff.municipality || '' });
   refreshHud();
   buildGoto();
+  consult?.refresh();
   const help = $('help-body');
   help.replaceChildren($('howto-card').querySelector('.howto-list').cloneNode(true));
 }
@@ -155,6 +160,11 @@ async function enter() {
       S.me = { id: ack.id, role: ack.role, name: profile.name, principal: ack.principal || null };
       if (!resumed) showWorld();
       else hideBanner();
+      if (!consult) {
+        consult = mountConsult({ S, getNet: () => net, world: () => world, toast, showError, zoneName });
+        consult.wire(net);
+      }
+      consult.joined();
       refreshHud();
       buildGoto();
     },
@@ -168,7 +178,8 @@ async function enter() {
         net = null;
       } else showError(err.code);
     },
-    onZone: (z) => setZone(z),
+    onZone: (z) => { setZone(z); consult?.onZone(z); },
+    onSnap: () => { if ((++S.snaps & 3) === 0) refreshNearby([...net.avatars.values()]); },
     onChat: (m) => addChat(m),
     onError: (m) => showError(m && m.code),
     onNotice: (m) => {
@@ -208,10 +219,11 @@ async function showWorld() {
     const { createWorld } = await worldChunk;
     world = createWorld({
       container: $('stage'), plan: S.plan, canvasLabel: t('canvas.label'), reducedMotion,
-      onTapFloor: (x, y) => { net.moveTarget(x, y); },
+      onTapFloor: (x, y) => tapWalk(x, y),
       onDragYaw: () => sendVelocity(true),
     });
     world.setLang(getLang());
+    consult?.syncWorld();
     S.renderer = world.info.renderer;
     world.ready.then(() => { S.building = world.info.building; });
     world.canvas.focus();
@@ -243,6 +255,7 @@ function loop(now) {
       if (Math.hypot(me.x - S.tapTarget[0], me.y - S.tapTarget[1]) < 0.6) { world.hideTapMarker(); S.tapTarget = null; }
     }
     if ((S.frames & 15) === 0) refreshNearby(list);
+    if ((S.frames & 31) === 0) consult?.tick();
   }
   requestAnimationFrame(loop);
 }
@@ -302,6 +315,13 @@ function initControls() {
   $('btn-rot-r').addEventListener('click', () => { world?.rotate(-Math.PI / 4); sendVelocity(true); });
   $('btn-goto').addEventListener('click', () => { buildGoto(); $('dlg-goto').showModal(); });
   $('btn-help').addEventListener('click', () => $('dlg-help').showModal());
+  $('btn-more').addEventListener('click', () => $('dlg-more').showModal());
+  for (const b of document.querySelectorAll('#dlg-more [data-proxy]')) {
+    b.addEventListener('click', () => { $('dlg-more').close(); $(b.dataset.proxy).click(); });
+  }
+  // the stick and the chat sit above the toolbar, however many rows the text size makes it
+  const tbar = document.querySelector('.toolbar');
+  new ResizeObserver(() => $('world').style.setProperty('--tb-h', `${tbar.offsetHeight}px`)).observe(tbar);
   $('btn-settings').addEventListener('click', () => $('dlg-settings').showModal());
   $('btn-chat').addEventListener('click', () => {
     const c = $('chat');
@@ -358,6 +378,17 @@ function initStick() {
   };
   stick.addEventListener('pointerup', end);
   stick.addEventListener('pointercancel', end);
+}
+
+// ---------- tap-to-walk ----------
+// The server routes a tapped point (world/state.py set_target): straight when the line is
+// clear, else along its path round the counter and walls. Refusals come back as `error`.
+function tapWalk(x, y) {
+  const me = S.me && net?.avatars.get(S.me.id);
+  if (!me || !net) return;
+  S.tapTarget = [x, y];
+  S.walkPlan = { target: [x, y] }; // for tests: what the last tap sent
+  net.moveTarget(x, y);
 }
 
 // ---------- go-to menu ----------

@@ -134,6 +134,8 @@ export class Net {
         this.avatars.set(id, av);
       }
       Object.assign(av, { name: a[ADD.name], style: a[ADD.style], color: a[ADD.color], role: a[ADD.role], zone: a[ADD.zone] });
+      // ``away`` (disconnected, inside its grace period) when the server's snapshot carries it
+      if (ADD.away !== undefined) av.away = !!a[ADD.away];
       this.push(av, now, a[ADD.x_cm] / POS, a[ADD.y_cm] / POS, a[ADD.heading_u8] * TURN);
       seen?.add(id);
     }
@@ -152,6 +154,7 @@ export class Net {
     }
     for (const id of m[K.del] || []) this.avatars.delete(id);
     if (seen) for (const id of [...this.avatars.keys()]) if (!seen.has(id)) this.avatars.delete(id);
+    this.h.onSnap?.();
     // The own zone arrives as the `zone` event, not in the snapshot.
   }
 
@@ -208,6 +211,15 @@ export class Net {
   stop() { this.pendingMove = null; this.emit('move', { stop: true }); }
   chat(text) { this.emit('chat', { text }); }
   emit(ev, data) { if (this.socket && this.socket.connected && this.me) this.socket.emit(ev, data); }
+  /** An event with an ack, as a promise of the ack ({ok: true, ...} or {ok: false, error}). */
+  request(ev, data, ms = 8000) {
+    return new Promise((resolve) => {
+      if (!this.socket || !this.socket.connected || !this.me) { resolve({ ok: false, error: { code: 'offline' } }); return; }
+      this.socket.timeout(ms).emit(ev, data, (err, ack) => resolve(err ? { ok: false, error: { code: 'timeout' } } : ack || { ok: false, error: { code: 'internal' } }));
+    });
+  }
+  /** Listen to a server event (the consultation desk's; the socket outlives reconnects). */
+  on(ev, fn) { this.socket?.on(ev, fn); }
 
   leave() {
     this.leaving = true;

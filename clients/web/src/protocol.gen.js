@@ -127,7 +127,8 @@ export const SNAPSHOT = Object.freeze({
     "x_cm",
     "y_cm",
     "heading_u8",
-    "zone"
+    "zone",
+    "away"
   ],
   "headingSteps": 256,
   "keys": {

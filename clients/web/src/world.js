@@ -1,11 +1,12 @@
 // The 3D city hall: loaded only after the entry screen, as its own chunk.
 import {
   WebGLRenderer, Scene, PerspectiveCamera, Color, HemisphereLight, DirectionalLight, MeshLambertMaterial,
-  MeshBasicMaterial, InstancedMesh, CapsuleGeometry, SphereGeometry, BoxGeometry, PlaneGeometry, RingGeometry,
-  Mesh, Object3D, Vector3, Raycaster, Plane, Vector2, CanvasTexture, SRGBColorSpace, DoubleSide, Fog,
+  MeshBasicMaterial, InstancedMesh, CapsuleGeometry, SphereGeometry, BoxGeometry, RingGeometry,
+  Mesh, Object3D, Vector3, Raycaster, Plane, Vector2, SRGBColorSpace, DoubleSide, Fog,
   InstancedBufferAttribute, DynamicDrawUsage, Group, ShaderMaterial, UniformsUtils, UniformsLib,
 } from 'three';
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
+import { createSigns } from './signs.js';
 
 const STYLE_SCALE = {
   round: [1.3, 0.85, 1.3],
@@ -13,6 +14,7 @@ const STYLE_SCALE = {
   child: [0.78, 0.66, 0.78],
   senior: [1.0, 0.93, 1.0],
 };
+const SMALL_ROOMS = ['booth']; // zone kinds that get the close, top-down camera
 const BODY_H = 1.15; // capsule total height (unscaled), feet at 0
 const HEAD_Y = 1.42;
 
@@ -124,44 +126,9 @@ export function createWorld({ container, plan, canvasLabel, reducedMotion, onTap
   scene.add(building);
   const ready = loadBuilding(plan, building).then((how) => { info.building = how; });
 
-  // --- signs (language-dependent canvas textures) ---
-  const signGroup = new Group();
-  scene.add(signGroup);
+  // --- signs, booth doors and their 相談中 boards (signs.js) ---
   const [bx0, by0, bx1, by1] = plan.bounds;
-  const entrance = findEntrance(plan);
-  const extraSigns = entrance
-    ? [{ zone: 'entrance', at: [entrance, by0 - 0.25], facing: 180, text: plan.name, big: true, h: 3.5 }]
-    : [];
-  function buildSigns(lang) {
-    for (const m of signGroup.children) { m.material.map.dispose(); m.material.dispose(); m.geometry.dispose(); }
-    signGroup.clear();
-    for (const s of [...plan.signs, ...extraSigns]) {
-      const text = s.text[lang] || s.text.ja;
-      const mesh = signMesh(text, s.big ? 0.55 : s.zone === "infodesk" ? 1.0 : 0.5, s.big ? 7 : 5.6, soft ? 1 : 4);
-      const [x, y] = s.at;
-      mesh.position.copy(P(x, y, s.h || (s.zone === "infodesk" ? 2.4 : 2.72)));
-      mesh.rotation.y = Math.PI - (s.facing * Math.PI) / 180;
-      mesh.userData.zone = s.zone;
-      signGroup.add(mesh);
-    }
-  }
-
-  /**
-   * A sign right next to the camera is a blurred board filling the view (at the spawn point the
-   * camera stands between the entrance and the back of the welcome sign): hide it while the camera
-   * is behind it within 3 m, or within 1.2 m of its face.
-   */
-  function hideSignsNearCamera() {
-    const cx = camera.position.x, cz = camera.position.z;
-    for (const m of signGroup.children) {
-      const ry = m.rotation.y, nx = Math.sin(ry), nz = Math.cos(ry);
-      const rx = cx - m.position.x, rz = cz - m.position.z;
-      const along = rx * nx + rz * nz;
-      const side = Math.max(0, Math.abs(rx * nz - rz * nx) - m.geometry.parameters.width / 2);
-      const d = Math.hypot(along, side);
-      m.visible = !(along < 0 ? d < 3 : d < 1.2);
-    }
-  }
+  const signs = createSigns({ scene, plan, soft });
 
   // --- avatars: three instanced meshes (body, head, nose) whatever the crowd size ---
   let cap = 0;
@@ -261,7 +228,31 @@ export function createWorld({ container, plan, canvasLabel, reducedMotion, onTap
     const h = 1.8 + (cam.height - 1.8) * (d / cam.dist);
     return [tx + dx * d, ty + dy * d, h];
   }
+  /**
+   * In a small room (a booth: 6 x 8 m behind a door) the third-person camera would stand in the
+   * corridor, looking at the booth's wall through the door. There it comes in close and high,
+   * above the room (no ceiling), looking down on the avatar and the room at once; its xy stays
+   * inside the room so no wall stands in between.
+   */
+  const rooms = plan.zones.filter((z) => SMALL_ROOMS.includes(z.kind)).map((z) => {
+    const xs = z.polygon.map((p) => p[0]), ys = z.polygon.map((p) => p[1]);
+    return { id: z.id, x0: Math.min(...xs), y0: Math.min(...ys), x1: Math.max(...xs), y1: Math.max(...ys) };
+  });
+  const roomAt = (x, y) => rooms.find((r) => x > r.x0 && x < r.x1 && y > r.y0 && y < r.y1) || null;
+  let room = null;
+  let roomK = 0; // 0 = the hall camera, 1 = the room camera; eased between them
+  function roomCamera(tx, ty, yaw) {
+    const back = 1.6, m = 0.4;
+    const x = Math.min(room.x1 - m, Math.max(room.x0 + m, tx - Math.sin(yaw) * back));
+    const y = Math.min(room.y1 - m, Math.max(room.y0 + m, ty - Math.cos(yaw) * back));
+    return [x, y, 7.2];
+  }
   function updateCamera(dt, me) {
+    const inRoom = me ? roomAt(me.x, me.y) : null;
+    if (inRoom) room = inRoom;
+    const k = reducedMotion ? 1 : 1 - Math.exp(-dt * 4);
+    roomK += ((inRoom ? 1 : 0) - roomK) * k;
+    if (roomK < 0.01) room = null;
     if (me) {
       if (!cam.init || reducedMotion) { cam.tx = me.x; cam.ty = me.y; cam.init = true; }
       else {
@@ -273,7 +264,11 @@ export function createWorld({ container, plan, canvasLabel, reducedMotion, onTap
     let dyaw = cam.yawTarget - cam.yaw;
     if (reducedMotion) cam.yaw = cam.yawTarget;
     else cam.yaw += dyaw * (1 - Math.exp(-dt * 10));
-    const [cx, cy, ch] = cameraPos(cam.tx, cam.ty, cam.yaw);
+    let [cx, cy, ch] = cameraPos(cam.tx, cam.ty, cam.yaw);
+    if (room) {
+      const [rx, ry, rh] = roomCamera(cam.tx, cam.ty, cam.yaw);
+      cx += (rx - cx) * roomK; cy += (ry - cy) * roomK; ch += (rh - ch) * roomK;
+    }
     camera.position.set(cx, ch, -cy);
     camera.lookAt(cam.tx, 1.1, -cam.ty);
   }
@@ -365,15 +360,26 @@ export function createWorld({ container, plan, canvasLabel, reducedMotion, onTap
   const info = { renderer: rendererName(renderer), building: 'loading' };
   return {
     canvas, camera, info, ready,
-    setLang: buildSigns,
+    setLang: signs.build,
+    setBoothLocked: signs.setLocked,
     rotate(delta) { cam.yawTarget += delta; },
     get yaw() { return cam.yawTarget; },
     hideTapMarker() { tapRing.visible = false; },
+    /** Where the floor point (x, y) is on screen, in CSS pixels of the page (tests tap there). */
+    screenOf(x, y) {
+      const r = canvas.getBoundingClientRect();
+      const v = P(x, y, 0).project(camera);
+      return [r.left + (v.x * 0.5 + 0.5) * r.width, r.top + (-v.y * 0.5 + 0.5) * r.height];
+    },
+    /** For tests: where the camera is (plan coordinates) and what the signs show. */
+    debug() {
+      return { camera: { x: camera.position.x, y: -camera.position.z, h: camera.position.y, room: room && room.id }, ...signs.debug() };
+    },
     frame(dt, list, me, labels) {
       drawAvatars(list, me ? me.id : -1);
       if (!me) meRing.visible = false;
       updateCamera(dt, me);
-      hideSignsNearCamera();
+      signs.update(camera, me);
       renderer.render(scene, camera);
       drawTags(list, me ? me.id : -1, labels);
     },
@@ -398,14 +404,6 @@ function rendererName(renderer) {
   } catch (e) { return 'unknown'; }
 }
 
-/** x of the entrance gap in the south outer wall (for the outdoor name board), or null. */
-function findEntrance(plan) {
-  const y0 = plan.bounds[1];
-  const xs = plan.walls.filter(([a, b]) => a[1] === y0 && b[1] === y0).map(([a, b]) => [Math.min(a[0], b[0]), Math.max(a[0], b[0])]).sort((p, q) => p[0] - q[0]);
-  for (let i = 0; i < xs.length - 1; i++) if (xs[i + 1][0] - xs[i][1] > 0.5) return (xs[i][1] + xs[i + 1][0]) / 2;
-  return null;
-}
-
 /** Segment p->q against a->b: fraction along p->q, or null. */
 function segHit(px, py, qx, qy, ax, ay, bx, by) {
   const rx = qx - px, ry = qy - py, sx = bx - ax, sy = by - ay;
@@ -417,43 +415,6 @@ function segHit(px, py, qx, qy, ax, ay, bx, by) {
   const len = Math.hypot(sx, sy) || 1;
   const pad = 0.3 / len;
   return t >= 0 && t <= 1 && u >= -pad && u <= 1 + pad ? t : null;
-}
-
-const SIGN_BACK = new MeshBasicMaterial({ color: 0x33475b });
-
-function signMesh(text, heightM, maxWidthM, anisotropy) {
-  const H = 128;
-  const font = (px) => `700 ${px}px "Noto Sans CJK JP", "Noto Sans JP", "Hiragino Sans", "Yu Gothic", system-ui, sans-serif`;
-  const c = document.createElement('canvas');
-  const ctx = c.getContext('2d');
-  let px = 76;
-  ctx.font = font(px);
-  let tw = ctx.measureText(text).width;
-  const maxPx = (maxWidthM / heightM) * H - 64;
-  if (tw > maxPx) { px = Math.floor((px * maxPx) / tw); ctx.font = font(px); tw = ctx.measureText(text).width; }
-  c.width = Math.ceil(tw + 64);
-  c.height = H;
-  ctx.fillStyle = '#0b3f6e';
-  ctx.fillRect(0, 0, c.width, c.height);
-  ctx.strokeStyle = '#ffffff';
-  ctx.lineWidth = 5;
-  ctx.strokeRect(8, 8, c.width - 16, c.height - 16);
-  ctx.fillStyle = '#ffffff';
-  ctx.font = font(px);
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'middle';
-  ctx.fillText(text, c.width / 2, H / 2 + 3);
-  const tex = new CanvasTexture(c);
-  tex.colorSpace = SRGBColorSpace;
-  tex.anisotropy = anisotropy; // software renderers pay dearly for anisotropic filtering
-  const w = (heightM * c.width) / H;
-  // front: the text; back: a plain board (never mirrored text)
-  const geo = new PlaneGeometry(w, heightM);
-  const mesh = new Mesh(geo, new MeshBasicMaterial({ map: tex, fog: false }));
-  const back = new Mesh(geo, SIGN_BACK);
-  back.rotation.y = Math.PI;
-  mesh.add(back);
-  return mesh;
 }
 
 async function loadBuilding(plan, group) {
