@@ -6,6 +6,7 @@ Screenshots go to artifacts/screenshots/ (gitignored), see docs/client.md.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -28,8 +29,9 @@ YAKUBA = Path(sys.executable).parent / "yakuba"
 class Server:
     """`yakuba serve` on a fixed port; can be killed and started again on the same port."""
 
-    def __init__(self, data: Path, port: int | None = None) -> None:
+    def __init__(self, data: Path, port: int | None = None, env: dict[str, str] | None = None) -> None:
         self.data = data
+        self.env = {**os.environ, **(env or {})}
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -38,7 +40,7 @@ class Server:
         log = open(self.data / f"serve-{int(time.time() * 1000)}.log", "wb")
         self.proc = subprocess.Popen(
             [str(YAKUBA), "serve", "--port", str(self.port), "--data", str(self.data)],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=self.env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -168,6 +168,9 @@ async function enter() {
       refreshHud();
       buildGoto();
     },
+    onJoinWait: () => {
+      if (S.screen === 'entry') $('entry-error').textContent = t('join.wait');
+    },
     onJoinError: (err) => {
       if (S.screen === 'entry') {
         $('entry-error').textContent = t('join.failed', { msg: errorText(err.code) });

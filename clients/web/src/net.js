@@ -87,9 +87,20 @@ export class Net {
         const e = (ack && ack.error) || { code: 'internal' };
         // A stale or unknown resume token: join again as a fresh visitor with the same profile.
         if (payload.resume && !retry) { sessionStorage.removeItem(TOKEN_KEY); this.join(true); return; }
+        // Many arrivals from one address (a hall's Wi-Fi) are let in at a steady rate: wait and
+        // try again rather than fail; the message says we are queuing.
+        if (e.code === 'rate_limited') {
+          this.joinTries = (this.joinTries || 0) + 1;
+          if (this.joinTries <= 60) {
+            this.h.onJoinWait?.(e);
+            setTimeout(() => this.join(true), Math.min(2000 + 500 * this.joinTries, 8000));
+            return;
+          }
+        }
         this.h.onJoinError?.(e);
         return;
       }
+      this.joinTries = 0;
       if (ack.token) sessionStorage.setItem(TOKEN_KEY, ack.token);
       const resumed = !!this.me;
       this.me = ack;
