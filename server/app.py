@@ -49,7 +49,8 @@ def make_store(config: Settings) -> Store:
         from yakuba.server.store.redis_store import RedisStore
 
         return RedisStore(config.redis_url, config.node_id)
-    return MemoryStore(config.node_id)
+    # sessions saved across a graceful restart (resume tokens: the file is 0600)
+    return MemoryStore(config.node_id, config.data_dir / "sessions.msgpack")
 
 
 def create_app(config: Settings) -> web.Application:
@@ -75,7 +76,8 @@ def create_app(config: Settings) -> web.Application:
                   max_per_address=config.max_connections_per_address,
                   max_attachments=config.max_attachments, max_attachment_bytes=config.max_attachment_bytes,
                   join_burst=config.join_burst, join_rate=config.join_rate,
-                  max_away_per_address=config.max_away_per_address, new_avatars_per_s=config.new_avatars_per_s),
+                  max_away_per_address=config.max_away_per_address, new_avatars_per_s=config.new_avatars_per_s,
+                  session_save_s=config.session_save_s),
         MaskingFilter(config.word_filter),
     )
     db = Database(config.effective_database_url)

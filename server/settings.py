@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # oldest leaves at once (a churn of short visits cannot fill a newcomer's view with ghosts).
     max_away_per_address: int = Field(40, ge=0)
     new_avatars_per_s: float = Field(20.0, gt=0)  # per node (burst: 5 s worth)
+    # --- faults and restarts (issue #15): resume records of moved avatars are saved this often,
+    # so a crashed node's residents resume elsewhere at most this far from where they were.
+    session_save_s: float = Field(2.0, gt=0)
 
     # --- identity
     session_ttl_s: float = Field(8 * 3600, gt=0)  # a staff shift

@@ -17,7 +17,7 @@ from .events import ErrorAck, EventSpec, OkAck, _In, _Out, clean_text
 ZoneId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9-]+$")]
 TopicId = Annotated[str, Field(min_length=1, max_length=65, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$")]
 TicketId = Annotated[str, Field(min_length=3, max_length=12, pattern=r"^[A-Z]{1,3}-[0-9]{3,4}$")]
-AvatarId = Annotated[StrictInt, Field(ge=1, le=2**31)]
+AvatarId = Annotated[StrictInt, Field(ge=1, le=2**32 - 1)]  # u32, as in snapshots
 CARD_TITLE_MAX = 80
 CARD_URL_MAX = 500
 

@@ -284,10 +284,7 @@ class Gateway:
             await self.sio.emit("error", error_payload(ErrorCode.BOOTH_LOCKED, "join"), to=c.sid)
         if a is None:
             self._admit_new_avatar(c)  # join rates per address and per node (not for a resume)
-            try:
-                aid = await hub.store.next_id("avatar", max(world.avatars, default=0))
-            except StoreUnavailable:
-                raise ProtocolError(ErrorCode.STORE_UNAVAILABLE) from None
+            aid = hub.store.allocate_id(world.avatars.__contains__)  # this node's slot: no store round trip
             x, y, h = world.spawn_point()
             zone = world.layout.zone_at(x, y)
             a = Avatar(id=aid, name=msg.name or f"来庁者{aid % 1000:03d}", style=msg.style or "round", color=msg.color or "#2b6cb0", role=c.principal.world_role, x=x, y=y, heading=h, zone=zone.id if zone else "entrance")
@@ -336,12 +333,18 @@ class Gateway:
         c.token = token
         return a
 
+    @staticmethod
+    def session_record(c: Client, a: Avatar) -> bytes:
+        """What a resume needs: the avatar as it stands, and who may take it back."""
+        rec = {"id": a.id, "name": a.name, "style": a.style, "color": a.color, "role": a.role.value, "owner": session_owner(c.principal), "x": a.x, "y": a.y, "h": a.heading, "zone": a.zone}
+        return msgpack.packb(rec)
+
     async def save_session(self, c: Client, a: Avatar) -> None:
         if c.token is None:
             return
-        rec = {"id": a.id, "name": a.name, "style": a.style, "color": a.color, "role": a.role.value, "owner": session_owner(c.principal), "x": a.x, "y": a.y, "h": a.heading, "zone": a.zone}
         try:
-            await self.hub.store.put_session(c.token, msgpack.packb(rec), self.hub.config.grace_s)
+            await self.hub.store.put_session(c.token, self.session_record(c, a), self.hub.config.grace_s)
+            self.hub.saved_at[a.id] = self.hub.clock.now()
         except StoreUnavailable:
             log.warning("session not saved avatar=%s: store unavailable", a.id)
 

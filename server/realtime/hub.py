@@ -12,6 +12,7 @@ world, rooms) and composes the parts:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -57,6 +58,7 @@ class HubConfig:
     join_burst: int = 60
     join_rate: float = 2.0
     max_away_per_address: int = 40
+    session_save_s: float = 2.0  # moved avatars' resume records saved this often (a crash loses less)
     new_avatars_per_s: float = 20.0
 
 
@@ -84,6 +86,13 @@ class Hub:
         self.moved_from: dict[int, str] = {}  # local avatar -> zone it left this tick
         self.gone_local: dict[int, str] = {}  # this node's avatars removed this tick -> last zone
         self.away_until: dict[int, float] = {}  # disconnected avatar -> end of its grace period
+        # Resume records are saved on join, on disconnect and drain, and every session_save_s for
+        # avatars that moved (or whose record is half-way to expiring), so that after a crash a
+        # resident resumes, on any node, where they were a moment ago.
+        self.unsaved: set[int] = set()
+        self.saved_at: dict[int, float] = {}
+        self._save_at = 0.0
+        self._saving: asyncio.Task | None = None
         self.sync = Sync(config.view_limit)
         self.replicator = Replicator(store, world, self.sync.record, self.sync.pack_upd, self.remove_avatar, self.meta_dirty.add)
         self.rooms = RoomRegistry(world.layout)
@@ -116,11 +125,16 @@ class Hub:
             self.rooms.move(aid, a.zone, None)
         self.sync.forget(aid)
         self.away_until.pop(aid, None)
+        self.saved_at.pop(aid, None)
 
     # -- tick -----------------------------------------------------------------------------------
     async def run_tick(self, dt: float, now: float) -> None:
         self.tick += 1
         res = self.world.step(dt)
+        self.unsaved.update(res.moved)
+        if now >= self._save_at:
+            self._save_at = now + self.config.session_save_s
+            self._save_sessions(now)
         for aid, old, new in res.zone_changes:
             self.meta_dirty.add(aid)
             self.moved_from.setdefault(aid, old)
@@ -148,6 +162,30 @@ class Hub:
         self.meta_dirty.clear()
         self.moved_from.clear()
         self.gone_local.clear()
+
+    def _save_sessions(self, now: float) -> None:
+        if self._saving is not None and not self._saving.done():
+            return  # the last batch is still on its way: these go in the next one
+        stale = now - self.config.grace_s / 2
+        items = []
+        for aid, c in self.by_avatar.items():
+            if c.token is None or (aid not in self.unsaved and self.saved_at.get(aid, -1e18) > stale):
+                continue
+            a = self.world.avatars.get(aid)
+            if a is not None:
+                items.append((c.token, self.gateway.session_record(c, a), self.config.grace_s))
+                self.saved_at[aid] = now
+        self.unsaved.clear()
+        if items:
+            self._saving = asyncio.create_task(self._put_sessions(items))
+
+    async def _put_sessions(self, items: list) -> None:
+        try:
+            await self.store.put_sessions(items)
+        except StoreUnavailable:
+            log.warning("%d session record(s) not saved: store unavailable", len(items))
+        except Exception:
+            log.exception("saving session records failed")
 
     def _expire(self, now: float) -> None:
         for aid in [aid for aid, until in self.away_until.items() if until < now]:

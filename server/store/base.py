@@ -8,12 +8,21 @@ each backend owns its I/O, as python-socketio's managers do.
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Awaitable, Callable
 
 Handler = Callable[[str, bytes], Awaitable[None] | None]
 
 ZONE_CHANNEL = "yakuba:zone:"  # + zone id: per-zone change batches, chat
 CONTROL_CHANNEL = "yakuba:control"  # avatar claims (resume on another node), revocations
+
+
+# Avatar ids are u32 on the wire: the top bits name the node's slot, the rest count within it.
+# Ids are unique across nodes by construction, with no shared counter on the join path: a node
+# keeps admitting while Redis is down, and a Redis restarted without data cannot hand out an id
+# that is still live (the counter it would have lost does not exist).
+SLOT_BITS, SEQ_BITS = 10, 22
+SLOTS, SEQ_SPACE = 1 << SLOT_BITS, 1 << SEQ_BITS
 
 
 class StoreUnavailable(Exception):
@@ -27,6 +36,21 @@ class Store(abc.ABC):
         # Exact channels this node listens to. A node hears a zone's channel only while it has
         # clients there (replication subscribes and unsubscribes); the control channel always.
         self.channels: set[str] = {CONTROL_CHANNEL}
+        self.slot = 0  # this node's id slot (claimed in the store by backends with many nodes)
+        # Within the slot, counting starts from the time (deciseconds, wrapping in ~4.9 days), so
+        # a restarted node does not hand out again the ids its previous run gave to avatars that
+        # may still be in their grace period.
+        self._seq = int(time.time() * 10) % SEQ_SPACE
+
+    def allocate_id(self, taken: Callable[[int], bool] = lambda i: False) -> int:
+        """A new avatar id: this node's slot and the next free number in it (``taken``: ids
+        known to be live here, skipped). Never waits on the store."""
+        for _ in range(SEQ_SPACE):
+            self._seq = self._seq % (SEQ_SPACE - 1) + 1  # 1 .. SEQ_SPACE-1: never id 0
+            aid = (self.slot << SEQ_BITS) | self._seq
+            if not taken(aid):
+                return aid
+        raise RuntimeError("avatar id space of this slot exhausted")
 
     def subscribe(self, prefix: str, handler: Handler) -> None:
         """Route messages of listened channels starting with ``prefix`` to ``handler`` (own
@@ -75,11 +99,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def delete_session(self, token: str) -> None: ...
 
-    @abc.abstractmethod
-    async def next_id(self, name: str, floor: int = 0) -> int:
-        """A cluster-wide unique, increasing integer (avatar ids), always above ``floor`` (the
-        largest id the caller knows), so a Redis restarted without its data cannot hand out an
-        id that is still in use."""
+    async def put_sessions(self, items: list[tuple[str, bytes, float]]) -> None:
+        """Several session records at once (the periodic save); backends may batch."""
+        for token, data, ttl in items:
+            await self.put_session(token, data, ttl)
 
     @abc.abstractmethod
     async def healthy(self) -> bool: ...

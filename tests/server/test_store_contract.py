@@ -111,14 +111,86 @@ async def test_sessions_expire_and_delete(stores):
     assert await a.get_session("tok-abcdef") is None
 
 
-async def test_ids_unique_increasing_and_above_floor(stores):
+async def test_avatar_ids_are_unique_across_nodes_and_skip_live_ones(stores):
     a, b = stores
-    ids = [await a.next_id("t-contract"), await b.next_id("t-contract"), await a.next_id("t-contract")]
-    assert len(set(ids)) == 3 and ids == sorted(ids)
-    high = await b.next_id("t-contract", floor=10_000)
-    assert high == 10_001
-    assert await a.next_id("t-contract") > 10_001
+    ids = [a.allocate_id(), b.allocate_id(), a.allocate_id(), b.allocate_id()]
+    assert len(set(ids)) == 4 and all(0 < i < 2**32 for i in ids)  # u32 on the wire
+    if a is not b:  # two nodes: two slots, both held in Redis
+        assert a.slot_confirmed and b.slot_confirmed and a.slot != b.slot
+    live = {a.allocate_id() + k for k in range(1, 4)}  # the next three numbers are taken here
+    assert a.allocate_id(live.__contains__) not in live
     assert await a.healthy()
+
+
+async def test_redis_restarted_empty_gets_our_records_and_slots_back_and_outage_reads_our_own(own_redis):
+    """Redis loses its data: each node writes its own session records back and holds its id
+    slot again; while Redis is down a node still reads its own records (its clients resume)."""
+    a, b = RedisStore(own_redis.url, "n1"), RedisStore(own_redis.url, "n2")
+    await a.start()
+    await b.start()
+    try:
+        await a.put_session("tok-a-000001", b"ra", 30)
+        await b.put_sessions([("tok-b-000001", b"rb", 30)])
+        slots = (a.slot, b.slot)
+        own_redis.stop()
+        assert await a.get_session("tok-a-000001") == b"ra"  # down: its own copy
+        with pytest.raises(StoreUnavailable):
+            await a.get_session("tok-b-000001")  # not its own: unknown here
+        assert a.allocate_id() > 0  # ids need no Redis
+        own_redis.start()  # the same port, no data
+        for s in (a, b):
+            await asyncio.wait_for(s.connected.wait(), 10)
+        for _ in range(100):  # the readers notice the empty Redis and write back
+            if await a.get_session("tok-b-000001") == b"rb" and await b.get_session("tok-a-000001") == b"ra":
+                break
+            await asyncio.sleep(0.05)
+        assert await b.get_session("tok-a-000001") == b"ra"  # any node reads a's record again
+        assert await a.get_session("tok-b-000001") == b"rb"
+        assert (a.slot, b.slot) == slots and a.slot_confirmed and b.slot_confirmed
+        import redis.asyncio as aioredis
+
+        r = aioredis.Redis.from_url(own_redis.url)
+        assert {await r.get(f"yakuba:slot:{n}") for n in slots} == {b"n1", b"n2"}
+        await r.aclose()
+        await b.delete_session("tok-a-000001")  # a deletion elsewhere is not undone by a's copy
+        assert await a.get_session("tok-a-000001") is None
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_slot_held_by_another_node_is_not_shared(redis_server):
+    a = RedisStore(redis_server.url, "n-a")
+    await a.start()
+    b = RedisStore(redis_server.url, "n-b")
+    b.slot = a.slot  # as if b had picked a's slot while Redis was away
+    await b.start()
+    try:
+        assert b.slot != a.slot and b.slot_confirmed
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_memory_sessions_survive_a_graceful_restart_and_a_corrupt_file_is_ignored(tmp_path):
+    path = tmp_path / "sessions.msgpack"
+    s = MemoryStore("n1", path)
+    await s.start()
+    await s.put_session("tok-keep-0001", b"keep", 60)
+    await s.put_session("tok-gone-0001", b"gone", 0.01)
+    last = s.allocate_id()
+    await asyncio.sleep(0.05)
+    await s.close()
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    s2 = MemoryStore("n1", path)
+    await s2.start()
+    assert await s2.get_session("tok-keep-0001") == b"keep"
+    assert await s2.get_session("tok-gone-0001") is None
+    assert s2.allocate_id() != last
+    path.write_bytes(b"\x00not msgpack")
+    s3 = MemoryStore("n1", path)
+    await s3.start()
+    assert await s3.get_session("tok-keep-0001") is None
 
 
 async def test_redis_down_raises_store_unavailable(own_redis):
