@@ -139,9 +139,10 @@ def _api_routes(app: web.Application, config: Settings) -> None:
     setup_jobs(app, config, app[DB_KEY])  # imports and simulations: jobs in worker processes
     setup_gis_routes(app, config)
     setup_simulation_routes(app, config)
-    from yakuba.server.consult.reservation_routes import setup_reservations
+    from yakuba.server.consult.reservation_routes import RESERVATIONS_KEY, setup_reservations
 
     setup_reservations(app, config, app[DB_KEY], app[STORE_KEY], app[AUDIT_KEY])  # consultation bookings
+    app[HUB_KEY].consult.reservations = app[RESERVATIONS_KEY]  # a code at the desk: a priority ticket
 
 
 def _static(app: web.Application, config: Settings) -> None:

@@ -21,6 +21,7 @@ import msgpack
 
 from yakuba.server.auth.policy import Action, decide
 from yakuba.server.protocol import ErrorCode, ProtocolError, error_payload
+from yakuba.server.realtime.limits import TokenBucket
 from yakuba.server.rooms.booth import BoothRoom
 from yakuba.server.store.base import CONTROL_CHANNEL, StoreUnavailable
 from yakuba.world.state import Avatar
@@ -65,7 +66,9 @@ class ConsultDesk:
         self.bus_in = 0  # consult bus messages applied (tests and the bench read it)
         hub.store.subscribe(CONSULT_CHANNEL, self._on_bus)
         g = hub.gateway
-        for event, fn in (("queue.take", self.on_take), ("queue.leave", self.on_leave), ("queue.call", self.on_call),
+        self.reservations: Any = None  # the app's ReservationService (check-in at the desk)
+        self.checkins: dict[str, TokenBucket] = {}  # sid -> its budget of code tries
+        for event, fn in (("queue.take", self.on_take), ("queue.checkin", self.on_checkin), ("queue.leave", self.on_leave), ("queue.call", self.on_call),
                           ("queue.board", self.on_board), ("invite.accept", self.on_accept), ("booth.lock", self.on_lock),
                           ("booth.unlock", self.on_unlock), ("booth.knock", self.on_knock), ("booth.admit", self.on_admit),
                           ("booth.decline", self.on_decline), ("booth.remove", self.on_remove), ("booth.card", self.on_card),
@@ -304,6 +307,22 @@ class ConsultDesk:
     async def on_take(self, c: "Client", msg) -> dict:
         # priority=True is for reservations' check-in only (server/consult/reservations.py).
         out = await self.service.take(c.principal, c.avatar_id, msg.topic)  # type: ignore[arg-type]
+        return {"ok": True, "ticket": await self._after(out)}
+
+    async def on_checkin(self, c: "Client", msg) -> dict:
+        """A reservation code at the desk becomes a priority ticket for the booked topic. Code
+        tries are budgeted per socket (a code is 8 of 23 letters; guessing stays hopeless)."""
+        if self.reservations is None:
+            raise ProtocolError(ErrorCode.UNKNOWN_BOOKING, "reservations are not available here")
+        bucket = self.checkins.setdefault(c.sid, TokenBucket(0.1, 5))
+        if len(self.checkins) > 10_000:
+            self.checkins = {k: v for k, v in self.checkins.items() if k in self.hub.clients}
+        if not bucket.take():
+            raise ProtocolError(ErrorCode.RATE_LIMITED)
+        if self.service.ticket_of(c.avatar_id) is not None:  # type: ignore[arg-type]
+            raise ProtocolError(ErrorCode.ALREADY_QUEUED)
+        topic, _booking = await self.reservations.check_in(msg.code, principal=c.principal)
+        out = await self.service.take(c.principal, c.avatar_id, topic, priority=True)  # type: ignore[arg-type]
         return {"ok": True, "ticket": await self._after(out)}
 
     async def on_leave(self, c: "Client", msg) -> dict:

@@ -42,6 +42,13 @@ class QueueTakeIn(_In):
     topic: TopicId
 
 
+class QueueCheckinIn(_In):
+    """`queue.checkin`: a reservation code (as the resident reads it out; spaces, hyphens,
+    lower case and full-width letters are accepted, server/consult/reservations.py)."""
+
+    code: str = Field(min_length=4, max_length=24)
+
+
 class QueueLeaveIn(_In):
     pass
 
@@ -205,6 +212,7 @@ class CardOut(_Out):
 
 CONSULT_EVENTS: tuple[EventSpec, ...] = (
     EventSpec("queue.take", "in", QueueTakeIn, ack=(TicketAck, ErrorAck)),
+    EventSpec("queue.checkin", "in", QueueCheckinIn, ack=(TicketAck, ErrorAck)),
     EventSpec("queue.leave", "in", QueueLeaveIn, ack=(OkAck, ErrorAck)),
     EventSpec("queue.call", "in", QueueCallIn, ack=(TicketAck, ErrorAck)),
     EventSpec("queue.board", "in", QueueBoardIn, ack=(BoardAck, ErrorAck)),

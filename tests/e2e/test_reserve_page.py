@@ -33,8 +33,8 @@ def node(tmp_path_factory):
     s.stop()
 
 
-def _publish(browser, node) -> dict:
-    """Staff publish tomorrow 10:00-10:20 (Japan time) for tax.payment, through the API."""
+def _publish(browser, node, start: datetime | None = None) -> dict:
+    """Staff publish tomorrow 10:00-10:20 (Japan time) for tax.payment (or from ``start``), through the API."""
     ctx = browser.new_context()
     try:
         api = ctx.request
@@ -43,7 +43,7 @@ def _publish(browser, node) -> dict:
         csrf = r.json()["csrf"]
         jst = timezone(timedelta(hours=9))
         day = (datetime.now(jst) + timedelta(days=1)).date()
-        start = datetime(day.year, day.month, day.day, 10, 0, tzinfo=jst)
+        start = start or datetime(day.year, day.month, day.day, 10, 0, tzinfo=jst)
         r = api.post(node.url + "/api/consult/slots", headers={"Origin": node.url, "X-CSRF-Token": csrf},
                      data={"topic": "tax.payment", "start": start.isoformat(), "end": (start + timedelta(minutes=20)).isoformat(),
                            "capacity": 2})
@@ -95,6 +95,41 @@ def test_resident_books_a_published_slot(browser, node, shots) -> None:
         page.goto(node.url + f"/reserve.html?lang=en&code={code.lower()}")
         page.wait_for_selector("html[data-ready]", state="attached")
         assert page.locator("#code").inner_text() == code and page.locator("#done-status").inner_text().startswith("Cancelled")
+        assert errors == []
+    finally:
+        ctx.close()
+
+
+def test_a_code_booked_in_the_browser_is_a_priority_ticket_at_the_desk(browser, node, shots) -> None:
+    """Book a slot starting in a few minutes on the reservation page, walk into the city hall,
+    type the code at the information desk: the ticket is the booked topic's, marked priority."""
+    jst = timezone(timedelta(hours=9))
+    soon = (datetime.now(jst) + timedelta(minutes=10)).replace(second=0, microsecond=0)
+    _publish(browser, node, soon)
+    ctx = browser.new_context(viewport={"width": 1100, "height": 900}, locale="ja-JP")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(node.url + "/reserve.html")
+        page.wait_for_selector("html[data-ready]", state="attached")
+        page.get_by_role("button", name="税務課").click()
+        page.get_by_role("button", name="納税の相談・分割納付").click()
+        page.get_by_role("button", name=f"{soon:%H:%M}–{soon + timedelta(minutes=20):%H:%M}").click()
+        page.click("#book")
+        page.wait_for_selector("html[data-code]", state="attached")
+        code = page.locator("#code").inner_text()
+        page.goto(node.url + "/")
+        page.wait_for_selector("html[data-ready]", state="attached")
+        page.click("#enter")
+        page.wait_for_function("() => window.__yakuba.state.connection === 'connected' && window.__yakuba.state.zone")
+        page.click("#btn-desk")
+        page.fill("#dlg-desk .desk-checkin input", code.lower())
+        page.screenshot(path=str(shots / "desk-checkin.png"))
+        page.click("#dlg-desk .desk-checkin button")
+        page.wait_for_function("() => window.__yakuba.state.consult && window.__yakuba.state.consult.ticket")
+        ticket = page.evaluate("window.__yakuba.state.consult.ticket")
+        assert ticket["topic"] == "tax.payment" and ticket["priority"] is True
         assert errors == []
     finally:
         ctx.close()

@@ -44,6 +44,7 @@ export const EVENTS = Object.freeze({
     "move",
     "queue.board",
     "queue.call",
+    "queue.checkin",
     "queue.leave",
     "queue.take"
   ]

@@ -235,6 +235,7 @@ export function mountConsult({ S, getNet, world, toast, showError, zoneName }) {
       list.appendChild(p);
     } else if (!C.dept) {
       h.textContent = t('consult.pickDept');
+      list.appendChild(checkinForm());
       for (const d of cat.departments) {
         const b = bigButton(nameOf(d), t('consult.topicsCount', { n: d.topics.length }));
         b.dataset.dept = d.id;
@@ -261,6 +262,32 @@ export function mountConsult({ S, getNet, world, toast, showError, zoneName }) {
     close.innerHTML = '<button class="btn"></button>';
     close.firstChild.textContent = t('goto.close');
     desk.append(h, list, close);
+  }
+  /** "I have a reservation": the code becomes a priority ticket (queue.checkin). */
+  function checkinForm() {
+    const f = document.createElement('form');
+    f.className = 'desk-checkin';
+    f.innerHTML = '<label><span></span><input name="code" autocomplete="off" autocapitalize="characters" maxlength="24" inputmode="text"></label><button class="btn btn-primary" type="submit"></button><p class="desk-checkin-error" role="alert"></p>';
+    f.querySelector('span').textContent = t('consult.checkinLabel');
+    f.querySelector('button').textContent = t('consult.checkinButton');
+    f.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const code = f.elements.code.value.trim();
+      if (!code) return;
+      const ack = await getNet().request('queue.checkin', { code });
+      if (!ack.ok) { f.querySelector('.desk-checkin-error').textContent = errorLine(ack.error); return; }
+      setTicket(ack.ticket);
+      desk.close();
+      announce(t('consult.taken', { code: codeOf(ack.ticket) }));
+      card.querySelector('button')?.focus();
+    });
+    return f;
+  }
+  function errorLine(err) {
+    const code = err && err.code;
+    const key = 'error.' + code;
+    const s = t(key);
+    return s === key ? t('consult.checkinFailed') : s;
   }
   async function take(tp) {
     const ack = await getNet().request('queue.take', { topic: tp.id });
