@@ -19,6 +19,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections import OrderedDict
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -283,6 +284,8 @@ class GisApi:
                 pp = PurePosixPath(i.filename)
                 if pp.is_absolute() or ".." in pp.parts or "\\" in i.filename:
                     raise UploadError("bad_zip", "zip member path escapes the archive")
+                if i.flag_bits & 0x1:
+                    raise UploadError("bad_zip", "encrypted zip members are not supported: upload the files without a password")
                 low = i.filename.lower()
                 if low.endswith(".gml") or (low.endswith(".xml") and "codelists" in pp.parts):
                     wanted.append(i)
@@ -293,15 +296,19 @@ class GisApi:
             for i in wanted:
                 target = dest.joinpath(*PurePosixPath(i.filename).parts)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(i) as src, open(target, "wb") as dst:
-                    while True:
-                        b = src.read(1 << 16)
-                        if not b:
-                            break
-                        written += len(b)
-                        if written > self.max_uncompressed:
-                            raise UploadError("zip_bomb", "zip expands beyond the uncompressed size limit", 413)
-                        dst.write(b)
+                try:
+                    with zf.open(i) as src, open(target, "wb") as dst:
+                        while True:
+                            b = src.read(1 << 16)
+                            if not b:
+                                break
+                            written += len(b)
+                            if written > self.max_uncompressed:
+                                raise UploadError("zip_bomb", "zip expands beyond the uncompressed size limit", 413)
+                            dst.write(b)
+                except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError) as e:
+                    # a corrupt member, an unknown compression method: the uploader's file, a 400
+                    raise UploadError("bad_zip", f"zip member cannot be read ({type(e).__name__})") from None
                 if target.suffix.lower() == ".gml":
                     out.append(target)
             return sorted(out)

@@ -25,6 +25,8 @@ removed. Errors are :class:`ScenarioError` with the path of the offending field.
 
 from __future__ import annotations
 
+import math
+
 import json
 from dataclasses import dataclass, field, replace
 
@@ -99,9 +101,14 @@ class Scenario:
 # ---------------------------------------------------------------- parsing and validation
 
 def _num(v, path: str, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
-        raise ScenarioError(f"must be a number, got {v!r}", path)
-    v = float(v)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ScenarioError(f"must be a number, got {str(v)[:20]!r}", path)
+    try:
+        v = float(v)  # an int beyond float range (10**400) overflows here
+    except OverflowError:
+        raise ScenarioError("number out of range", path) from None
+    if not math.isfinite(v):
+        raise ScenarioError(f"must be a finite number, got {v!r}", path)
     if lo is not None and (v <= lo if lo_open else v < lo):
         raise ScenarioError(f"must be {'>' if lo_open else '>='} {lo:g}, got {v:g}", path)
     if hi is not None and v > hi:

@@ -41,6 +41,8 @@ def json_body(raw: bytes, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
         body = json.loads(raw)
     except ValueError:
         raise ProtocolError(ErrorCode.INVALID_JSON, "body is not valid JSON") from None
+    except RecursionError:  # thousands of nested brackets: refused, not a 500
+        raise ProtocolError(ErrorCode.INVALID_JSON, "body is nested too deeply") from None
     if not isinstance(body, dict):
         raise ProtocolError(ErrorCode.INVALID_JSON, "body must be a JSON object")
     return body

@@ -101,3 +101,9 @@ async def test_unknown_simulation_and_bad_json(client):
     assert r.status == 404 and (await r.json())["error"]["code"] == "unknown_simulation"
     r = await client.post("/api/datasets/osaka/simulations", data=b"{not json", headers={"Content-Type": "application/json"})
     assert r.status == 400 and (await r.json())["error"]["code"] == "invalid_json"
+
+
+async def test_a_seed_beyond_range_is_a_clear_400(client, synth_table):
+    body = {"weather": {"preset": "最悪"}, "hours": 1, "seed": 2**70, "ignition": [synth_table.gml_id[0]]}
+    r = await client.post("/api/datasets/synth/simulations", json=body)
+    assert r.status == 400 and (await r.json())["error"]["code"] in ("invalid_request", "invalid_scenario")

@@ -198,6 +198,23 @@ async def test_zip_bomb_and_oversize_rejected(tmp_path: Path) -> None:
         r = await c.post("/api/datasets?name=evil", data=bad.getvalue(), headers=auth)
         assert r.status == 400 and await error_of(r) == "bad_zip"
         assert not (tmp_path / "evil.gml").exists()
+        # an encrypted member (flag bit 0 set in both headers) and a corrupt one: clear 400s, not 500
+        enc = io.BytesIO()
+        with zipfile.ZipFile(enc, "w") as z:
+            z.writestr("secret.gml", b"<x/>")
+        raw = bytearray(enc.getvalue())
+        for sig, off in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            i = raw.find(sig)
+            raw[i + off] |= 0x1
+        r = await c.post("/api/datasets?name=enc", data=bytes(raw), headers=auth)
+        assert r.status == 400 and await error_of(r) == "bad_zip"
+        cor = io.BytesIO()
+        with zipfile.ZipFile(cor, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("c.gml", b"<core:CityModel/>" * 200)
+        raw = bytearray(cor.getvalue())
+        raw[raw.find(b"c.gml") + 5 + 10] ^= 0xFF  # flip a byte of the compressed data
+        r = await c.post("/api/datasets?name=cor", data=bytes(raw), headers=auth)
+        assert r.status == 400 and await error_of(r) == "bad_zip"
     finally:
         await c.close()
 

@@ -69,3 +69,9 @@ async def test_api_token_guessing_is_throttled(tmp_path):
                     assert r.status in (401, 403, 200)
             async with http.get("/api/jobs", headers={"Authorization": "Bearer right-" + "t" * 24}) as r:
                 assert r.status == 429 and (await r.json())["error"]["code"] == "login_throttled"
+
+
+async def test_deep_nesting_is_a_clear_400(app_url):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    st, err = await _post_trickled(app_url, "/api/datasets/nosuch/simulations", b'{"a": ' + deep + b"}")
+    assert st == 400 and err["error"]["code"] == "invalid_json", (st, err)
