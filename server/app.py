@@ -89,6 +89,7 @@ def create_app(config: Settings) -> web.Application:
     app[GLB_KEY] = {}
     app[AUDIT_KEY] = audit = AuditLog(db, config.node_id)
     hub.consult.audit = audit  # booth and queue events by ids (never content)
+    hub.consult.lease_s = config.consult_lease_s
     # sessions, login/logout/me, and the middlewares (security headers, principal, CSRF)
     identity = setup_auth(app, config, store, db, audit)
     app.middlewares.append(content_type_middleware)  # inside the security headers: its 415 gets them

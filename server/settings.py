@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     # --- faults and restarts (issue #15): resume records of moved avatars are saved this often,
     # so a crashed node's residents resume elsewhere at most this far from where they were.
     session_save_s: float = Field(2.0, gt=0)
+    # A booth's lock outlives the node that held its staff member by this lease plus grace_s.
+    consult_lease_s: float = Field(15.0, gt=0)
 
     # --- identity
     session_ttl_s: float = Field(8 * 3600, gt=0)  # a staff shift

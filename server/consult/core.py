@@ -192,6 +192,9 @@ class Booth:
     dept: str | None = None
     started: float | None = None  # the resident's admission (service time)
     away_since: float | None = None  # the staff member's socket went away at
+    # Renewed by the node that holds the staff member's socket while it is connected: when that
+    # node dies nobody sets away_since, so a lease that ran out counts as "away since then".
+    lease_until: float | None = None
 
     @property
     def state(self) -> str:
@@ -229,7 +232,7 @@ class Booth:
         was_closed = self.staff is None
         if self.staff is not None and self.staff != avatar and self.staff in self.members:
             self.members.remove(self.staff)  # back with a new avatar (a fresh join)
-        self.staff, self.staff_key, self.away_since = avatar, key, None
+        self.staff, self.staff_key, self.away_since, self.lease_until = avatar, key, None, None
         if avatar not in self.members:
             self.members.insert(0, avatar)
         return was_closed
@@ -274,7 +277,7 @@ class Booth:
         return None
 
     def close(self) -> None:
-        self.staff = self.staff_key = self.ticket = self.dept = self.started = self.away_since = None
+        self.staff = self.staff_key = self.ticket = self.dept = self.started = self.away_since = self.lease_until = None
         self.locked = False
         self.members = []
 
@@ -286,7 +289,10 @@ class Booth:
         self.away_since = None
 
     def grace_over(self, now: float, grace_s: float) -> bool:
-        return self.away_since is not None and now - self.away_since >= grace_s
+        if self.staff is None:
+            return False
+        gone = self.away_since if self.away_since is not None else self.lease_until
+        return gone is not None and now - gone >= grace_s
 
 
 __all__ = ["Booth", "ConsultError", "DeptQueue", "SERVICE_SAMPLES", "Ticket"]

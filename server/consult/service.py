@@ -362,6 +362,17 @@ class ConsultService:
 
         return await self.transact(keys, fn)
 
+    async def renew_lease(self, booth: str, until: float) -> Outcome:
+        """The holding node says "the staff member is still here" (see Booth.lease_until)."""
+        bk = booth_key(booth)
+
+        def fn(o: dict, now: float) -> None:
+            b: Booth = o[bk]
+            if b.staff is not None:
+                b.lease_until = until
+
+        return await self.transact([bk], fn)
+
     async def staff_presence(self, booth: str, present: bool) -> Outcome:
         bk = booth_key(booth)
 

@@ -45,6 +45,9 @@ BOARD_EVERY_S = 0.5  # the staff board is pushed at most this often
 _AUDITED = {"forbidden", "not_in_booth", "not_booth_staff"}
 
 
+LEASE_S = 15.0  # a booth's staff lease, renewed when a third of it has passed (Settings.consult_lease_s)
+
+
 class ConsultDesk:
     def __init__(self, hub: "Hub", catalogue: Catalogue | None = None, store: ConsultStore | None = None, clock=None) -> None:
         self.hub = hub
@@ -67,6 +70,7 @@ class ConsultDesk:
         hub.store.subscribe(CONSULT_CHANNEL, self._on_bus)
         g = hub.gateway
         self.reservations: Any = None  # the app's ReservationService (check-in at the desk)
+        self.lease_s = LEASE_S
         self.checkins: dict[str, TokenBucket] = {}  # sid -> its budget of code tries
         for event, fn in (("queue.take", self.on_take), ("queue.checkin", self.on_checkin), ("queue.leave", self.on_leave), ("queue.call", self.on_call),
                           ("queue.board", self.on_board), ("invite.accept", self.on_accept), ("booth.lock", self.on_lock),
@@ -284,6 +288,10 @@ class ConsultDesk:
                 sa = world.avatars.get(b.staff) if b.staff is not None else None
                 if sa is not None and sa.local and sa.away != (b.away_since is not None):
                     await self._after(await svc.staff_presence(bid, not sa.away))
+                if sa is not None and sa.local and not sa.away:
+                    now = svc.now()
+                    if b.lease_until is None or b.lease_until - now < self.lease_s * 2 / 3:
+                        await self._after(await svc.renew_lease(bid, now + self.lease_s))
             now = svc.now()
             if now >= self._deadline_at:
                 self._deadline_at = now + DEADLINE_EVERY_S
