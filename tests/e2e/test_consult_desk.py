@@ -116,6 +116,10 @@ def test_ticket_call_accept_enter_lock(browser, node, shots):
         by.screenshot(path=str(shots / "consult-bystander-locked-booth.png"))
         # and cannot walk in
         assert state(by)["zone"] == "corridor"
+        # at the closed door the bystander may knock; the staff console shows the knock
+        by.wait_for_selector("#booth-knock[data-booth=booth5]", timeout=10_000)
+        by.click("#booth-knock")
+        staff.wait_for_function("() => window.__yakuba.state.consult.staff && window.__yakuba.state.consult.staff.knocks.length > 0", timeout=10_000)
 
         # a procedure card for the resident inside
         staff.fill("#card-title", "転入届の書き方")

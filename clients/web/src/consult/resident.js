@@ -309,7 +309,7 @@ export function mountConsult({ S, getNet, world, toast, showError, zoneName }) {
     card.replaceChildren();
     const tk = C.ticket;
     const atDesk = S.zone === 'infodesk';
-    card.hidden = !(tk || C.card || atDesk);
+    card.hidden = !(tk || C.card || atDesk || C.nearLocked);
     card.dataset.state = tk ? tk.state : C.card ? 'card' : 'desk';
     if (tk) {
       const title = document.createElement('h2');
@@ -351,6 +351,20 @@ export function mountConsult({ S, getNet, world, toast, showError, zoneName }) {
       b.addEventListener('click', openDesk);
       card.append(title, b);
     }
+    if (C.nearLocked && !(tk && tk.state === 'serving')) {
+      // at the closed door of a booth in use: knock, and the staff member inside admits or declines
+      const p = document.createElement('p');
+      p.className = 'ticket-info';
+      p.textContent = t('consult.lockedHere', { booth: boothName(C.nearLocked) });
+      const k = bigButton(t('consult.knock'), null, 'btn-quiet');
+      k.id = 'booth-knock';
+      k.dataset.booth = C.nearLocked;
+      k.addEventListener('click', async () => {
+        const ack = await getNet().request('booth.knock', { booth: k.dataset.booth });
+        if (ack.ok) { toast(t('consult.knocked')); announce(t('consult.knocked')); }
+      });
+      card.append(p, k);
+    }
     if (C.card) {
       const a = document.createElement('a');
       a.className = 'btn btn-primary cbtn card-link';
@@ -365,12 +379,29 @@ export function mountConsult({ S, getNet, world, toast, showError, zoneName }) {
     }
   }
 
+  /** The locked booth whose door I stand at (within 3 m, outside it), or null. */
+  function lockedDoorNear() {
+    const me = S.me && getNet()?.avatars.get(S.me.id);
+    if (!me || !S.plan || me.x === undefined) return null;
+    for (const d of S.plan.doors || []) {
+      const b = C.booths[d.zone];
+      if (!b || !b.locked || S.zone === d.zone) continue;
+      const mx = (d.a[0] + d.b[0]) / 2, my = (d.a[1] + d.b[1]) / 2;
+      if (Math.hypot(me.x - mx, me.y - my) < 3) return d.zone;
+    }
+    return null;
+  }
+
   const staff = mountStaff({ S, getNet, C, toast, zoneName, announce });
 
   return {
     wire, joined, render,
     onZone() { render(); staff?.zoneChanged(); },
-    tick() { staff?.tick(); },
+    tick() {
+      staff?.tick();
+      const z = lockedDoorNear();
+      if (z !== C.nearLocked) { C.nearLocked = z; render(); }
+    },
     /** The 3D view came after desk.info: give them the booths' state. */
     syncWorld() { for (const b of Object.values(C.booths)) setBooth(b); },
     refresh() { render(); staff?.refresh(); if (desk.open) renderDesk(); },
