@@ -102,7 +102,7 @@ class Scenario:
 
 def _num(v, path: str, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ScenarioError(f"must be a number, got {str(v)[:20]!r}", path)
+        raise ScenarioError(f"must be a number, got {repr(v)[:40]}", path)
     try:
         v = float(v)  # an int beyond float range (10**400) overflows here
     except OverflowError:
