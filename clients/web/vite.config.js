@@ -49,6 +49,6 @@ export default defineConfig({
     chunkSizeWarningLimit: 800,
     // four pages: the walk-in client, the standalone city model view (src/model/), staff login,
     // reservations (reserve.html, src/reserve.js)
-    rollupOptions: { input: { main: 'index.html', model: 'model.html', login: 'login.html', reserve: 'reserve.html' } },
+    rollupOptions: { input: { main: 'index.html', model: 'model.html', login: 'login.html', reserve: 'reserve.html', staffDay: 'staff-day.html' } },
   },
 });

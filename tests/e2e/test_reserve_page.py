@@ -133,3 +133,50 @@ def test_a_code_booked_in_the_browser_is_a_priority_ticket_at_the_desk(browser, 
         assert errors == []
     finally:
         ctx.close()
+
+
+def test_staff_manage_their_day_in_the_browser(browser, node, shots) -> None:
+    """The staff page: without a session it sends you to the login and back; publishing two
+    slots in a row shows them with their places; a booking shows its code (never an e-mail
+    address); withdrawing a slot marks it and cancels its booking."""
+    ctx = browser.new_context(viewport={"width": 1100, "height": 1000}, locale="ja-JP")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: d.accept())
+    try:
+        page.goto(node.url + "/staff-day.html")
+        page.wait_for_url("**/login.html?next=*")
+        page.fill("#username", "kato")
+        page.fill("#password", PASSWORD)
+        page.click("#login-submit")
+        page.wait_for_selector("html[data-ready]", state="attached")
+        jst = timezone(timedelta(hours=9))
+        day = (datetime.now(jst) + timedelta(days=2)).date()
+        page.fill("#day-date", day.isoformat())
+        page.select_option("#f-topic", "health.checkups")
+        page.fill("#f-start", "14:00")
+        page.fill("#f-len", "20")
+        page.fill("#f-count", "2")
+        page.click("#f-publish")
+        page.wait_for_function("() => document.documentElement.dataset.slots === '2'")
+        items = page.locator(".day-slot")
+        assert "14:00–14:20" in items.nth(0).inner_text() and "14:20–14:40" in items.nth(1).inner_text()
+        slot_id = int(items.nth(0).get_attribute("data-slot"))
+        resident = browser.new_context()  # a resident, no staff cookie
+        r = resident.request.post(node.url + "/api/consult/bookings", data={"slot": slot_id, "name": "区民 一郎", "email": "ichiro@example.jp"},
+                                  headers={"Origin": node.url})
+        assert r.status == 201, r.text()
+        code = r.json()["code"]
+        resident.close()
+        page.click("#day-show")
+        page.wait_for_selector(f"tr[data-code='{code}']")
+        row = page.locator(f"tr[data-code='{code}']").inner_text()
+        assert "予約中" in row and "区民 一郎" in row and "ichiro@example.jp" not in page.content()
+        page.screenshot(path=str(shots / "staff-day.png"), full_page=True)
+        items.nth(0).get_by_role("button", name="取り下げる").click()
+        page.wait_for_function("() => document.querySelector('.day-slot.withdrawn') !== null")
+        assert "取消" in page.locator(f"tr[data-code='{code}']").inner_text()
+        assert errors == []
+    finally:
+        ctx.close()

@@ -49,7 +49,9 @@ async function submit() {
     if (status === 200) {
       $('login-status').textContent = t('login.done');
       document.documentElement.dataset.loggedIn = '1';
-      location.assign(new URL('./', document.baseURI));
+      // back to the page that sent us here: only a page of this site (no open redirect)
+      const next = new URLSearchParams(location.search).get('next') || '';
+      location.assign(new URL(/^[a-z0-9_-]+\.html(\?[^#]*)?$/i.test(next) ? next : './', document.baseURI));
       return;
     }
     showError((data && data.error && data.error.code) || 'other');
