@@ -206,7 +206,7 @@ class ConsultDesk:
         sign = b.sign()
         if self.signs.get(b.id) != sign:
             self.signs[b.id] = sign
-            await hub.sio.emit("booth.state", sign)  # every client of this node: the 相談中 sign
+            await hub.broadcast("booth.state", sign)  # every client of this node: the 相談中 sign
         if b.locked:
             for a in list(world.avatars.values()):
                 if a.local and a.zone == b.id and a.id not in bs.members:

@@ -29,7 +29,7 @@ from yakuba.server.realtime.metrics import Metrics
 from yakuba.server.realtime.replication import Replicator, pack_revoke, unpack
 from yakuba.server.realtime.sync import Sync
 from yakuba.server.realtime.ticker import Ticker
-from yakuba.server.realtime.transport import send_packets, snap_packets
+from yakuba.server.realtime.transport import event_packets, send_packets, snap_packets
 from yakuba.server.rooms.registry import RoomRegistry
 from yakuba.server.store.base import CONTROL_CHANNEL, ZONE_CHANNEL, Store, StoreUnavailable
 from yakuba.world.interest import hearers
@@ -229,6 +229,13 @@ class Hub:
         sids = [c.sid for c in (self.by_avatar.get(i) for i in ids) if c is not None]
         if sids:
             await self.sio.emit("chat", chat, to=sids)
+
+    async def broadcast(self, event: str, data: dict) -> None:
+        """One JSON event to every client of this node, encoded once (the fast path)."""
+        pkts = event_packets(event, data)
+        eio = self.sio.eio
+        for c in list(self.clients.values()):
+            await send_packets(eio, c.eio_sid, pkts)
 
     async def run_rooms(self, dt: float, now: float) -> None:
         for room, msg in self.rooms.flush(now):

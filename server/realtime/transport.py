@@ -24,6 +24,16 @@ def snap_packets(frame: bytes) -> list[eio_packet.Packet]:
     return [SNAP_HEADER, eio_packet.Packet(eio_packet.MESSAGE, frame)]
 
 
+def event_packets(event: str, data: Any) -> list[eio_packet.Packet]:
+    """The engine.io packets of a JSON event, encoded once for any number of sockets (a
+    broadcast such as the booth sign: python-socketio's emit goes through each socket's
+    send_packet coroutine)."""
+    enc = sio_packet.Packet(sio_packet.EVENT, namespace="/", data=[event, data]).encode()
+    if isinstance(enc, list):  # binary attachments: the header, then each attachment
+        return [eio_packet.Packet(eio_packet.MESSAGE, e) for e in enc]
+    return [eio_packet.Packet(eio_packet.MESSAGE, enc)]
+
+
 async def send_packets(eio: Any, eio_sid: str, pkts: list[eio_packet.Packet]) -> bool:
     """Queue packets on the client's engine.io socket (its own writer task sends them).
 
@@ -40,4 +50,4 @@ async def send_packets(eio: Any, eio_sid: str, pkts: list[eio_packet.Packet]) ->
     return True
 
 
-__all__ = ["SNAP_EVENT", "SNAP_HEADER", "send_packets", "snap_packets"]
+__all__ = ["SNAP_EVENT", "SNAP_HEADER", "event_packets", "send_packets", "snap_packets"]

@@ -37,3 +37,14 @@ async def test_fast_path_queues_on_the_engineio_socket_and_the_client_decodes_it
             assert await send_packets(hub.sio.eio, "no-such-sid", snap_packets(b"\x90")) is False
         finally:
             await p.close()
+
+
+def test_event_packets_decode_as_the_library_encodes():
+    """The broadcast fast path's packets are what python-socketio itself would send."""
+    from socketio import packet as sio_packet
+
+    from yakuba.server.realtime.transport import event_packets
+
+    (p,) = event_packets("booth.state", {"booth": "booth1", "locked": True, "名": "相談中"})
+    decoded = sio_packet.Packet(encoded_packet=p.data)
+    assert decoded.packet_type == sio_packet.EVENT and decoded.data == ["booth.state", {"booth": "booth1", "locked": True, "名": "相談中"}]
