@@ -100,3 +100,24 @@ def axe_serious(page) -> list[dict]:
     res = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
                         ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))")
     return [v for v in res if v["impact"] in ("serious", "critical")]
+
+
+STAFF_PASSWORD = "correct horse battery"
+
+
+def staffed_node(tmp_path_factory, name: str, *users: str):
+    """A `yakuba serve` process with a municipality and staff accounts made through the CLI,
+    as an operator would (tests log in with STAFF_PASSWORD). A generator for module fixtures."""
+    from yakuba_testing import VENV_BIN, ServeProcess
+
+    _ensure_built()
+    data = tmp_path_factory.mktemp(name)
+    env = {**os.environ, "YAKUBA_ARGON2_PROFILE": "test"}
+    yakuba = str(VENV_BIN / "yakuba")
+    subprocess.run([yakuba, "municipality", "add", "131016", "東京都千代田区", "--data", str(data)], env=env, check=True, capture_output=True)
+    for u in users:
+        subprocess.run([yakuba, "staff", "add", u, "--municipality", "131016", "--data", str(data)],
+                       input=STAFF_PASSWORD + "\n", text=True, env=env, check=True, capture_output=True)
+    s = ServeProcess(data, env=env).start()
+    yield s
+    s.stop()

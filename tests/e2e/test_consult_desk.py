@@ -5,33 +5,21 @@ who is inside."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 
 import pytest
 
-from yakuba_testing import VENV_BIN, ServeProcess
 
-from .conftest import _ensure_built, axe_serious
+from .conftest import STAFF_PASSWORD, axe_serious, staffed_node
 from .test_web_client import DESKTOP, enter, state
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-PASSWORD = "correct horse battery"
+PASSWORD = STAFF_PASSWORD
 
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
-    _ensure_built()
-    data = tmp_path_factory.mktemp("yakuba-desk")
-    env = {**os.environ, "YAKUBA_ARGON2_PROFILE": "test"}
-    yakuba = str(VENV_BIN / "yakuba")
-    subprocess.run([yakuba, "municipality", "add", "131016", "東京都千代田区", "--data", str(data)], env=env, check=True, capture_output=True)
-    subprocess.run([yakuba, "staff", "add", "sato", "--municipality", "131016", "--data", str(data)],
-                   input=PASSWORD + "\n", text=True, env=env, check=True, capture_output=True)
-    s = ServeProcess(data, env=env).start()
-    yield s
-    s.stop()
+    yield from staffed_node(tmp_path_factory, "yakuba-desk", "sato")
 
 
 def _page(browser, node, staff: bool = False):
