@@ -343,7 +343,7 @@ class Gateway:
         if c.token is None:
             return
         try:
-            await self.hub.store.put_session(c.token, self.session_record(c, a), self.hub.config.grace_s)
+            await self.hub.store.put_session(c.token, self.session_record(c, a), self.hub.config.grace_s, a.id)
             self.hub.saved_at[a.id] = self.hub.clock.now()
         except StoreUnavailable:
             log.warning("session not saved avatar=%s: store unavailable", a.id)

@@ -173,7 +173,7 @@ class Hub:
                 continue
             a = self.world.avatars.get(aid)
             if a is not None:
-                items.append((c.token, self.gateway.session_record(c, a), self.config.grace_s))
+                items.append((c.token, self.gateway.session_record(c, a), self.config.grace_s, aid))
                 self.saved_at[aid] = now
         self.unsaved.clear()
         if items:
@@ -267,6 +267,8 @@ class Hub:
                     await self._end_sessions(session, staff)
                 return
             aid = m.get("claim")
+            if isinstance(aid, int):
+                self.store.let_go(aid)  # its record is the claiming node's now: no stale copy kept here
             a = self.world.avatars.get(aid)
             if a is not None and a.local:
                 # Another node resumed this avatar: let go silently (no delete: it is still here).

@@ -25,6 +25,18 @@ SLOT_BITS, SEQ_BITS = 10, 22
 SLOTS, SEQ_SPACE = 1 << SLOT_BITS, 1 << SEQ_BITS
 
 
+SEQ_RATE = 25  # per second
+
+
+def seq_from_clock(now: float | None = None) -> int:
+    return int((time.time() if now is None else now) * SEQ_RATE) % SEQ_SPACE
+
+
+def seq_ahead(x: int, y: int) -> bool:
+    """``x`` comes after ``y`` in the wrapping count (by less than half of it)."""
+    return 0 < (x - y) % SEQ_SPACE < SEQ_SPACE // 2
+
+
 class StoreUnavailable(Exception):
     """The shared store cannot be reached; callers degrade to local-only service."""
 
@@ -37,10 +49,12 @@ class Store(abc.ABC):
         # clients there (replication subscribes and unsubscribes); the control channel always.
         self.channels: set[str] = {CONTROL_CHANNEL}
         self.slot = 0  # this node's id slot (claimed in the store by backends with many nodes)
-        # Within the slot, counting starts from the time (deciseconds, wrapping in ~4.9 days), so
-        # a restarted node does not hand out again the ids its previous run gave to avatars that
-        # may still be in their grace period.
-        self._seq = int(time.time() * 10) % SEQ_SPACE
+        # Within the slot, counting starts from the time, so a restarted node does not hand out
+        # again the ids its previous run gave to avatars that may still be in their grace period.
+        # SEQ_RATE is above the join rate a node admits (new_avatars_per_s, 20 by default), so
+        # the count cannot run ahead of the clock; backends also keep a high-water mark (the
+        # sessions file, Redis) for runs that did. The count wraps after ~46 h.
+        self._seq = seq_from_clock()
 
     def allocate_id(self, taken: Callable[[int], bool] = lambda i: False) -> int:
         """A new avatar id: this node's slot and the next free number in it (``taken``: ids
@@ -49,8 +63,13 @@ class Store(abc.ABC):
             self._seq = self._seq % (SEQ_SPACE - 1) + 1  # 1 .. SEQ_SPACE-1: never id 0
             aid = (self.slot << SEQ_BITS) | self._seq
             if not taken(aid):
+                self._allocated()
                 return aid
         raise RuntimeError("avatar id space of this slot exhausted")
+
+    def _allocated(self) -> None:
+        """Backends that keep the count's high-water mark elsewhere update it here (no waiting)."""
+        return None
 
     def subscribe(self, prefix: str, handler: Handler) -> None:
         """Route messages of listened channels starting with ``prefix`` to ``handler`` (own
@@ -91,7 +110,8 @@ class Store(abc.ABC):
         """Raises StoreUnavailable when the message could not be handed to the bus."""
 
     @abc.abstractmethod
-    async def put_session(self, token: str, data: bytes, ttl_s: float) -> None: ...
+    async def put_session(self, token: str, data: bytes, ttl_s: float, avatar_id: int | None = None) -> None:
+        """``avatar_id``: the record resumes that avatar (see ``let_go``)."""
 
     @abc.abstractmethod
     async def get_session(self, token: str) -> bytes | None: ...
@@ -99,10 +119,16 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def delete_session(self, token: str) -> None: ...
 
-    async def put_sessions(self, items: list[tuple[str, bytes, float]]) -> None:
-        """Several session records at once (the periodic save); backends may batch."""
-        for token, data, ttl in items:
-            await self.put_session(token, data, ttl)
+    async def put_sessions(self, items: list[tuple[str, bytes, float, int | None]]) -> None:
+        """Several session records at once (the periodic save), each ``(token, data, ttl_s,
+        avatar_id)``; backends may batch."""
+        for token, data, ttl, aid in items:
+            await self.put_session(token, data, ttl, aid)
+
+    def let_go(self, avatar_id: int) -> None:
+        """Another node resumed this avatar: forget anything kept of its session here only, so
+        an outage never brings back the older record. One process, one copy: nothing to do."""
+        return None
 
     @abc.abstractmethod
     async def healthy(self) -> bool: ...

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import msgpack
 
-from .base import SEQ_SPACE, Store
+from .base import SEQ_SPACE, Store, seq_ahead
 
 log = logging.getLogger("yakuba.store")
 FILE_VERSION = 1
@@ -40,7 +40,7 @@ class MemoryStore(Store):
                     self._sessions[str(token)] = (float(exp), data)
             # continue after the saved counter when the clock has not passed it (a busy run)
             seq = int(saved.get("seq", 0))
-            if 0 < seq < SEQ_SPACE and (seq - self._seq) % SEQ_SPACE < SEQ_SPACE // 2:
+            if 0 < seq < SEQ_SPACE and seq_ahead(seq, self._seq):
                 self._seq = seq
             log.info("restored %d session(s) from %s", len(self._sessions), self.path.name)
         except Exception as e:  # a corrupt file must not stop the server: start empty
@@ -64,7 +64,7 @@ class MemoryStore(Store):
         if channel in self.channels:
             await self._dispatch(channel, data)
 
-    async def put_session(self, token: str, data: bytes, ttl_s: float) -> None:
+    async def put_session(self, token: str, data: bytes, ttl_s: float, avatar_id: int | None = None) -> None:
         self._sessions[token] = (time.time() + ttl_s, data)
         if len(self._sessions) > 1000 and len(self._sessions) % 100 == 0:
             now = time.time()

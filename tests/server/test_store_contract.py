@@ -6,7 +6,9 @@ import asyncio
 
 import pytest
 
-from yakuba.server.store.base import CONTROL_CHANNEL, ZONE_CHANNEL, Store, StoreUnavailable
+import redis.asyncio as aioredis
+
+from yakuba.server.store.base import CONTROL_CHANNEL, SEQ_BITS, ZONE_CHANNEL, Store, StoreUnavailable
 from yakuba.server.store.memory import MemoryStore
 from yakuba.server.store.redis_store import RedisStore
 
@@ -130,7 +132,7 @@ async def test_redis_restarted_empty_gets_our_records_and_slots_back_and_outage_
     await b.start()
     try:
         await a.put_session("tok-a-000001", b"ra", 30)
-        await b.put_sessions([("tok-b-000001", b"rb", 30)])
+        await b.put_sessions([("tok-b-000001", b"rb", 30, 2)])
         slots = (a.slot, b.slot)
         own_redis.stop()
         assert await a.get_session("tok-a-000001") == b"ra"  # down: its own copy
@@ -147,8 +149,6 @@ async def test_redis_restarted_empty_gets_our_records_and_slots_back_and_outage_
         assert await b.get_session("tok-a-000001") == b"ra"  # any node reads a's record again
         assert await a.get_session("tok-b-000001") == b"rb"
         assert (a.slot, b.slot) == slots and a.slot_confirmed and b.slot_confirmed
-        import redis.asyncio as aioredis
-
         r = aioredis.Redis.from_url(own_redis.url)
         assert {await r.get(f"yakuba:slot:{n}") for n in slots} == {b"n1", b"n2"}
         await r.aclose()
@@ -164,9 +164,12 @@ async def test_a_slot_held_by_another_node_is_not_shared(redis_server):
     await a.start()
     b = RedisStore(redis_server.url, "n-b")
     b.slot = a.slot  # as if b had picked a's slot while Redis was away
+    early = b.allocate_id()  # and given out an id from it
     await b.start()
     try:
         assert b.slot != a.slot and b.slot_confirmed
+        later = b.allocate_id()
+        assert later >> SEQ_BITS == b.slot and later != early
     finally:
         await a.close()
         await b.close()
@@ -205,3 +208,71 @@ async def test_redis_down_raises_store_unavailable(own_redis):
         assert not await s.healthy()
     finally:
         await s.close()
+
+
+async def test_let_go_never_removes_the_shared_record(stores):
+    a, b = stores
+    await a.put_session("tok-letgo-01", b"r1", 30, 41)
+    a.let_go(41)  # another node resumed avatar 41
+    assert await b.get_session("tok-letgo-01") == b"r1"
+    a.let_go(999)  # an avatar this store never saw: nothing happens
+
+
+async def test_a_resume_elsewhere_drops_the_local_copy_used_in_outages(own_redis):
+    a = RedisStore(own_redis.url, "n1")
+    await a.start()
+    try:
+        await a.put_sessions([("tok-moved-01", b"old", 30, 7), ("tok-stays-01", b"kept", 30, 8)])
+        a.let_go(7)
+        own_redis.stop()
+        assert await a.get_session("tok-stays-01") == b"kept"
+        with pytest.raises(StoreUnavailable):  # the claiming node has the fresher record
+            await a.get_session("tok-moved-01")
+    finally:
+        await a.close()
+
+
+async def test_flushall_without_restart_reads_own_records_and_writes_them_back(own_redis):
+    a, b = RedisStore(own_redis.url, "n1"), RedisStore(own_redis.url, "n2")
+    await a.start()
+    await b.start()
+    r = aioredis.Redis.from_url(own_redis.url)
+    try:
+        await a.put_session("tok-flush-01", b"ra", 30, 3)
+        slot = a.slot
+        await r.flushall()  # the connections stay up: no reconnect tells the readers
+        assert await a.get_session("tok-flush-01") == b"ra"  # at once: its own copy
+        for _ in range(100):  # the miss wakes a's reader, which writes the record back
+            if await b.get_session("tok-flush-01") == b"ra":
+                break
+            await asyncio.sleep(0.05)
+        assert await b.get_session("tok-flush-01") == b"ra"
+        assert await r.get(f"yakuba:slot:{slot}") == b"n1"  # and holds its slot again
+    finally:
+        await r.aclose()
+        await a.close()
+        await b.close()
+
+
+async def test_first_node_takes_the_lowest_slot_and_a_restart_goes_on_after_its_ids(own_redis):
+    a = RedisStore(own_redis.url, "node-fixed")  # a node id set by the operator
+    await a.start()
+    ids = [a.allocate_id() for _ in range(300)]  # past half of the stored block: stored again
+    assert a.slot == 0 and all(i >> SEQ_BITS == 0 for i in ids)
+    for _ in range(50):
+        if a._persisting is not None and a._persisting.done():
+            break
+        await asyncio.sleep(0.02)
+    await a.close()  # or a crash: the slot lease and the stored count stay in Redis
+    a2 = RedisStore(own_redis.url, "node-fixed")
+    a2._seq = 1  # a clock behind the count the last run reached (it admitted faster than the clock)
+    other = RedisStore(own_redis.url, "node-other")
+    await a2.start()
+    await other.start()
+    try:
+        assert a2.slot == 0 and other.slot == 1  # its own slot back; the next node the next one
+        new = [a2.allocate_id() for _ in range(5)]
+        assert min(new) > max(ids), (min(new), max(ids))
+    finally:
+        await a2.close()
+        await other.close()
