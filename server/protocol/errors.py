@@ -52,6 +52,13 @@ class ErrorCode(str, Enum):
     BOOKING_CLOSED = "booking_closed"
     TOO_LATE_TO_CANCEL = "too_late_to_cancel"
     CHECK_IN_WINDOW = "check_in_window"
+    # media (server/media): signalling refused or failed
+    MEDIA_FORBIDDEN = "media_forbidden"  # the policy refuses publishing or subscribing in this room
+    UNKNOWN_STREAM = "unknown_stream"
+    MEDIA_LIMIT = "media_limit"  # too many streams or subscriptions in the room or for the client
+    MEDIA_FAILED = "media_failed"  # the backend could not negotiate (bad SDP, engine down)
+    MEDIA_UNAVAILABLE = "media_unavailable"  # no media backend is running
+    UNSUPPORTED_DOCUMENT = "unsupported_document"  # not a PDF, PNG, JPEG or WebP by its content
     # --- HTTP: requests and bodies ----------------------------------------------------------
     INVALID_JSON = "invalid_json"
     INVALID_REQUEST = "invalid_request"
@@ -88,6 +95,12 @@ class ErrorCode(str, Enum):
 
 
 MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.MEDIA_FORBIDDEN: "you may not share or watch media in this room",
+    ErrorCode.UNKNOWN_STREAM: "no such stream in this room",
+    ErrorCode.MEDIA_LIMIT: "too many media streams",
+    ErrorCode.MEDIA_FAILED: "the media connection could not be set up",
+    ErrorCode.MEDIA_UNAVAILABLE: "voice and screen sharing are not available on this server",
+    ErrorCode.UNSUPPORTED_DOCUMENT: "only PDF, PNG, JPEG and WebP documents can be shared",
     ErrorCode.INVALID_PAYLOAD: "the event's payload does not match its schema",
     ErrorCode.UNKNOWN_EVENT: "no such event",
     ErrorCode.RATE_LIMITED: "too many events; slow down",
