@@ -91,10 +91,40 @@ class MediaPointerIn(_In):
     y: Unit | None = None
 
 
+class MediaConfigIn(_In):
+    """`media.config`: what the browser needs before it offers: the ICE servers with this
+    session's time-limited TURN credentials (TURN REST API scheme), the backend, the caps."""
+
+
+class MediaDocUrlIn(_In):
+    """`media.doc_url`: a short-lived address to fetch the shown document, for a member of the
+    room (documents are never served to anyone else)."""
+
+    room: ZoneId
+    doc: DocId
+
+
 class MediaIceServer(_Out):
     urls: list[str]
     username: str | None = None
     credential: str | None = None
+
+
+class MediaConfigAck(_Out):
+    ok: Literal[True] = True
+    backend: Literal["embedded", "janus"]
+    iceServers: list[MediaIceServer]
+    ttl_s: int = Field(description="the TURN credentials expire after this; ask again before")
+    max_video_kbps: int = Field(description="the cap a publisher applies to its video (sender maxBitrate)")
+    max_audio_kbps: int
+    max_doc_bytes: int = Field(description="the largest document the upload takes")
+
+
+class MediaDocUrlAck(_Out):
+    ok: Literal[True] = True
+    url: str = Field(description="same-site path with a signed token; GET it within expires_s")
+    type: Literal["pdf", "png", "jpeg", "webp"]
+    expires_s: int
 
 
 class MediaPublishAck(_Out):
@@ -120,6 +150,8 @@ class MediaEndedOut(_Out):
 
 
 MEDIA_EVENTS: tuple[EventSpec, ...] = (
+    EventSpec("media.config", "in", MediaConfigIn, ack=(MediaConfigAck, ErrorAck)),
+    EventSpec("media.doc_url", "in", MediaDocUrlIn, ack=(MediaDocUrlAck, ErrorAck)),
     EventSpec("media.publish", "in", MediaPublishIn, ack=(MediaPublishAck, ErrorAck)),
     EventSpec("media.subscribe", "in", MediaSubscribeIn, ack=(MediaSubscribeAck, ErrorAck)),
     EventSpec("media.answer", "in", MediaAnswerIn, ack=(OkAck, ErrorAck)),
