@@ -104,6 +104,9 @@ def create_app(config: Settings) -> web.Application:
     app.router.add_get("/assets/cityhall/plan.json", plan_view)
     app.router.add_get("/assets/cityhall.glb", cityhall_glb_view)
     _api_routes(app, config)
+    from yakuba.server.media.setup import setup_media
+
+    setup_media(app, hub, config, audit, metrics.registry)  # voice, screen, documents (server/media)
     _static(app, config)
 
     async def on_startup(app: web.Application) -> None:

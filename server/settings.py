@@ -80,6 +80,28 @@ class Settings(BaseSettings):
     # A booth's lock outlives the node that held its staff member by this lease plus grace_s.
     consult_lease_s: float = Field(15.0, gt=0)
 
+    # --- media (issue #17; server/media): voice, screen and documents in booths, the hall, salons
+    media_backend: Literal["embedded", "janus", "off"] = "embedded"  # embedded: the in-process relay
+    # Tests and single-machine demos only: the embedded relay offers 127.0.0.1 as a candidate
+    # (aioice skips loopback on purpose; a browser on the same host needs it).
+    media_loopback: bool = False
+    media_max_video_kbps: int = Field(1500, ge=50)  # a publisher's video cap (screen text stays legible)
+    media_max_audio_kbps: int = Field(48, ge=8)
+    media_max_streams_per_room: int = Field(8, ge=1)
+    media_max_subscriptions: int = Field(12, ge=1)  # per client
+    media_max_doc_bytes: int = Field(20 * 1024 * 1024, ge=1024)  # a shared PDF or image
+    media_doc_url_s: int = Field(60, ge=5)  # a member's signed document address lives this long
+    janus_url: str | None = None  # e.g. http://janus:8088/janus (media_backend=janus)
+    janus_admin_url: str | None = None  # e.g. http://janus:7088/admin (per-participant tokens)
+    janus_admin_secret: SecretStr | None = None  # YAKUBA_JANUS_ADMIN_SECRET, environment only
+    # TURN (coturn, --use-auth-secret): the shared secret signs time-limited credentials (TURN
+    # REST API scheme). turn_urls e.g. "turn:turn.city.example.jp:3478?transport=udp,
+    # turns:turn.city.example.jp:443?transport=tcp" (turns: on 443 passes city firewalls that block UDP).
+    turn_urls: Annotated[tuple[str, ...], NoDecode] = ()
+    turn_secret: SecretStr | None = None  # YAKUBA_TURN_SECRET, environment only
+    turn_ttl_s: int = Field(3600, ge=60)
+    stun_urls: Annotated[tuple[str, ...], NoDecode] = ()  # none by default: no third party learns who talks
+
     # --- identity
     session_ttl_s: float = Field(8 * 3600, gt=0)  # a staff shift
     api_token: SecretStr | None = Field(None, validation_alias=AliasChoices("YAKUBA_API_TOKEN", "YAKUBA_ADMIN_TOKEN", "api_token"))
@@ -136,6 +158,15 @@ class Settings(BaseSettings):
         for n in nets:
             ipaddress.ip_network(n, strict=False)  # a typo is a settings error, not an open door
         return tuple(nets)
+
+    @field_validator("turn_urls", "stun_urls", mode="before")
+    @classmethod
+    def _urls(cls, v: Any) -> Any:
+        urls = _split(v) or ()
+        for u in urls:
+            if not u.startswith(("turn:", "turns:", "stun:", "stuns:")):
+                raise ValueError(f"not a TURN/STUN url: {u[:60]!r}")
+        return tuple(urls)
 
     @field_validator("word_filter", mode="before")
     @classmethod

@@ -47,6 +47,10 @@ class Action(str, Enum):
     MANAGE_SLOTS = "manage_slots"  # publish and withdraw consultation slots: staff
     BOOK_SLOT = "book_slot"  # see free slots, book, read or cancel by code: anyone, residents included
     VIEW_DAY = "view_day"  # a day's slots with their bookings: staff
+    # media (server/media): resource a MediaResource
+    PUBLISH_MEDIA = "publish_media"  # voice, camera or screen into a room
+    SUBSCRIBE_MEDIA = "subscribe_media"  # hear and see a room's streams
+    SHARE_DOC = "share_doc"  # upload, show, page and point at a document in a room
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,40 @@ def _booth(p: Principal, action: "Action", b: BoothResource) -> Decision:
 
 
 @dataclass(frozen=True)
+class MediaResource:
+    """A room as the actor stands to it, for media. ``member``: the actor's avatar is in the
+    room now (for a locked booth: among the members the staff admitted) -- the service reads
+    it from the live room, never from the client."""
+
+    room: str
+    room_type: str  # "booth", "hall", "salon", "lobby"
+    actor_avatar: int
+    member: bool
+    presenter: int | None = None  # the hall's presenter (avatar id)
+    source: str | None = None  # publish: "mic", "camera" or "screen"
+
+
+_MEDIA_ROOMS = frozenset({"booth", "hall", "salon"})  # never the open lobby: no one is recorded walking by
+
+
+def _media(p: Principal, action: "Action", m: MediaResource) -> Decision:
+    if m.room_type not in _MEDIA_ROOMS:
+        return _deny("media_forbidden", f"no media in a {m.room_type}")
+    if not m.member:
+        return _deny("media_forbidden", f"not a member of {m.room}")
+    if m.room_type == "salon" and not p.is_staff:
+        return _deny("media_forbidden", "the salon is for staff")
+    if action is Action.SUBSCRIBE_MEDIA:
+        return ALLOW
+    if m.room_type == "hall":  # the audience listens; the presenter (staff, Action.PRESENT) speaks and shows
+        return ALLOW if m.presenter == m.actor_avatar else _deny("media_forbidden", "only the presenter shares in the hall")
+    if action is Action.SHARE_DOC or m.source == "screen":
+        # staff show documents and screens; a resident's screen could show more than they meant
+        return ALLOW if p.is_staff else _deny("media_forbidden", f"{action.value} ({m.source or 'document'}) is for staff")
+    return ALLOW  # voice (and camera) for every member of a booth or salon
+
+
+@dataclass(frozen=True)
 class JobResource:
     owner: str  # Principal.key of whoever started it
 
@@ -114,6 +152,8 @@ def decide(p: Principal, action: Action, resource: Any = None) -> Decision:
         return ALLOW if why is None else _deny(why, f"{action.value} {r.zone.id}")
     if isinstance(resource, BoothResource) and action.value in _BOOTH_STAFF | {"knock"}:
         return _booth(p, action, resource)
+    if isinstance(resource, MediaResource) and action in (Action.PUBLISH_MEDIA, Action.SUBSCRIBE_MEDIA, Action.SHARE_DOC):
+        return _media(p, action, resource)
     if action is Action.TAKE_TICKET:
         return ALLOW
     if action is Action.BOOK_SLOT:
@@ -160,4 +200,4 @@ def require(p: Principal, action: Action, resource: Any = None, audit: Any = Non
         raise PolicyDenied(d, action)
 
 
-__all__ = ["ALLOW", "Action", "BoothResource", "Decision", "JobResource", "PolicyDenied", "ZoneResource", "decide", "require"]
+__all__ = ["ALLOW", "Action", "BoothResource", "Decision", "JobResource", "MediaResource", "PolicyDenied", "ZoneResource", "decide", "require"]

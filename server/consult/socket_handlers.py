@@ -192,6 +192,7 @@ class ConsultDesk:
         bs = world.booths.get(b.id)
         if bs is None:
             return
+        newly_locked = b.locked and not bs.locked
         if b.locked and not bs.locked:
             world.lock_booth(b.id, set(b.members))  # closes its door in the collision world
         elif not b.locked and bs.locked:
@@ -210,10 +211,15 @@ class ConsultDesk:
         if b.locked:
             for a in list(world.avatars.values()):
                 if a.local and a.zone == b.id and a.id not in bs.members:
+                    if hub.media is not None:  # their media ends as they are put out (rooms' left hook)
+                        hub.media.reason_hint[a.id] = "locked" if newly_locked else "removed"
                     await self._place(a, self._outside(b.id))
                     c = hub.by_avatar.get(a.id)
                     if c is not None:
                         await hub.sio.emit("error", error_payload(ErrorCode.BOOTH_LOCKED, "booth.lock"), to=c.sid)
+            if hub.media is not None:  # and anything the lock no longer allows (members only)
+                await hub.media.revalidate(b.id, "locked" if newly_locked else "denied")
+                hub.media.reason_hint.clear()
 
     def _outside(self, booth: str) -> tuple[float, float]:
         """A free point just outside the booth's door (where a removed person is put)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import socketio
 
@@ -99,6 +100,7 @@ class Hub:
         world.rule = self._zone_rule  # zone entry through the policy
         self.gateway = Gateway(self, authenticate)
         self.consult = ConsultDesk(self)  # desk queue and booths: its own handlers (server/consult)
+        self.media: Any = None  # the MediaService when media is on (server/media/setup.py)
         self.ticker = Ticker("tick", config.tick_hz, self.clock, self.run_tick, metrics.tick.observe)
         store.subscribe(ZONE_CHANNEL, self._on_bus_zone)
         store.subscribe(CONTROL_CHANNEL, self._on_bus_control)

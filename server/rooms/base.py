@@ -65,6 +65,11 @@ class Room:
         self._apply(patch)
         return patch
 
+    def update(self, patch: dict[str, Any]) -> None:
+        """A service's change to the state (the media service's streams and document), sent to
+        the members with the next patch like an intent's."""
+        self._apply(patch)
+
     def _apply(self, patch: dict[str, Any] | None) -> None:
         if not patch:
             return

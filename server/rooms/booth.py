@@ -12,6 +12,7 @@ from yakuba.server.auth.policy import Action, decide
 from yakuba.server.auth.principal import Principal
 
 from .base import Room, RoomError
+from .media_state import media_state
 
 
 class BoothRoom(Room):
@@ -19,7 +20,7 @@ class BoothRoom(Room):
     patch_hz = 10.0
 
     def initial_state(self) -> dict[str, Any]:
-        return {"locked": False, "members": []}
+        return {"locked": False, "members": [], **media_state()}
 
     def on_members(self) -> dict[str, Any]:
         return {"members": sorted(self.members)}

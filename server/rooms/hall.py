@@ -12,6 +12,7 @@ from yakuba.server.auth.policy import Action, decide
 from yakuba.server.auth.principal import Principal
 
 from .base import Room, RoomError
+from .media_state import media_state
 
 VIEW_MAX_KEYS = 16
 
@@ -21,7 +22,7 @@ class HallRoom(Room):
     patch_hz = 5.0
 
     def initial_state(self) -> dict[str, Any]:
-        return {"presenter": None, "view": None}
+        return {"presenter": None, "view": None, **media_state()}
 
     def on_members(self) -> dict[str, Any] | None:
         if self.state["presenter"] is not None and self.state["presenter"] not in self.members:
@@ -40,7 +41,7 @@ class HallRoom(Room):
         if op in ("release", "view") and self.state["presenter"] != member:
             raise RoomError("forbidden", "only the presenter")
         if op == "release":
-            return {"presenter": None, "view": None}
+            return {"presenter": None, "view": None, **media_state()}
         if op == "view":
             view = intent.get("view")
             if not isinstance(view, dict) or len(view) > VIEW_MAX_KEYS:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from yakuba.world.layout import Layout
 
@@ -30,6 +30,9 @@ class RoomRegistry:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self.rooms: dict[str, Room] = {}  # room id (= zone id) -> room
+        # Called (room, member) after a member leaves a room, whatever the cause (walked out,
+        # put out by a lock, disconnected, removed): the media service ends that member's media.
+        self.left: list[Callable[[Room, int], None]] = []
 
     def get(self, zone_id: str) -> Room:
         room = self.rooms.get(zone_id)
@@ -39,8 +42,12 @@ class RoomRegistry:
 
     def move(self, member: int, old_zone: str | None, new_zone: str | None) -> Room | None:
         """Leave the old zone's room, join the new one's; returns the room joined."""
-        if old_zone is not None and old_zone in self.rooms:
-            self.rooms[old_zone].leave(member)
+        if old_zone is not None and old_zone in self.rooms and old_zone != new_zone:
+            old = self.rooms[old_zone]
+            if member in old.members:
+                old.leave(member)
+                for fn in self.left:
+                    fn(old, member)
         if new_zone is None:
             return None
         room = self.get(new_zone)
