@@ -8,17 +8,19 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from yakuba.server.protocol.errors import ProtocolError
+from yakuba.server.protocol.errors import ErrorCode, ProtocolError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # An extra exception type the caller maps to (status, code); the message is str(exception).
 Mapping = dict[type[Exception], tuple[int, str] | Callable[[Exception], tuple[int, str]]]
 
 
-class ApiError(Exception):
+class ApiError(ProtocolError):
+    """The one HTTP error (a ProtocolError) spelled with its status first, as routes raise it.
+    The code must be an ErrorCode value: an unknown one fails loudly where it is raised."""
+
     def __init__(self, status: int, code: str, message: str) -> None:
-        self.status, self.code, self.message = status, code, message
-        super().__init__(message)
+        super().__init__(ErrorCode(code), message, status)
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
@@ -26,18 +28,15 @@ def error_response(status: int, code: str, message: str) -> web.Response:
 
 
 def json_errors(log: logging.Logger, name: str, mapping: Mapping | None = None) -> Callable[[Handler], Handler]:
-    """Decorator: ApiError and the mapped exception types become JSON errors; anything else is a
-    logged 500."""
+    """Decorator: ProtocolError (ApiError) and the mapped exception types become JSON errors;
+    anything else is a logged 500."""
     mapping = mapping or {}
 
     def wrap(fn: Handler) -> Handler:
         async def wrapper(request: web.Request) -> web.StreamResponse:
             try:
                 return await fn(request)
-            except ApiError as e:
-                log.info("%s %s %s -> %d %s", name, request.method, request.path, e.status, e.code)
-                return error_response(e.status, e.code, e.message)
-            except ProtocolError as e:  # a body or query refused by its protocol model
+            except ProtocolError as e:  # ApiError included: a refusal with its status
                 log.info("%s %s %s -> %d %s", name, request.method, request.path, e.status, e.code.value)
                 return error_response(e.status, e.code.value, e.message)
             except web.HTTPException:

@@ -8,46 +8,27 @@ content, so reading them discloses who did what, not what was said. Newest first
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-
 from aiohttp import web
 from sqlalchemy import select
 
 from yakuba.server.auth.policy import Action
 from yakuba.server.db.models import AuditEvent
 from yakuba.server.http.authorize import authorize
-from yakuba.server.http_errors import ApiError, json_errors
+from yakuba.server.http_errors import json_errors
+from yakuba.server.protocol.http import AuditQuery
 
 log = logging.getLogger("yakuba.http")
-MAX_LIMIT = 500
-
-
-def _int(v: str | None, default: int, lo: int, hi: int, name: str) -> int:
-    if v is None:
-        return default
-    try:
-        n = int(v)
-    except ValueError:
-        raise ApiError(400, "invalid_request", f"{name} must be an integer") from None
-    if not lo <= n <= hi:
-        raise ApiError(400, "invalid_request", f"{name} must be between {lo} and {hi}")
-    return n
 
 
 async def audit_view(request: web.Request, db) -> web.Response:
     await authorize(request, Action.READ_AUDIT)
-    q = request.query
-    limit = _int(q.get("limit"), 100, 1, MAX_LIMIT, "limit")
-    before = _int(q.get("before"), 2**62, 1, 2**62, "before")
-    stmt = select(AuditEvent).where(AuditEvent.id < before)
-    if q.get("kind"):
-        stmt = stmt.where(AuditEvent.kind == q["kind"][:40])
-    if q.get("since"):
-        try:
-            since = datetime.fromisoformat(q["since"])
-        except ValueError:
-            raise ApiError(400, "invalid_request", "since must be an ISO 8601 time") from None
-        stmt = stmt.where(AuditEvent.at >= since)
+    q = AuditQuery.from_query(request.query)
+    limit = q.limit
+    stmt = select(AuditEvent).where(AuditEvent.id < q.before)
+    if q.kind:
+        stmt = stmt.where(AuditEvent.kind == q.kind)
+    if q.since:
+        stmt = stmt.where(AuditEvent.at >= q.since)
     async with db.session() as s:
         rows = (await s.execute(stmt.order_by(AuditEvent.id.desc()).limit(limit))).scalars().all()
     events = [{"id": r.id, "at": r.at.isoformat(), "kind": r.kind, "principal": r.principal, "action": r.action,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, StrictStr, ValidationError
@@ -122,6 +123,23 @@ class UploadParams(BaseModel):
         if lod not in (1, 2):
             raise ProtocolError(ErrorCode.INVALID_LOD, "lod must be 1 or 2")
         return cls(name=name, id=ds, lod=lod)
+
+
+class AuditQuery(BaseModel):
+    """Query of GET /api/audit: ``?kind=booth&before=<id>&limit=100&since=<ISO time>``."""
+
+    model_config = ConfigDict(extra="ignore")  # cache busters and the like
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    before: Annotated[int, Field(ge=1, le=2**62)] = 2**62
+    kind: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    since: datetime | None = None
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> "AuditQuery":
+        try:
+            return cls.model_validate({k: v for k, v in query.items() if v != ""})
+        except ValidationError as e:
+            raise ProtocolError(ErrorCode.INVALID_REQUEST, _first_error(e)[:200]) from None
 
 
 class WeatherIn(BaseModel):
@@ -258,10 +276,10 @@ class JobListOut(BaseModel):
 
 # Every HTTP model, for the JSON Schema export.
 HTTP_MODELS: tuple[type[BaseModel], ...] = (
-    ErrorBody, LoginIn, MeOut, UploadParams, SimulationIn, JobOut, JobCreatedOut, JobListOut,
+    ErrorBody, LoginIn, MeOut, UploadParams, SimulationIn, JobOut, JobCreatedOut, JobListOut, AuditQuery,
 )
 
 __all__ = [
-    "HTTP_MODELS", "MAX_BODY_BYTES", "ErrorBody", "ErrorDetail", "JobCreatedOut", "JobError", "JobListOut", "JobOut",
+    "HTTP_MODELS", "MAX_BODY_BYTES", "AuditQuery", "ErrorBody", "ErrorDetail", "JobCreatedOut", "JobError", "JobListOut", "JobOut",
     "LoginIn", "MeOut", "MonteCarloIn", "SimulationIn", "UploadParams", "WeatherIn", "json_body",
 ]
