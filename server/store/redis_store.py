@@ -67,7 +67,7 @@ class RedisStore(Store):
         self._seq_slot: int | None = None  # the slot whose stored high-water mark we have read
         self._reserved = 0  # the high-water mark last stored (self._seq stays behind it)
         self._persisting: asyncio.Task | None = None
-        # own records: token -> (wall expiry, data, avatar id or None); avatar id -> token
+        # own avatars' resume records (never login sessions): token -> (wall expiry, data, avatar id); avatar id -> token
         self._local: dict[str, tuple[float, bytes, int | None]] = {}
         self._token_of: dict[int, str] = {}
         self._epoch: bytes | None = None  # the Redis data generation last seen
@@ -169,7 +169,8 @@ class RedisStore(Store):
         await self._call(self._redis.publish(channel, data))
 
     async def put_session(self, token: str, data: bytes, ttl_s: float, avatar_id: int | None = None) -> None:
-        self._keep(token, data, ttl_s, avatar_id)
+        if avatar_id is not None:  # only avatars' resume records: a login session or a throttle
+            self._keep(token, data, ttl_s, avatar_id)  # record must not outlive its logout here
         await self._call(self._redis.set(SESSION_KEY + token, data, px=max(1, int(ttl_s * 1000))))
 
     async def get_session(self, token: str) -> bytes | None:
@@ -193,7 +194,8 @@ class RedisStore(Store):
 
     async def put_sessions(self, items: list[tuple[str, bytes, float, int | None]]) -> None:
         for token, data, ttl, aid in items:
-            self._keep(token, data, ttl, aid)
+            if aid is not None:
+                self._keep(token, data, ttl, aid)
         if not items:
             return
         pipe = self._redis.pipeline(transaction=False)

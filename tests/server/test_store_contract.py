@@ -131,13 +131,16 @@ async def test_redis_restarted_empty_gets_our_records_and_slots_back_and_outage_
     await a.start()
     await b.start()
     try:
-        await a.put_session("tok-a-000001", b"ra", 30)
+        await a.put_session("tok-a-000001", b"ra", 30, 1)
+        await a.put_session("login-a-0001", b"staff session", 30)  # no avatar: a login session
         await b.put_sessions([("tok-b-000001", b"rb", 30, 2)])
         slots = (a.slot, b.slot)
         own_redis.stop()
         assert await a.get_session("tok-a-000001") == b"ra"  # down: its own copy
         with pytest.raises(StoreUnavailable):
             await a.get_session("tok-b-000001")  # not its own: unknown here
+        with pytest.raises(StoreUnavailable):  # login sessions are never copied: a logout
+            await a.get_session("login-a-0001")  # during an outage cannot leave one alive here
         assert a.allocate_id() > 0  # ids need no Redis
         own_redis.start()  # the same port, no data
         for s in (a, b):
