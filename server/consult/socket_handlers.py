@@ -151,7 +151,11 @@ class ConsultDesk:
             return False
         if event == "_eject":
             if a is not None and a.zone == payload["booth"]:
+                if self.hub.media is not None:
+                    self.hub.media.reason_hint[aid] = "removed"  # media.ended says why
                 await self._place(a, self._outside(payload["booth"]))
+                if self.hub.media is not None:
+                    self.hub.media.reason_hint.pop(aid, None)
             return True
         if event == "_enter":  # admitted into a locked booth: its closed door is no way in
             if a is not None and a.zone != payload["booth"]:
