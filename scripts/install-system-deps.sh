@@ -11,6 +11,12 @@ command -v node >/dev/null || need+=(nodejs npm)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 # nginx, only for `nginx -t` on deploy/nginx.conf (tests/test_compose.py); it is never started.
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+# Janus (VideoRoom) for the Janus media backend's tests and bench: the tests start their own
+# Janus inside a network namespace (tests/media/janus_netns.py); the packaged service is not used.
+command -v janus >/dev/null || [ -x /usr/bin/janus ] || need+=(janus)
+command -v ip >/dev/null || need+=(iproute2)  # ip netns / veth for that namespace
+# coturn for the TURN tests (relay-only media path); the tests start their own turnserver.
+command -v turnserver >/dev/null || [ -x /usr/bin/turnserver ] || need+=(coturn)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing Debian packages: ${need[*]}"
 SUDO=""
@@ -24,4 +30,16 @@ $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # Debian starts nginx on install where services may start: the tests only need the binary.
 if [[ " ${need[*]} " == *" nginx "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
   $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+fi
+if [[ " ${need[*]} " == *" coturn "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  $SUDO systemctl disable --now coturn >/dev/null 2>&1 || true
+fi
+# Same for Janus: a packaged Janus listening on 8088/7088 with the demo config is not wanted.
+if [[ " ${need[*]} " == *" janus "* ]]; then
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now janus >/dev/null 2>&1 || true
+  elif [ -x /etc/init.d/janus ]; then
+    $SUDO /etc/init.d/janus stop >/dev/null 2>&1 || true
+    $SUDO update-rc.d janus disable >/dev/null 2>&1 || true
+  fi
 fi
