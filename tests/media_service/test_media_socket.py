@@ -17,6 +17,8 @@ from consult.helpers import DeskPeer, Refusals, staff_cookie
 from media.aiortc_peers import Publisher, Subscriber, host_candidates, wait_until
 from server.realtime_client import running_app, until
 
+from media.janus_netns import janus_server  # noqa: F401 (module-scoped Janus, for the janus case)
+
 from .coturn import coturn
 
 BOOTH = "booth1"
@@ -74,11 +76,23 @@ async def _people(app, url):
     return staff, res, by
 
 
-async def test_booth_media_members_only_lock_and_removal_end_it(tmp_path):
-    r = Refusals("media_booth")
+@pytest.fixture(params=["embedded", "janus"])
+def backend_env(request):
+    """(settings, the address the test's aiortc peers gather on) per backend; Janus runs in a
+    network namespace (tests/media/janus_netns.py) and skips loopback, hence its veth address."""
+    if request.param == "embedded":
+        return {"media_backend": "embedded"}, "127.0.0.1"
+    j = request.getfixturevalue("janus_server")
+    return {"media_backend": "janus", "janus_url": j.api_url, "janus_admin_url": j.admin_url,
+            "janus_admin_secret": j.admin_secret}, j.host_ip
+
+
+async def test_booth_media_members_only_lock_and_removal_end_it(tmp_path, backend_env):
+    r = Refusals("media_booth_" + backend_env[0]["media_backend"])
     peers: list = []
-    with host_candidates("127.0.0.1"):
-        async with running_app(tmp_path, argon2_profile="test") as (url, app):
+    settings, host = backend_env
+    with host_candidates(host):
+        async with running_app(tmp_path, argon2_profile="test", **settings) as (url, app):
             staff, res, by = await _people(app, url)
             try:
                 await _put(app, staff, INSIDE)
@@ -86,7 +100,7 @@ async def test_booth_media_members_only_lock_and_removal_end_it(tmp_path):
                 await _put(app, by, OUTSIDE)
                 await until(lambda: staff.zones[-1:] == [BOOTH] and res.zones[-1:] == [BOOTH], what="in the booth")
                 cfg = await staff.call("media.config")
-                assert cfg["ok"] and cfg["backend"] == "embedded" and cfg["iceServers"] == []  # nothing configured: no third party
+                assert cfg["ok"] and cfg["backend"] == settings["media_backend"] and cfg["iceServers"] == []  # nothing configured: no third party
                 # a bystander outside: no publishing into, no subscribing from the booth
                 peers.append(bpub := Publisher(audio=True, video=False))
                 r.expect("publish_from_outside", await _publish(by, bpub, "mic"), "media_forbidden")
@@ -105,6 +119,11 @@ async def test_booth_media_members_only_lock_and_removal_end_it(tmp_path):
                 assert await wait_until(lambda: rsub.frames["video"] > 10 and rsub.frames["audio"] > 10, 15), rsub.frames
                 metrics = await _metrics(url)
                 assert 'yakuba_media_peers{role="publisher"} 1.0' in metrics and 'yakuba_media_peers{role="subscriber"} 1.0' in metrics
+                for _ in range(40):  # Janus's numbers come from its Admin API every few seconds
+                    if _value(metrics, 'yakuba_media_bitrate_bps{role="subscriber"}') > 0:
+                        break
+                    await asyncio.sleep(0.25)
+                    metrics = await _metrics(url)
                 assert _value(metrics, 'yakuba_media_bitrate_bps{role="subscriber"}') > 0
                 assert 'yakuba_media_refused_total{action="publish_media"} 2.0' in metrics
                 # the bystander walks in before the lock and subscribes (allowed: the booth is open)
