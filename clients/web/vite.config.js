@@ -15,7 +15,7 @@ function precompress() {
     // after the files are final (Vite rewrites chunks up to generateBundle)
     writeBundle(_opts, bundle) {
       for (const name of Object.keys(bundle)) {
-        if (!/\.(js|css|html|json|svg)$/.test(name)) continue;
+        if (!/\.(m?js|css|html|json|svg)$/.test(name)) continue;
         const file = path.join(outDir, name);
         const src = fs.readFileSync(file);
         if (src.length < 1024) continue;

@@ -105,14 +105,15 @@ def axe_serious(page) -> list[dict]:
 STAFF_PASSWORD = "correct horse battery"
 
 
-def staffed_node(tmp_path_factory, name: str, *users: str):
+def staffed_node(tmp_path_factory, name: str, *users: str, env: dict[str, str] | None = None):
     """A `yakuba serve` process with a municipality and staff accounts made through the CLI,
-    as an operator would (tests log in with STAFF_PASSWORD). A generator for module fixtures."""
+    as an operator would (tests log in with STAFF_PASSWORD). A generator for module fixtures.
+    ``env``: more environment for the server (e.g. MEDIA_ENV)."""
     from yakuba_testing import VENV_BIN, ServeProcess
 
     _ensure_built()
     data = tmp_path_factory.mktemp(name)
-    env = {**os.environ, "YAKUBA_ARGON2_PROFILE": "test"}
+    env = {**os.environ, "YAKUBA_ARGON2_PROFILE": "test", **(env or {})}
     yakuba = str(VENV_BIN / "yakuba")
     subprocess.run([yakuba, "municipality", "add", "131016", "東京都千代田区", "--data", str(data)], env=env, check=True, capture_output=True)
     for u in users:
@@ -121,3 +122,35 @@ def staffed_node(tmp_path_factory, name: str, *users: str):
     s = ServeProcess(data, env=env).start()
     yield s
     s.stop()
+
+
+# --- media (issue #17): a browser with fake camera, microphone and screen, on loopback ---------
+# The embedded relay offers 127.0.0.1 (YAKUBA_MEDIA_LOOPBACK=1, server/media/loopback.py); no
+# STUN or TURN server, so nothing leaves the machine.
+MEDIA_ENV = {"YAKUBA_MEDIA_LOOPBACK": "1", "YAKUBA_MEDIA_BACKEND": "embedded"}
+# Playwright passes its own --disable-features list and Chromium keeps only the last one given:
+# repeat Playwright's (1.5x) with ours added.
+_PW_DISABLED = ("AvoidUnnecessaryBeforeUnloadCheckSync,DestroyProfileOnBrowserClose,HttpsUpgrades,"
+                "HttpsFirstBalancedModeAutoEnable,LensOverlay,MediaRouter,PaintHolding,ThirdPartyStoragePartitioning,"
+                "AvoidCorsURLLoaderRestartOnRedirect,OptimizationHints,NetworkTimeServiceQuerying")
+MEDIA_ARGS = [
+    "--use-fake-device-for-media-stream",  # a beeping microphone and a test-pattern camera
+    "--use-fake-ui-for-media-stream",  # permission prompts accepted; getDisplayMedia gives a fake screen
+    "--allow-loopback-in-peer-connection",
+    f"--disable-features={_PW_DISABLED},WebRtcHideLocalIpsWithMdns",  # plain 127.0.0.1 candidates, no .local names
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="module")
+def media_browser():
+    """Headless Chromium for the media tests (same binary and switches as ``browser``, plus MEDIA_ARGS)."""
+    from yakuba_testing import CHROME_ARGS, CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROME_ARGS, *MEDIA_ARGS])
+        yield b
+        b.close()

@@ -6,6 +6,7 @@ import { apiJson, whoami } from './api.js';
 import { makeHud } from './hud.js';
 import { installBenchHook } from './bench-hook.js';
 import { mountConsult } from './consult/resident.js';
+import { mountMedia } from './media/index.js';
 
 const $ = (id) => document.getElementById(id);
 const PREFS = 'yakuba.prefs';
@@ -27,6 +28,7 @@ const S = {
 let net = null;
 let world = null;
 let consult = null; // the consultation desk (consult/resident.js, with the staff console)
+let media = null; // voice, screen and documents in booths, the hall and salons (media/index.js)
 const worldChunk = import('./world.js'); // start fetching while the visitor fills the form
 const planReady = loadPlan();
 
@@ -46,8 +48,11 @@ window.__yakuba = Object.freeze({
       avatars, firstFrameAt: S.firstFrameAt, frames: S.frames, renderer: S.renderer, building: S.building,
       lastError: S.lastError, banner: S.banner, yaw: world ? world.yaw : 0,
       walk: S.walkPlan || null, view: world ? world.debug() : null, consult: consult ? consult.state() : null,
+      media: media ? media.state() : null,
     };
   },
+  /** The media peers' RTP counters (getStats), for tests and support. */
+  mediaStats: () => (media ? media.stats() : Promise.resolve([])),
 });
 
 async function loadPlan() {
@@ -83,6 +88,7 @@ function applyLang(lang) {
   refreshHud();
   buildGoto();
   consult?.refresh();
+  media?.refresh();
   const help = $('help-body');
   help.replaceChildren($('howto-card').querySelector('.howto-list').cloneNode(true));
 }
@@ -165,6 +171,11 @@ async function enter() {
         consult.wire(net);
       }
       consult.joined();
+      if (!media) {
+        media = mountMedia({ S, getNet: () => net, toast });
+        media.wire(net);
+      }
+      media.joined(resumed);
       refreshHud();
       buildGoto();
     },
@@ -181,7 +192,8 @@ async function enter() {
         net = null;
       } else showError(err.code);
     },
-    onZone: (z) => { setZone(z); consult?.onZone(z); },
+    onZone: (z) => { setZone(z); consult?.onZone(z); media?.onZone(z); },
+    onRoom: (id, r) => media?.onRoom(id, r),
     onSnap: () => { if ((++S.snaps & 3) === 0) refreshNearby([...net.avatars.values()]); },
     onChat: (m) => addChat(m),
     onError: (m) => showError(m && m.code),
