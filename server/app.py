@@ -107,6 +107,9 @@ def create_app(config: Settings) -> web.Application:
     from yakuba.server.media.setup import setup_media
 
     setup_media(app, hub, config, audit, metrics.registry)  # voice, screen, documents (server/media)
+    from yakuba.server.hall.socket_handlers import HallDesk
+
+    HallDesk(hub)  # the event hall: the presenter's view and the meeting tools (server/hall)
     _static(app, config)
 
     async def on_startup(app: web.Application) -> None:

@@ -51,6 +51,11 @@ class Action(str, Enum):
     PUBLISH_MEDIA = "publish_media"  # voice, camera or screen into a room
     SUBSCRIBE_MEDIA = "subscribe_media"  # hear and see a room's streams
     SHARE_DOC = "share_doc"  # upload, show, page and point at a document in a room
+    # the event hall (rooms/hall.py): resource a HallResource
+    WRITE_SHOW = "write_show"  # the shared view everyone follows: the presenter only
+    MODERATE = "moderate"  # agenda, timer, the question on screen, polls: presenter and co-presenters
+    COHOST = "cohost"  # name a co-presenter, hand over the stage: the presenter
+    TAKE_PART = "take_part"  # ask, upvote, react, vote: anyone in the hall
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,41 @@ def _media(p: Principal, action: "Action", m: MediaResource) -> Decision:
 
 
 @dataclass(frozen=True)
+class HallResource:
+    """The hall as the actor stands to it (read from the live room, never from the client)."""
+
+    room: str
+    actor_avatar: int
+    member: bool
+    presenter: int | None = None
+    copresenters: frozenset[int] = frozenset()
+    target_is_staff: bool = False  # COHOST: the avatar to be named is a staff member's
+
+
+def _hall(p: Principal, action: "Action", h: HallResource) -> Decision:
+    if not h.member:
+        return _deny("not_member", f"not in {h.room}")
+    if action is Action.TAKE_PART:
+        return ALLOW
+    if action is Action.PRESENT:  # take the stage: staff, when it is free or theirs by hand-over
+        if not p.is_staff:
+            return _deny("forbidden", "presenting is for staff")
+        if h.presenter not in (None, h.actor_avatar):
+            return _deny("busy", "someone is presenting: ask them to hand over")
+        return ALLOW
+    if action in (Action.WRITE_SHOW, Action.COHOST):
+        if h.presenter != h.actor_avatar:
+            return _deny("forbidden", "only the presenter")
+        if action is Action.COHOST and not h.target_is_staff:
+            return _deny("forbidden", "co-presenters are staff")
+        return ALLOW
+    if action is Action.MODERATE:
+        ok = h.actor_avatar == h.presenter or h.actor_avatar in h.copresenters
+        return ALLOW if ok else _deny("forbidden", "only the presenter and co-presenters")
+    return _deny("forbidden", f"no hall rule for {action.value}")
+
+
+@dataclass(frozen=True)
 class JobResource:
     owner: str  # Principal.key of whoever started it
 
@@ -152,6 +192,8 @@ def decide(p: Principal, action: Action, resource: Any = None) -> Decision:
         return ALLOW if why is None else _deny(why, f"{action.value} {r.zone.id}")
     if isinstance(resource, BoothResource) and action.value in _BOOTH_STAFF | {"knock"}:
         return _booth(p, action, resource)
+    if isinstance(resource, HallResource):
+        return _hall(p, action, resource)
     if isinstance(resource, MediaResource) and action in (Action.PUBLISH_MEDIA, Action.SUBSCRIBE_MEDIA, Action.SHARE_DOC):
         return _media(p, action, resource)
     if action is Action.TAKE_TICKET:
@@ -200,4 +242,4 @@ def require(p: Principal, action: Action, resource: Any = None, audit: Any = Non
         raise PolicyDenied(d, action)
 
 
-__all__ = ["ALLOW", "Action", "BoothResource", "Decision", "JobResource", "MediaResource", "PolicyDenied", "ZoneResource", "decide", "require"]
+__all__ = ["ALLOW", "Action", "BoothResource", "Decision", "HallResource", "JobResource", "MediaResource", "PolicyDenied", "ZoneResource", "decide", "require"]

@@ -258,8 +258,9 @@ EVENTS: tuple[EventSpec, ...] = (
 # is still one registry.
 from .consult_events import CONSULT_EVENTS  # noqa: E402
 from .media_events import MEDIA_EVENTS  # noqa: E402
+from .hall_events import HALL_EVENTS  # noqa: E402
 
-EVENTS = EVENTS + CONSULT_EVENTS + MEDIA_EVENTS
+EVENTS = EVENTS + CONSULT_EVENTS + MEDIA_EVENTS + HALL_EVENTS
 # (direction, name) -> spec: `chat` exists both ways, so the name alone is not a key.
 REGISTRY: dict[tuple[Direction, str], EventSpec] = {(e.direction, e.name): e for e in EVENTS}
 INCOMING: dict[str, type[BaseModel]] = {e.name: e.model for e in EVENTS if e.direction == "in"}

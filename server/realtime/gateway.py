@@ -71,6 +71,7 @@ class Client:
     connected_at: float = 0.0  # hub clock; a socket that never joins is closed (Hub._drop_idle)
     address: str = "-"
     last_blocked: float = -1e9
+    watching: bool = False  # a spectator of the hall (no avatar; `hall.watch`): not closed as idle
 
 
 def session_owner(p: Principal) -> str:
@@ -206,7 +207,8 @@ class Gateway:
             b.tokens += 1  # not this address's fault
             raise ProtocolError(ErrorCode.RATE_LIMITED, "many visitors are arriving: try again shortly")
 
-    def _guard(self, event: str, fn: Callable[[Client, Any], Awaitable[Any]]):
+    def _guard(self, event: str, fn: Callable[[Client, Any], Awaitable[Any]], joined: bool = True):
+        """Rate limit, schema, and (unless ``joined`` is False) an avatar first."""
         async def handler(sid: str, data: Any = None) -> Any:
             self.hub.metrics.events.labels(event).inc()
             c = self.hub.clients.get(sid)
@@ -216,7 +218,7 @@ class Gateway:
                 if not c.events.take():
                     raise ProtocolError(ErrorCode.RATE_LIMITED)
                 msg = parse(event, data)
-                if event != "join" and c.avatar_id is None:
+                if joined and event != "join" and c.avatar_id is None:
                     raise ProtocolError(ErrorCode.NOT_JOINED)
                 return await fn(c, msg)
             except ProtocolError as e:

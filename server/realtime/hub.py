@@ -200,7 +200,8 @@ class Hub:
         limit = self.config.join_timeout_s
         if hasattr(self.sio, "close_unconnected"):  # GuardedServer: engine.io sockets never connected
             await self.sio.close_unconnected()
-        idle = [c for c in self.clients.values() if c.avatar_id is None and not c.ended and now - c.connected_at > limit]
+        idle = [c for c in self.clients.values()
+                if c.avatar_id is None and not c.ended and not c.watching and now - c.connected_at > limit]
         for c in idle:
             c.ended = True
             self.metrics.rejected.labels("join_timeout").inc()

@@ -81,6 +81,10 @@ class Room:
         """Event ``room``: {room, type, version, state}."""
         return {"room": self.id, "type": self.type, "version": self.version, "state": copy.deepcopy(self.state)}
 
+    def wait(self, now: float) -> float | None:
+        """Seconds until a pending patch may go (None: nothing pending)."""
+        return max(0.0, self._next_at - now) if self._pending else None
+
     def due(self, now: float) -> dict[str, Any] | None:
         """Event ``room_patch`` {room, version, patch} when changes are pending and the room's
         rate allows one now; else None. Several changes in one period make one patch."""

@@ -85,10 +85,11 @@ def test_style_and_lang_literals_are_the_limits():
 
 def test_registry():
     from yakuba.server.protocol.consult_events import CONSULT_EVENTS
+    from yakuba.server.protocol.hall_events import HALL_EVENTS
     from yakuba.server.protocol.media_events import MEDIA_EVENTS
 
-    consult_in = {e.name for e in CONSULT_EVENTS + MEDIA_EVENTS if e.direction == "in"}
-    consult_out = {e.name for e in CONSULT_EVENTS + MEDIA_EVENTS if e.direction == "out"}
+    consult_in = {e.name for e in CONSULT_EVENTS + MEDIA_EVENTS + HALL_EVENTS if e.direction == "in"}
+    consult_out = {e.name for e in CONSULT_EVENTS + MEDIA_EVENTS + HALL_EVENTS if e.direction == "out"}
     assert "queue.take" in consult_in and "queue.invite" in consult_out
     assert set(INCOMING) == {"join", "move", "chat", "appearance", "leave"} | consult_in
     assert set(OUTGOING) == {"snap", "chat", "zone", "error", "notice", "room", "room_patch"} | consult_out
@@ -170,8 +171,8 @@ def test_rooms_send_what_the_models_say():
             have["version"] = patch.version
         assert have == {"version": room.version, "state": room.state}
     hall = HallRoom("hall")
-    assert RoomStateOut.model_validate(hall.snapshot()).state == {"presenter": None, "view": None, "streams": [], "doc": None,
-                                                                  "page": 1, "pointer": None}
+    st = RoomStateOut.model_validate(hall.snapshot()).state
+    assert st["presenter"] is None and st["show_v"] == 0 and st["questions"] == [] and st["streams"] == []
 
 
 def test_every_code_the_code_base_sends_is_in_the_one_list():

@@ -1,0 +1,1 @@
+"""The event hall on the realtime node (issue #18)."""
