@@ -10,7 +10,7 @@ and prints one JSON line per measure (n, p50, p99, goal 200 ms, ok). The sample 
 booths, so six staff call at a time; the residents leave the queue when invited, which frees
 the booth for the next call (walking in is measured by the e2e tests, not here).
 
-    .venv/bin/python bench/queue.py [--quick] [--residents 500] [--rounds 20] [--nodes 1,2]
+    .venv/bin/python bench/desk_queue.py [--quick] [--residents 500] [--rounds 20] [--nodes 1,2]
 """
 
 from __future__ import annotations
