@@ -20,22 +20,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-if __name__ == "__main__" and sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
-    # Run as a script, bench/ comes first on sys.path and bench/queue.py would shadow the
-    # standard library's queue (which aiortc imports).
-    sys.path.pop(0)
+import argparse
+import asyncio
+import fractions
+import importlib.util
+import json
+import time
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import fractions  # noqa: E402
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
-
-import av  # noqa: E402
-import numpy as np  # noqa: E402
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack  # noqa: E402
+import av
+import numpy as np
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 REPO = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT, FPS = 1280, 720, 15

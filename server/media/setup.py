@@ -34,7 +34,7 @@ def make_backend(config: Any) -> MediaBackend | None:
         return JanusBackend(api_url=config.janus_url, admin_url=config.janus_admin_url, admin_secret=secret)
     from .embedded import EmbeddedRelay
 
-    return EmbeddedRelay()
+    return EmbeddedRelay(max_video_bitrate_bps=config.media_max_video_kbps * 1000)
 
 
 class MediaCollector:

@@ -1,0 +1,1 @@
+"""Media in rooms: voice, screen and documents (issue #17; docs/media.md)."""
