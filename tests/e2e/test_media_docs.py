@@ -136,6 +136,16 @@ def test_staff_show_a_pdf_page_and_point_the_resident_follows(media_browser, nod
         phone.screenshot(path=str(shots / "media-doc-phone.png"))
         assert axe_serious(res) == []
 
+        # only the staff member may save it; it is kept only when they do (data folder, 0600)
+        assert not res.is_visible("#media-doc-keep")
+        kept = node.data / "documents"
+        assert not kept.exists() or not any(kept.iterdir())
+        staff.click("#media-doc-keep")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (kept.exists() and any(kept.iterdir())):
+            time.sleep(0.1)
+        files = list(kept.iterdir())
+        assert len(files) == 1 and files[0].suffix == ".pdf" and files[0].stat().st_mode & 0o777 == 0o600
         # the staff member stops showing it: gone for the resident too
         staff.click("#media-doc-stop")
         res.wait_for_function("() => !window.__yakuba.state.media.doc.shown", timeout=10_000)

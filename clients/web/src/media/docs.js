@@ -40,10 +40,13 @@ export function makeDocs({ M, getRoom, getNet, request, config, changed, say, me
   const prev = el('button', 'btn md-btn', { type: 'button', id: 'media-prev' });
   const next = el('button', 'btn md-btn', { type: 'button', id: 'media-next' });
   const close = el('button', 'btn btn-quiet md-btn', { type: 'button', id: 'media-doc-stop' });
+  // Nothing is kept after the session unless staff save it: the one explicit save.
+  const keep = el('button', 'btn btn-quiet md-btn', { type: 'button', id: 'media-doc-keep' });
   prev.addEventListener('click', () => turn(-1));
   next.addEventListener('click', () => turn(1));
   close.addEventListener('click', () => stopSharing());
-  ctl.append(prev, next, close);
+  keep.addEventListener('click', () => keepDoc());
+  ctl.append(prev, next, keep, close);
   const hint = el('p', 'md-hint', { id: 'media-pointer-hint' });
   const wrap = el('div', 'md-page-wrap');
   const box = el('div', 'md-page', { id: 'media-page-box', tabIndex: 0 });
@@ -91,6 +94,13 @@ export function makeDocs({ M, getRoom, getNet, request, config, changed, say, me
     const p = Math.min(D.pages, Math.max(1, D.page + d));
     if (!room || !D.shown || p === D.page) return;
     try { await request('media.doc', { room, doc: D.shown, page: p }); } catch (e) { say(errorText(e), true); }
+  }
+  async function keepDoc() {
+    if (!D.shown) return;
+    try {
+      await apiJson('api/media/docs/' + encodeURIComponent(D.shown) + '/keep', { method: 'POST' });
+      say(t('media.docKept'));
+    } catch (e) { say(errorText(e), true); }
   }
   async function stopSharing() {
     const room = getRoom();
@@ -267,6 +277,7 @@ export function makeDocs({ M, getRoom, getNet, request, config, changed, say, me
     prev.disabled = D.page <= 1;
     next.disabled = D.page >= D.pages;
     close.textContent = t('media.docStop');
+    keep.textContent = t('media.docKeep');
     hint.textContent = t('media.pointerHint');
   }
 
