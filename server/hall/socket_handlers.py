@@ -85,14 +85,24 @@ class HallDesk:
         return await self._do(c, msg.room, HallRoom.present)
 
     async def on_release(self, c, msg):
-        return await self._do(c, msg.room, HallRoom.release)
+        out = await self._do(c, msg.room, HallRoom.release)
+        await self._stage_changed(msg.room)
+        return out
+
+    async def _stage_changed(self, room_id: str) -> None:
+        """Who may share in the hall follows the stage: a presenter who handed over or stepped
+        down stops publishing at once (the media policy reads the room's presenter)."""
+        if self.hub.media is not None:
+            await self.hub.media.revalidate(room_id, "denied")
 
     async def on_cohost(self, c, msg):
         other = self.hub.by_avatar.get(msg.avatar)
         return await self._do(c, msg.room, HallRoom.cohost, msg.avatar, bool(other and other.principal.is_staff))
 
     async def on_handover(self, c, msg):
-        return await self._do(c, msg.room, HallRoom.handover, msg.avatar)
+        out = await self._do(c, msg.room, HallRoom.handover, msg.avatar)
+        await self._stage_changed(msg.room)
+        return out
 
     async def on_show(self, c, msg):
         patch = msg.patch.model_dump(exclude_unset=True)

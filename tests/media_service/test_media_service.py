@@ -153,3 +153,23 @@ async def test_documents_pages_pointer_and_signed_addresses(world):
     rooms.move(S, "booth1", None)
     rooms.move(R, "booth1", None)  # the room empties: nothing kept
     assert svc.shelf.get(doc.id) is None and rooms.rooms["booth1"].state["doc"] is None
+
+
+async def test_the_hall_presenter_alone_shares_and_stops_on_handing_over(world):
+    svc, rooms, booths, told = world
+    from yakuba.server.rooms.hall import HallRoom
+
+    for a in (S, R):
+        rooms.move(a, None, "hall")
+    hall = rooms.rooms["hall"]
+    assert isinstance(hall, HallRoom)
+    with pytest.raises(MediaError):
+        await svc.publish(STAFF, S, "hall", "screen", "offer", [])  # staff, but not on the stage
+    hall.present(STAFF, S)
+    sid, _ = await svc.publish(STAFF, S, "hall", "screen", "offer", [])
+    sub, _ = await svc.subscribe(RES, R, "hall", sid, [])  # the audience watches
+    with pytest.raises(MediaError):
+        await svc.publish(RES, R, "hall", "mic", "offer", [])
+    hall.release(STAFF, S)
+    assert await svc.revalidate("hall") == 2  # the stream and, with it, its subscription
+    assert (S, "media.ended", {"id": sid, "reason": "denied"}) in told and not svc.streams
