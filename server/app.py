@@ -150,6 +150,10 @@ def _api_routes(app: web.Application, config: Settings) -> None:
 
     setup_reservations(app, config, app[DB_KEY], app[STORE_KEY], app[AUDIT_KEY])  # consultation bookings
     app[HUB_KEY].consult.reservations = app[RESERVATIONS_KEY]  # a code at the desk: a priority ticket
+    from yakuba.server.events.routes import attach_hall, setup_events
+
+    events = setup_events(app, config, app[DB_KEY], app[STORE_KEY], app[AUDIT_KEY])  # events in the hall (issue #18)
+    attach_hall(app[HUB_KEY].rooms, events)  # the running event's presenters and capacity, from memory
     from yakuba.server.http.audit_routes import setup_audit_routes
 
     setup_audit_routes(app, app[DB_KEY])  # administrators read the trail (ids only)

@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     consult_reminder_before_s: float = Field(24 * 3600.0, gt=0)  # the reminder e-mail goes this long before
     consult_retention_days: float = Field(30.0, gt=0)  # then a past booking's name and e-mail are erased
 
+    # --- events in the hall (server/events)
+    events_retention_days: float = Field(30.0, gt=0)  # then a past event's registration names and e-mails are erased
+
     # --- e-mail (confirmations and reminders). No smtp_host: no e-mail is sent.
     smtp_host: str | None = None
     smtp_port: int = Field(25, ge=1, le=65535)

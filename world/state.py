@@ -200,6 +200,11 @@ class World:
                 return (x, y)
         return (ax, ay)  # a full zone: the anchor, as before
 
+    def rules_changed(self) -> None:
+        """The zone rule now answers differently for the same role and locks (a hall filled or
+        emptied by an event): forget the cached forbidden zones, so paths are planned anew."""
+        self._forbidden_cache.clear()
+
     def _forbidden_rects(self, a: Avatar) -> tuple[Rect, ...]:
         """Rectangles of the zones this avatar may not enter, so paths route around them. The
         tuple is also the key of the collider's path floods: avatars with the same rights share

@@ -56,6 +56,9 @@ class Action(str, Enum):
     MODERATE = "moderate"  # agenda, timer, the question on screen, polls: presenter and co-presenters
     COHOST = "cohost"  # name a co-presenter, hand over the stage: the presenter
     TAKE_PART = "take_part"  # ask, upvote, react, vote: anyone in the hall
+    # events in the hall (server/events)
+    MANAGE_EVENTS = "manage_events"  # schedule and cancel events, see their registrations: staff
+    REGISTER_EVENT = "register_event"  # see events, register, read or cancel by code: anyone, no account
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class ZoneResource:
     zone: Zone
     avatar_id: int
     booth: BoothState | None = None
+    full: bool = False  # the hall during an event whose places are taken (realtime/hub.py _zone_rule)
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,9 @@ class HallResource:
     presenter: int | None = None
     copresenters: frozenset[int] = frozenset()
     target_is_staff: bool = False  # COHOST: the avatar to be named is a staff member's
+    # PRESENT: Principal keys ("staff:12") of the running event's presenters (server/events);
+    # None: no event runs now (or it names none), and any staff member may present
+    event_presenters: frozenset[str] | None = None
 
 
 def _hall(p: Principal, action: "Action", h: HallResource) -> Decision:
@@ -146,6 +153,8 @@ def _hall(p: Principal, action: "Action", h: HallResource) -> Decision:
     if action is Action.PRESENT:  # take the stage: staff, when it is free or theirs by hand-over
         if not p.is_staff:
             return _deny("forbidden", "presenting is for staff")
+        if h.event_presenters is not None and p.key not in h.event_presenters:  # issue #18
+            return _deny("forbidden", "the running event's presenters take the stage")
         if h.presenter not in (None, h.actor_avatar):
             return _deny("busy", "someone is presenting: ask them to hand over")
         return ALLOW
@@ -189,6 +198,8 @@ def decide(p: Principal, action: Action, resource: Any = None) -> Decision:
     if action in (Action.ENTER_ZONE, Action.CHAT):
         r: ZoneResource = resource
         why = may_enter(r.zone, r.avatar_id, p.world_role, r.booth)
+        if why is None and r.full and action is Action.ENTER_ZONE and not p.is_staff:
+            why = "hall_full"  # a running event's places are taken: watch as a spectator (staff always enter)
         return ALLOW if why is None else _deny(why, f"{action.value} {r.zone.id}")
     if isinstance(resource, BoothResource) and action.value in _BOOTH_STAFF | {"knock"}:
         return _booth(p, action, resource)
@@ -198,9 +209,9 @@ def decide(p: Principal, action: Action, resource: Any = None) -> Decision:
         return _media(p, action, resource)
     if action is Action.TAKE_TICKET:
         return ALLOW
-    if action is Action.BOOK_SLOT:
+    if action in (Action.BOOK_SLOT, Action.REGISTER_EVENT):
         return ALLOW  # no account needed; the code is the booking's only key, its lookups are throttled
-    if action in (Action.MANAGE_SLOTS, Action.VIEW_DAY):
+    if action in (Action.MANAGE_SLOTS, Action.VIEW_DAY, Action.MANAGE_EVENTS):
         return ALLOW if p.is_staff else _deny("forbidden", f"{action.value} is for staff")
     if action is Action.VIEW_QUEUE:
         return ALLOW if p.is_staff else _deny("forbidden", "the queue board is for staff")

@@ -159,3 +159,50 @@ class ConsultBooking(Base):
 
 __all__ = ["AuditEvent", "Base", "ConsultBooking", "ConsultSlot", "Dataset", "Job", "Municipality", "StaffAccount",
            "UTCDateTime", "utcnow"]
+
+
+# --- events in the hall (issue #18; server/events, migration 0003) -----------------------------
+class HallEvent(Base):
+    """An event in the hall staff schedule (a meeting or a recruiting briefing). ``attendees``
+    and ``spectators`` count active registrations and move only by conditional UPDATEs
+    (attendees < capacity), so two nodes registering for the last place cannot both get it.
+    Cancelling an event sets ``cancelled`` (its registrations' codes then say so)."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))  # meeting | briefing
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # upcoming lists and the purge read it
+    capacity: Mapped[int] = mapped_column(Integer)
+    attendees: Mapped[int] = mapped_column(Integer, default=0)
+    spectators: Mapped[int] = mapped_column(Integer, default=0)
+    presenters: Mapped[list] = mapped_column(JSON, default=list)  # staff_accounts.id values
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(80))  # Principal.key of the staff member (staff:12)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_events_starts_at", "starts_at"),)
+
+
+class EventRegistration(Base):
+    """A resident's registration: no account, a ``code`` to read out or type (the reservations'
+    alphabet). ``name`` (for the name tag) and ``email`` only when given; shown to staff only and
+    erased ``events_retention_days`` after the event."""
+
+    __tablename__ = "event_registrations"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    role: Mapped[str] = mapped_column(String(16))  # attendee | spectator
+    status: Mapped[str] = mapped_column(String(16), default="registered")  # registered | cancelled
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    # the first spectator still registered (a cancel's promotion) and an event's list
+    __table_args__ = (Index("ix_event_registrations_event_id_role_status", "event_id", "role", "status"),)
+
+
+__all__ += ["EventRegistration", "HallEvent"]

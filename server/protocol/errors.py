@@ -52,6 +52,14 @@ class ErrorCode(str, Enum):
     BOOKING_CLOSED = "booking_closed"
     TOO_LATE_TO_CANCEL = "too_late_to_cancel"
     CHECK_IN_WINDOW = "check_in_window"
+    # events in the hall (server/events, issue #18)
+    INVALID_EVENT = "invalid_event"
+    UNKNOWN_HALL_EVENT = "unknown_hall_event"  # not unknown_event: that one is a socket event name
+    EVENT_OVERLAP = "event_overlap"
+    EVENT_CLOSED = "event_closed"
+    UNKNOWN_REGISTRATION = "unknown_registration"
+    REGISTRATION_CANCELLED = "registration_cancelled"
+    HALL_FULL = "hall_full"  # socket: entering the hall while a running event's places are taken
     # media (server/media): signalling refused or failed
     MEDIA_FORBIDDEN = "media_forbidden"  # the policy refuses publishing or subscribing in this room
     UNKNOWN_STREAM = "unknown_stream"
@@ -135,6 +143,13 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.BOOKING_CLOSED: "this reservation is no longer open (cancelled or already used)",
     ErrorCode.TOO_LATE_TO_CANCEL: "it is too late to cancel online; please contact the office",
     ErrorCode.CHECK_IN_WINDOW: "this reservation cannot be checked in now",
+    ErrorCode.INVALID_EVENT: "the event cannot be scheduled",
+    ErrorCode.UNKNOWN_HALL_EVENT: "no such event",
+    ErrorCode.EVENT_OVERLAP: "another event is in the hall at that time",
+    ErrorCode.EVENT_CLOSED: "this event has ended or was cancelled",
+    ErrorCode.UNKNOWN_REGISTRATION: "no registration has this code for this event",
+    ErrorCode.REGISTRATION_CANCELLED: "this registration was already cancelled",
+    ErrorCode.HALL_FULL: "the hall is full; you can still watch as a spectator (the same view, without an avatar)",
     ErrorCode.INVALID_JSON: "body is not valid JSON",
     ErrorCode.INVALID_REQUEST: "the request does not match its schema",
     ErrorCode.TOO_LARGE: "the request is too large",
@@ -184,6 +199,12 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.BOOKING_CLOSED: 409,
     ErrorCode.TOO_LATE_TO_CANCEL: 409,
     ErrorCode.CHECK_IN_WINDOW: 409,
+    ErrorCode.INVALID_EVENT: 400,
+    ErrorCode.UNKNOWN_HALL_EVENT: 404,
+    ErrorCode.EVENT_OVERLAP: 409,
+    ErrorCode.EVENT_CLOSED: 409,
+    ErrorCode.UNKNOWN_REGISTRATION: 404,
+    ErrorCode.REGISTRATION_CANCELLED: 409,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.UNSUPPORTED_DOCUMENT: 415,
     ErrorCode.MEDIA_FORBIDDEN: 403,

@@ -20,6 +20,7 @@ from pydantic.json_schema import models_json_schema
 from .errors import HTTP_STATUS, MESSAGES, ErrorCode
 from .events import EVENTS
 from .consult_http import CONSULT_HTTP_MODELS
+from .events_http import EVENTS_HTTP_MODELS  # events in the hall (issue #18)
 from .http import HTTP_MODELS
 from .limits import CHAT_MAX, CHAT_RADIUS_M, LANGS, MAX_FRAME_BYTES, NAME_MAX, PROTOCOL_VERSION, STYLES
 from .snapshot import ADD_FIELDS, HEADING_STEPS, KEYS, POS_SCALE, UPD, upd_offsets
@@ -88,7 +89,7 @@ def build_schema() -> dict[str, Any]:
         for m in (e.model, *e.ack):
             if m not in models:
                 models.append(m)
-    models += [m for m in HTTP_MODELS + CONSULT_HTTP_MODELS if m not in models]
+    models += [m for m in HTTP_MODELS + CONSULT_HTTP_MODELS + EVENTS_HTTP_MODELS if m not in models]
     _, schema = models_json_schema([(m, "validation") for m in models], ref_template="#/$defs/{model}")
 
     def ref(m: type) -> dict[str, str]:

@@ -31,6 +31,7 @@ from yakuba.server.realtime.replication import Replicator, pack_revoke, unpack
 from yakuba.server.realtime.sync import Sync
 from yakuba.server.realtime.ticker import Ticker
 from yakuba.server.realtime.transport import event_packets, send_packets, snap_packets
+from yakuba.server.rooms.hall import HallRoom
 from yakuba.server.rooms.registry import RoomRegistry
 from yakuba.server.store.base import CONTROL_CHANNEL, ZONE_CHANNEL, Store, StoreUnavailable
 from yakuba.world.interest import hearers
@@ -98,6 +99,7 @@ class Hub:
         self.replicator = Replicator(store, world, self.sync.record, self.sync.pack_upd, self.remove_avatar, self.meta_dirty.add)
         self.rooms = RoomRegistry(world.layout)
         world.rule = self._zone_rule  # zone entry through the policy
+        self.full_halls: set[str] = set()  # halls a running event has filled (_zone_rule; issue #18)
         self.gateway = Gateway(self, authenticate)
         self.consult = ConsultDesk(self)  # desk queue and booths: its own handlers (server/consult)
         self.media: Any = None  # the MediaService when media is on (server/media/setup.py)
@@ -116,7 +118,18 @@ class Hub:
     def _zone_rule(self, a: Avatar, zone: Zone, booth: BoothState | None) -> str | None:
         c = self.by_avatar.get(a.id)
         p = c.principal if c is not None else (_STAFF if a.role is Role.STAFF else resident())
-        d = decide(p, Action.ENTER_ZONE, ZoneResource(zone, a.id, booth))
+        # Issue #18: while an event runs in a hall (server/events), the hall is full once as many
+        # residents as its capacity are inside (staff take no attendee's place, and the policy
+        # never refuses them); whoever is inside is never shut out.
+        room = self.rooms.rooms.get(zone.id)
+        ev = room.live_event() if isinstance(room, HallRoom) and room.live_event is not None else None
+        full_now = ev is not None and sum(
+            1 for m in room.members if (o := self.world.avatars.get(m)) is None or o.role is not Role.STAFF) >= ev.capacity
+        if full_now != (zone.id in self.full_halls):  # World caches forbidden zones per role for paths: forget them
+            (self.full_halls.add if full_now else self.full_halls.discard)(zone.id)
+            self.world.rules_changed()
+        full = full_now and a.id not in room.members
+        d = decide(p, Action.ENTER_ZONE, ZoneResource(zone, a.id, booth, full=full))
         return None if d.allowed else (d.code or "zone_forbidden")
 
     def remove_avatar(self, aid: int) -> None:

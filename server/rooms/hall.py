@@ -17,7 +17,7 @@ Names appear only with questions asked non-anonymously; nothing here is logged.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from yakuba.server.auth.policy import Action, HallResource, decide
 from yakuba.server.auth.principal import Principal
@@ -79,10 +79,17 @@ class HallRoom(Room):
                 "agenda": {"items": [], "current": 0, "timer_end": None}, "questions": [], "on_screen": None,
                 "reactions": {"clap": 0, "agree": 0, "unclear": 0}, "poll": None, **media_state()}
 
+    # The running event, if any (issue #18): set by server/events/routes.py attach_hall to the
+    # event service's in-memory current(); its presenters decide PRESENT, its capacity the door
+    # (realtime/hub.py _zone_rule). None: no events, any staff member presents.
+    live_event: Callable[[], Any] | None = None
+
     # -- the policy's view ----------------------------------------------------------------------
     def resource(self, member: int, target_is_staff: bool = False) -> HallResource:
+        ev = self.live_event() if self.live_event is not None else None
         return HallResource(self.id, member, member in self.members, self.state["presenter"],
-                            frozenset(self.state["copresenters"]), target_is_staff)
+                            frozenset(self.state["copresenters"]), target_is_staff,
+                            event_presenters=ev.presenters if ev is not None else None)
 
     def require(self, p: Principal, action: Action, member: int, target_is_staff: bool = False) -> None:
         d = decide(p, action, self.resource(member, target_is_staff))
