@@ -13,10 +13,16 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+import msgpack
+
 from yakuba.server.protocol import ErrorCode, ProtocolError
 from yakuba.server.realtime.limits import TokenBucket
-from yakuba.server.rooms.base import RoomError
+from yakuba.server.rooms.base import Room, RoomError
 from yakuba.server.rooms.hall import HallRoom
+from yakuba.server.store.base import CONTROL_CHANNEL, StoreUnavailable
+from yakuba.world.zones import Role
+
+from . import replication as rep
 
 if TYPE_CHECKING:
     from yakuba.server.realtime.gateway import Client
@@ -36,6 +42,13 @@ class HallDesk:
         self.reacts: dict[str, TokenBucket] = {}  # sid -> reactions budget (a clap storm stays a counter)
         self.spectators: set[str] = set()
         self.later: set[str] = set()  # rooms with a flush scheduled
+        self.stage: dict[str, tuple] = {}  # room -> (presenter, copresenters) last published or applied
+        self.bus_in = 0  # other nodes' hall changes applied (tests read it)
+        hub.rooms.created.append(self._created)
+        for room in list(hub.rooms.rooms.values()):  # made before us (the events' attach_hall)
+            self._created(room)
+        hub.rooms.left.append(self._left)
+        hub.store.subscribe(CONTROL_CHANNEL, self._on_bus)
         g = hub.gateway
         for event in HALL_EVENTS_IN:
             fn = getattr(self, "on_" + event.split(".", 1)[1])
@@ -50,6 +63,55 @@ class HallDesk:
                 code = ErrorCode(e.code) if e.code in _CODES else ErrorCode.FORBIDDEN
                 raise ProtocolError(code, str(e)[:200]) from None
         return handler
+
+    # -- several nodes (replication.py) ---------------------------------------------------------------
+    def _created(self, room: Room) -> None:
+        if isinstance(room, HallRoom):
+            room.in_hall = lambda a, room=room: self._in_hall(room, a)
+
+    def _in_hall(self, room: HallRoom, aid: int) -> bool:
+        """Our own avatars by the room's members; other nodes' by our replica of them."""
+        a = self.hub.world.avatars.get(aid)
+        if a is None or a.local:
+            return aid in room.members
+        return a.zone == room.id
+
+    def _stage(self, room: HallRoom) -> tuple:
+        return room.state["presenter"], tuple(room.state["copresenters"])
+
+    def _left(self, room: Room, member: int) -> None:
+        """A member left this node's copy: if that moved the stage (the presenter went), the
+        other copies learn it from here."""
+        if isinstance(room, HallRoom) and self._stage(room) != self.stage.get(room.id, (None, ())):
+            self.stage[room.id] = self._stage(room)
+            patch = {"presenter": room.state["presenter"], "copresenters": list(room.state["copresenters"])}
+            asyncio.ensure_future(self._send(room, "stage", [], member, None, patch))
+
+    async def _send(self, room: HallRoom, op: str, args: list, actor: int, p, patch: dict) -> None:
+        if self.hub.store.shared:
+            from yakuba.server.auth.principal import Principal
+
+            data = rep.pack(self.hub.store.node_id, room.id, op, args, actor, p or Principal(), patch)
+            try:
+                await self.hub.store.publish(CONTROL_CHANNEL, data)
+            except StoreUnavailable:
+                log.warning("hall change not published: store unavailable")
+        await self._flush(room)
+
+    async def _on_bus(self, channel: str, data: bytes) -> None:
+        try:
+            m = msgpack.unpackb(data, raw=False)
+            if not isinstance(m, dict) or m.get("hall") != 1 or m.get("n") == self.hub.store.node_id:
+                return
+            room = self.hub.rooms.get(str(m["room"]))
+            if not isinstance(room, HallRoom):
+                return
+            rep.apply(room, m)
+            self.stage[room.id] = self._stage(room)
+            self.bus_in += 1
+            await self._flush(room)
+        except Exception:
+            log.exception("bad hall message")
 
     def _room(self, c: "Client", room_id: str) -> HallRoom:
         room = self.hub.rooms.rooms.get(room_id)
@@ -74,18 +136,21 @@ class HallDesk:
         self.later.discard(room.id)
         await self._flush(room)
 
-    async def _do(self, c: "Client", room_id: str, fn, *args) -> dict:
+    async def _do(self, c: "Client", room_id: str, op: str, *args) -> dict:
+        """One operation on this node's copy (the policy decides here), then to the others."""
         room = self._room(c, room_id)
-        fn(room, c.principal, c.avatar_id, *args)
-        await self._flush(room)
-        return {"ok": True}
+        before = rep.public(room)
+        result = getattr(HallRoom, op)(room, c.principal, c.avatar_id, *args)
+        self.stage[room.id] = self._stage(room)
+        await self._send(room, op, list(args), c.avatar_id, c.principal, rep.diff(before, room))
+        return {"ok": True, **({"id": result} if op in ("ask", "open_poll") else {})}
 
     # -- the stage -----------------------------------------------------------------------------------
     async def on_present(self, c, msg):
-        return await self._do(c, msg.room, HallRoom.present)
+        return await self._do(c, msg.room, "present")
 
     async def on_release(self, c, msg):
-        out = await self._do(c, msg.room, HallRoom.release)
+        out = await self._do(c, msg.room, "release")
         await self._stage_changed(msg.room)
         return out
 
@@ -96,11 +161,12 @@ class HallDesk:
             await self.hub.media.revalidate(room_id, "denied")
 
     async def on_cohost(self, c, msg):
-        other = self.hub.by_avatar.get(msg.avatar)
-        return await self._do(c, msg.room, HallRoom.cohost, msg.avatar, bool(other and other.principal.is_staff))
+        # the avatar's world role (replicated from its own node: a co-presenter may be on another)
+        other = self.hub.world.avatars.get(msg.avatar)
+        return await self._do(c, msg.room, "cohost", msg.avatar, bool(other is not None and other.role is Role.STAFF))
 
     async def on_handover(self, c, msg):
-        out = await self._do(c, msg.room, HallRoom.handover, msg.avatar)
+        out = await self._do(c, msg.room, "handover", msg.avatar)
         await self._stage_changed(msg.room)
         return out
 
@@ -108,28 +174,25 @@ class HallDesk:
         patch = msg.patch.model_dump(exclude_unset=True)
         if isinstance(patch.get("camera"), dict):
             patch["camera"] = {k: round(float(v), 3) for k, v in patch["camera"].items()}
-        return await self._do(c, msg.room, HallRoom.show, patch, list(msg.clear))
+        return await self._do(c, msg.room, "show", patch, list(msg.clear))
 
     async def on_agenda(self, c, msg):
-        return await self._do(c, msg.room, HallRoom.agenda, msg.items, msg.current, msg.timer_s, time.time())
+        return await self._do(c, msg.room, "agenda", msg.items, msg.current, msg.timer_s, time.time())
 
     # -- taking part -------------------------------------------------------------------------------
     async def on_ask(self, c, msg):
         a = self.hub.world.avatars.get(c.avatar_id)
         name = None if msg.anonymous or a is None else a.name
-        room = self._room(c, msg.room)
-        qid = room.ask(c.principal, c.avatar_id, msg.text, name)
-        await self._flush(room)
-        return {"ok": True, "id": qid}
+        return await self._do(c, msg.room, "ask", msg.text, name, rep.new_id() if self.hub.store.shared else None)
 
     async def on_upvote(self, c, msg):
-        return await self._do(c, msg.room, HallRoom.upvote, msg.question)
+        return await self._do(c, msg.room, "upvote", msg.question)
 
     async def on_pick(self, c, msg):
-        return await self._do(c, msg.room, HallRoom.pick, msg.question)
+        return await self._do(c, msg.room, "pick", msg.question)
 
     async def on_answered(self, c, msg):
-        return await self._do(c, msg.room, HallRoom.answered, msg.question)
+        return await self._do(c, msg.room, "answered", msg.question)
 
     async def on_react(self, c, msg):
         b = self.reacts.get(c.sid)
@@ -139,19 +202,17 @@ class HallDesk:
             b = self.reacts[c.sid] = TokenBucket(1, 5)
         if not b.take():
             raise ProtocolError(ErrorCode.RATE_LIMITED)
-        await self._do(c, msg.room, HallRoom.react, msg.kind)
+        await self._do(c, msg.room, "react", msg.kind)
 
     async def on_poll(self, c, msg):
-        room = self._room(c, msg.room)
-        pid = room.open_poll(c.principal, c.avatar_id, msg.question, list(msg.options))
-        await self._flush(room)
-        return {"ok": True, "id": pid}
+        return await self._do(c, msg.room, "open_poll", msg.question, list(msg.options),
+                              rep.new_id() if self.hub.store.shared else None)
 
     async def on_poll_close(self, c, msg):
-        return await self._do(c, msg.room, HallRoom.close_poll)
+        return await self._do(c, msg.room, "close_poll")
 
     async def on_vote(self, c, msg):
-        return await self._do(c, msg.room, HallRoom.vote, msg.poll, msg.option, msg.why)
+        return await self._do(c, msg.room, "vote", msg.poll, msg.option, msg.why)
 
     async def on_summary(self, c, msg):
         room = self._room(c, msg.room)

@@ -33,11 +33,14 @@ class RoomRegistry:
         # Called (room, member) after a member leaves a room, whatever the cause (walked out,
         # put out by a lock, disconnected, removed): the media service ends that member's media.
         self.left: list[Callable[[Room, int], None]] = []
+        self.created: list[Callable[[Room], None]] = []  # a new room, before its first member (the hall desk)
 
     def get(self, zone_id: str) -> Room:
         room = self.rooms.get(zone_id)
         if room is None:
             room = self.rooms[zone_id] = room_type_for(self.layout, zone_id)(zone_id)
+            for fn in self.created:
+                fn(room)
         return room
 
     def move(self, member: int, old_zone: str | None, new_zone: str | None) -> Room | None:

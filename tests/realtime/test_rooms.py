@@ -22,7 +22,8 @@ def test_registry_creates_the_zone_room_on_first_use_and_moves_members():
     assert types == {"entrance": "lobby", "booth3": "booth", "hall": "hall", "salon-lounge": "salon", "staffroom": "lobby"}
     assert reg.get("hall") is reg.get("hall")
     joined = reg.move(5, None, "booth3")
-    assert joined is reg.get("booth3") and joined.snapshot() == {"room": "booth3", "type": "booth", "version": 1, "state": {"locked": False, "members": [5]}}
+    assert joined is reg.get("booth3") and joined.snapshot() == {"room": "booth3", "type": "booth", "version": 1, "state": {
+        "locked": False, "members": [5], "streams": [], "doc": None, "page": 1, "pointer": None}}
     reg.move(5, "booth3", "hall")
     assert reg.get("booth3").members == set() and reg.get("hall").members == {5}
 
@@ -49,18 +50,23 @@ def test_booth_lock_is_for_staff_members_and_patches_coalesce():
 
 
 def test_hall_presenter_and_view():
+    """The stage and the view (the hall's full rules: tests/hall/test_hall_room.py)."""
     h = HallRoom("hall")
     for m in (1, 2, 3):
         h.join(m)
     with pytest.raises(RoomError):
-        h.handle(resident(), 1, {"op": "present"})
-    assert h.handle(STAFF, 2, {"op": "present"}) == {"presenter": 2}
+        h.present(resident(), 1)
+    h.present(STAFF, 2)
+    assert h.state["presenter"] == 2
     with pytest.raises(RoomError) as e:
-        h.handle(Principal(kind=Kind.STAFF, staff_id=9), 3, {"op": "present"})
+        h.present(Principal(kind=Kind.STAFF, staff_id=9), 3)
     assert e.value.code == "busy"
     with pytest.raises(RoomError):
-        h.handle(STAFF, 3, {"op": "view", "view": {"slide": 2}})
-    h.handle(STAFF, 2, {"op": "view", "view": {"slide": 2}})
-    assert h.snapshot()["state"] == {"presenter": 2, "view": {"slide": 2}}
+        h.show(STAFF, 3, {"t": 60.0}, [])
+    h.show(STAFF, 2, {"t": 60.0}, [])
+    assert h.snapshot()["state"]["show"]["t"] == 60.0
+    with pytest.raises(RoomError) as e:
+        h.handle(STAFF, 2, {"op": "present"})  # the hall's changes are its own events (hall.*), not generic intents
+    assert e.value.code == "unknown_intent"
     h.leave(2)  # the presenter walks out: the stage is free
     assert h.state["presenter"] is None
