@@ -12,9 +12,11 @@ with a new ``t``, ~10 changes a second). Measured per N:
 One JSON line per N; goal: p99 <= 200 ms at 500 attendees on one process.
 
     .venv/bin/python bench/hall.py [--quick] [--attendees 100,300,500] [--changes 40] [--workers 2]
+                                   [--two-nodes 1000]
 
-Several nodes: the hall room lives on each node (not shared yet, see the issue note), so this
-bench runs one node.
+``--two-nodes N``: N attendees over two nodes sharing a real Redis (the presenter on the first,
+the attendees split evenly); the hall's copies are kept equal through the bus
+(server/hall/replication.py). ``cpu_pct`` is then the two processes' sum.
 """
 
 from __future__ import annotations
@@ -120,43 +122,51 @@ async def presenter(url: str, changes: int) -> dict[float, float]:
     return sent
 
 
-def run(n: int, changes: int, workers: int, tmp: Path) -> dict:
+def run(n: int, changes: int, workers: int, tmp: Path, nodes: int = 1, redis_url: str | None = None) -> dict:
     env = {**os.environ, "YAKUBA_ARGON2_PROFILE": "test", "YAKUBA_MAX_CONNECTIONS_PER_ADDRESS": "100000",
            "YAKUBA_JOIN_BURST": "100000", "YAKUBA_NEW_AVATARS_PER_S": "100000", "YAKUBA_MAX_AWAY_PER_ADDRESS": "100000",
            "YAKUBA_MEDIA_BACKEND": "off"}
-    data = tmp / f"hall{n}"
-    data.mkdir(parents=True)
+    db = f"sqlite+aiosqlite:///{tmp / f'hall{n}-{nodes}.sqlite3'}"  # one database: the same staff on every node
     yakuba = str(BIN / "yakuba")
-    subprocess.run([yakuba, "municipality", "add", "131016", "ベンチ区", "--data", str(data)], env=env, check=True, capture_output=True)
-    subprocess.run([yakuba, "staff", "add", "presenter", "--municipality", "131016", "--data", str(data)],
-                   input=PASSWORD + "\n", text=True, env=env, check=True, capture_output=True)
-    port = free_port()
-    proc = subprocess.Popen([yakuba, "serve", "--port", str(port), "--data", str(data)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    procs, urls = [], []
+    for i in range(nodes):
+        data = tmp / f"hall{n}-{nodes}-{i}"
+        data.mkdir(parents=True)
+        node_env = {**env, "YAKUBA_DATABASE_URL": db, "YAKUBA_NODE_ID": f"bench-{i}"}
+        if i == 0:
+            subprocess.run([yakuba, "municipality", "add", "131016", "ベンチ区", "--data", str(data)], env=node_env, check=True, capture_output=True)
+            subprocess.run([yakuba, "staff", "add", "presenter", "--municipality", "131016", "--data", str(data)],
+                           input=PASSWORD + "\n", text=True, env=node_env, check=True, capture_output=True)
+        port = free_port()
+        cmd = [yakuba, "serve", "--port", str(port), "--data", str(data)] + (["--redis", redis_url] if redis_url else [])
+        procs.append(subprocess.Popen(cmd, env=node_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        urls.append(f"http://127.0.0.1:{port}")
     ctx = mp.get_context("spawn")
     try:
-        wait_http(url + "/healthz")
+        for url in urls:
+            wait_http(url + "/healthz")
         readies, go, out = [ctx.Event() for _ in range(workers)], ctx.Event(), ctx.Queue()
         share = [n // workers + (1 if i < n % workers else 0) for i in range(workers)]
-        procs = [ctx.Process(target=worker, args=(url, share[i], readies[i], go, out)) for i in range(workers)]
-        for p in procs:
+        wprocs = [ctx.Process(target=worker, args=(urls[i % len(urls)], share[i], readies[i], go, out)) for i in range(workers)]
+        for p in wprocs:
             p.start()
         for e in readies:
             e.wait(300)
-        cpu0, w0 = cpu_seconds(proc.pid), time.monotonic()
-        sent = asyncio.run(presenter(url, changes))
-        cpu1, w1 = cpu_seconds(proc.pid), time.monotonic()
+        cpu0, w0 = sum(cpu_seconds(p.pid) for p in procs), time.monotonic()
+        sent = asyncio.run(presenter(urls[0], changes))
+        cpu1, w1 = sum(cpu_seconds(p.pid) for p in procs), time.monotonic()
         go.set()
-        results = [out.get(timeout=120) for _ in procs]
-        for p in procs:
+        results = [out.get(timeout=120) for _ in wprocs]
+        for p in wprocs:
             p.join(30)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
     lat, missing, in_hall, nbytes = [], 0, 0, []
     for r in results:
         in_hall += r["in_hall"]
@@ -168,7 +178,7 @@ def run(n: int, changes: int, workers: int, tmp: Path) -> dict:
                 else:
                     missing += 1
     p99 = pct(lat, 0.99)
-    return {"bench": "hall", "nodes": 1, "attendees": n, "in_hall": in_hall, "changes": changes, "updates": len(lat),
+    return {"bench": "hall", "nodes": nodes, "attendees": n, "in_hall": in_hall, "changes": changes, "updates": len(lat),
             "missing": missing, "p50_ms": pct(lat, 0.5), "p99_ms": p99, "max_ms": pct(lat, 1.0),
             "cpu_pct": round(100 * (cpu1 - cpu0) / (w1 - w0), 1),
             "patch_bytes_per_attendee": round(sum(nbytes) / max(1, len(nbytes)) / changes, 1),
@@ -181,12 +191,23 @@ def main() -> None:
     ap.add_argument("--attendees", default="100,300,500")
     ap.add_argument("--changes", type=int, default=40)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--two-nodes", type=int, default=0, help="also N attendees over two nodes (Redis)")
     a = ap.parse_args()
     sizes, changes = ([50], 10) if a.quick else ([int(x) for x in a.attendees.split(",")], a.changes)
     tmp = Path(tempfile.mkdtemp(prefix="yakuba-bench-hall-"))
     try:
         for n in sizes:
             print(json.dumps(run(n, changes, a.workers, tmp), ensure_ascii=False), flush=True)
+        if a.two_nodes:
+            sys.path.insert(0, str(HERE.parent / "tests"))
+            from yakuba_testing import RedisServer
+
+            redis = RedisServer()
+            redis.start()
+            try:
+                print(json.dumps(run(a.two_nodes, changes, max(a.workers, 2), tmp, 2, redis.url), ensure_ascii=False), flush=True)
+            finally:
+                redis.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
