@@ -38,17 +38,8 @@ import socketio
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from desk_queue import GOAL_MS, PASSWORD, pct  # noqa: E402  (the same percentile and goal)
 from presence import BIN, cpu_seconds, free_port, wait_http  # noqa: E402
-
-PASSWORD = "bench password 1234"
-GOAL_MS = 200.0
-
-
-def pct(xs: list[float], q: float) -> float | None:
-    if not xs:
-        return None
-    xs = sorted(xs)
-    return round(xs[min(len(xs) - 1, int(q * len(xs)))] * 1000, 1)
 
 
 class Attendee:
