@@ -59,6 +59,19 @@ TABLE_CACHE = 8
 _json_errors = json_errors(log, "simulation api", {FireSpreadError: (400, "invalid_scenario")})
 
 
+def presented_in_hall(app: web.Application, sid: str) -> bool:
+    """Is this run on a hall's screen now (a hall room's show.sim or sim_b, this node's copy,
+    which every node keeps: server/hall/replication.py)?"""
+    from yakuba.server.app import HUB_KEY
+    from yakuba.server.rooms.hall import HallRoom
+
+    hub = app.get(HUB_KEY)
+    if hub is None:
+        return False
+    return any(isinstance(r, HallRoom) and sid in (r.state["show"].get("sim"), r.state["show"].get("sim_b"))
+               for r in hub.rooms.rooms.values())
+
+
 class SimulationApi:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
@@ -113,7 +126,8 @@ class SimulationApi:
     async def get(self, request: web.Request) -> web.Response:
         """Today's body: {id, dataset, kind, state, progress, stage, elapsed_s?, result?, error?}."""
         sid = request.match_info["sid"]
-        _, row = await visible_job(request, sid, missing=("unknown_simulation", "no such simulation"))
+        _, row = await visible_job(request, sid, missing=("unknown_simulation", "no such simulation"),
+                                   presented=presented_in_hall(request.app, sid))
         if row["kind"] not in ("simulation", "montecarlo"):
             raise ApiError(404, "unknown_simulation", "no such simulation")
         out: dict[str, Any] = {"id": row["id"], "dataset": row["dataset"], "kind": row["kind"], "state": row["state"],

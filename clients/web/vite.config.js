@@ -47,8 +47,8 @@ export default defineConfig({
     emptyOutDir: true,
     assetsInlineLimit: 0,
     chunkSizeWarningLimit: 800,
-    // four pages: the walk-in client, the standalone city model view (src/model/), staff login,
-    // reservations (reserve.html, src/reserve.js)
-    rollupOptions: { input: { main: 'index.html', model: 'model.html', login: 'login.html', reserve: 'reserve.html', staffDay: 'staff-day.html' } },
+    // the pages: the walk-in client, the standalone city model view (src/model/), staff login,
+    // reservations (reserve.html, src/reserve.js), the event hall for spectators (hall-watch.html, src/hall/watch.js)
+    rollupOptions: { input: { main: 'index.html', model: 'model.html', login: 'login.html', reserve: 'reserve.html', staffDay: 'staff-day.html', hallWatch: 'hall-watch.html', event: 'event.html' } },
   },
 });

@@ -173,6 +173,9 @@ def _hall(p: Principal, action: "Action", h: HallResource) -> Decision:
 @dataclass(frozen=True)
 class JobResource:
     owner: str  # Principal.key of whoever started it
+    # A run on a hall's screen (show.sim / sim_b): everyone at the meeting, spectators included,
+    # already sees it there, so anyone may fetch it to follow the presenter (issue #18).
+    presented: bool = False
 
 
 @dataclass(frozen=True)
@@ -227,7 +230,7 @@ def decide(p: Principal, action: Action, resource: Any = None) -> Decision:
         return ALLOW if p.is_staff else _deny("forbidden", "only staff see every job")
     if action is Action.VIEW_JOB:
         j: JobResource = resource
-        return ALLOW if (j.owner == p.key or p.is_staff) else _deny("not_found", "not this principal's job")
+        return ALLOW if (j.owner == p.key or p.is_staff or j.presented) else _deny("not_found", "not this principal's job")
     if action is Action.CANCEL_JOB:
         j = resource
         return ALLOW if (j.owner == p.key or p.is_admin) else _deny("forbidden", "only the owner or an administrator cancels a job")

@@ -66,13 +66,13 @@ async def read_result(svc: JobService, row: dict) -> Any:
 
 
 async def visible_job(request: web.Request, job_id: str, action: Action = Action.VIEW_JOB,
-                      missing: tuple[str, str] = ("not_found", "no such job")) -> tuple[Principal, dict]:
+                      missing: tuple[str, str] = ("not_found", "no such job"), presented: bool = False) -> tuple[Principal, dict]:
     svc = request.app[JOBS_KEY]
     row = await svc.get(job_id) if len(job_id) <= 40 else None
     if row is None:
         raise ApiError(404, *missing)
     try:
-        p = await authorize(request, action, JobResource(owner=row["owner"]))
+        p = await authorize(request, action, JobResource(owner=row["owner"], presented=presented))
     except ApiError as e:
         if e.code == "not_found":  # someone else's job: exactly the answer for a missing one
             raise ApiError(404, *missing) from None

@@ -85,7 +85,7 @@ export function makeHud(S, getNet) {
     li.textContent = text;
     log.replaceChildren(li); // the chat is scoped to the zone: a new zone starts a new conversation
   }
-  return { setZone, refreshHud, refreshNearby, showBanner, hideBanner, toast, showError, addChat, addSystemLine };
+  return { setZone, refreshHud, refreshNearby, showBanner, hideBanner, toast, showError, errorText, addChat, addSystemLine };
 }
 
 // world/layout.py DEFAULT_AREAS: zones seen as one open-plan area (a plan zone may name its own)

@@ -7,6 +7,8 @@ import { makeHud } from './hud.js';
 import { installBenchHook } from './bench-hook.js';
 import { mountConsult } from './consult/resident.js';
 import { mountMedia } from './media/index.js';
+import { mountHallTools, offerHallWatch } from './hall/tools.js'; // hall tools
+import { mountHallScreen } from './hall/screen.js'; // hall screen
 
 const $ = (id) => document.getElementById(id);
 const PREFS = 'yakuba.prefs';
@@ -29,6 +31,9 @@ let net = null;
 let world = null;
 let consult = null; // the consultation desk (consult/resident.js, with the staff console)
 let media = null; // voice, screen and documents in booths, the hall and salons (media/index.js)
+// hall tools: the event hall's agenda, questions, reactions and polls (hall/tools.js); it follows
+// the hall room through net.on('room' / 'room_patch' / 'zone'); hook lines below say "hall tools"
+let hall = null;
 const worldChunk = import('./world.js'); // start fetching while the visitor fills the form
 const planReady = loadPlan();
 
@@ -49,6 +54,8 @@ window.__yakuba = Object.freeze({
       lastError: S.lastError, banner: S.banner, yaw: world ? world.yaw : 0,
       walk: S.walkPlan || null, view: world ? world.debug() : null, consult: consult ? consult.state() : null,
       media: media ? media.state() : null,
+      hall: hall ? hall.state() : null, // hall tools
+      hallScreen: hallScreen ? hallScreen.state() : null, // hall screen
     };
   },
   /** The media peers' RTP counters (getStats), for tests and support. */
@@ -89,6 +96,8 @@ function applyLang(lang) {
   buildGoto();
   consult?.refresh();
   media?.refresh();
+  hall?.refresh(); // hall tools
+  hallScreen?.refresh(); // hall screen
   const help = $('help-body');
   help.replaceChildren($('howto-card').querySelector('.howto-list').cloneNode(true));
 }
@@ -176,6 +185,9 @@ async function enter() {
         media.wire(net);
       }
       media.joined(resumed);
+      if (!hall) { hall = mountHallTools({ S, getNet: () => net, toast }); hall.wire(net); } // hall tools
+      hall.joined(); // hall tools
+      hallScreenJoined(); // hall screen
       refreshHud();
       buildGoto();
     },
@@ -185,6 +197,7 @@ async function enter() {
     onJoinError: (err) => {
       if (S.screen === 'entry') {
         $('entry-error').textContent = t('join.failed', { msg: errorText(err.code) });
+        if (err.code === 'busy') offerHallWatch($('entry-error')); // hall tools: watch as a spectator instead
         btn.disabled = false;
         btn.textContent = t('entry.enter');
         net.leaving = true;
@@ -196,13 +209,33 @@ async function enter() {
     onRoom: (id, r) => media?.onRoom(id, r),
     onSnap: () => { if ((++S.snaps & 3) === 0) refreshNearby([...net.avatars.values()]); },
     onChat: (m) => addChat(m),
-    onError: (m) => showError(m && m.code),
+    onError: (m) => {
+      showError(m && m.code);
+      if (m && m.code === 'hall_full') offerHallWatch($('alert-text')); // hall tools: a full hall can still be watched
+    },
     onNotice: (m) => {
       if (m && m.kind === 'draining') showBanner(t('banner.draining'));
       if (m && m.kind === 'session_ended') { if (S.me) S.me.principal = null; S.staff = null; refreshHud(); toast(t('notice.session_ended')); }
     },
   });
   net.connect(profile);
+}
+
+// ---------- hall screen (issue #18): the city model on the hall's big screen and model table ----------
+// (hall/screen.js), following the hall room through net.on('zone' / 'room' / 'room_patch')
+let hallScreen = null;
+function hallScreenJoined() {
+  if (hallScreen) return;
+  hallScreen = mountHallScreen({ S, getNet: () => net, toast, getWorld: () => world });
+  const fwd = () => {
+    const r = S.zone && net?.rooms.get(S.zone);
+    hallScreen.onRoom(r && r.type === 'hall' ? r.state : null);
+  };
+  net.on('zone', (m) => { hallScreen.onZone(m?.zone ?? S.zone); fwd(); });
+  net.on('room', fwd);
+  net.on('room_patch', fwd);
+  hallScreen.onZone(S.zone);
+  fwd();
 }
 
 // ---------- staff session (cookie set by login.html; the socket reads the same session) ----------
@@ -438,7 +471,7 @@ function buildGoto() {
 }
 
 // ---------- HUD and chat (hud.js) ----------
-const { setZone, refreshHud, refreshNearby, showBanner, hideBanner, toast, showError, addChat } = makeHud(S, () => net);
+const { setZone, refreshHud, refreshNearby, showBanner, hideBanner, toast, showError, errorText, addChat } = makeHud(S, () => net);
 
 // ---------- benchmark hook (only with ?bench; bench-hook.js) ----------
 const benchFake = params.has('bench') ? installBenchHook(() => net, STYLES, COLORS) : null;

@@ -1,16 +1,17 @@
-// Colouring rules and the legend: which colour a building gets in each mode (from S and the
-// palette), and the legend that explains them.
+// Colouring rules and the legend: which colour a building gets in each mode (from a view's state
+// ``S`` and the palette), and the legend that explains them. No DOM ids: any view can use them.
 import * as P from './palette.js';
-import { $, S, tr, fireRun } from './ctx.js';
+import { trIn } from './ctx.js';
 
-export function labelOf(col, code) {
+export function labelOf(S, col, code) {
+  const tr = (k) => trIn(S.lang, k);
   if (!code) return tr('unknown');
   const ja_ = S.meta?.code_labels?.[col]?.[code];
   const en_ = S.meta?.code_labels_en?.[col]?.[code];
   return (S.lang === 'en' ? en_ || ja_ : ja_ || en_) || `${tr('unknown')} (${code})`;
 }
 
-export function categorical(col, table) {
+export function categorical(S, col, table) {
   // colour per code: fixed table first, a deterministic fallback palette for the rest
   const codes = [...new Set(S.attrs.filter(Boolean).map((a) => a[col]).filter(Boolean))].sort();
   const map = {};
@@ -35,7 +36,9 @@ export function fireStateAt(run, fid, t) {
 
 export const STATE_KEYS = ['unburnt', 'burning', 'burnt', 'removed', 'fireproof'];
 
-export function colourFor(fid, ctx) {
+/** The colour of feature ``fid``; ``ctx``: {map, cl, rank} (categorical / cluster tables), ``run``
+ * and ``state`` (fire state per feature) for the side being painted. */
+export function colourFor(S, fid, ctx) {
   const a = S.attrs[fid];
   switch (S.mode) {
     case 'structure': return ctx.map[a?.structure_code] || P.UNKNOWN;
@@ -51,16 +54,15 @@ export function colourFor(fid, ctx) {
       return rank === undefined ? P.CLUSTER_SINGLE : P.CLUSTER[rank % P.CLUSTER.length];
     }
     case 'fire': {
-      const run = fireRun();
-      if (!run) return S.classes && S.classes[fid] === 0 ? P.FIRE_STATE.fireproof : P.FIRE_STATE.unburnt;
-      return P.FIRE_STATE[STATE_KEYS[S.state[fid]]];
+      if (!ctx.run) return S.classes && S.classes[fid] === 0 ? P.FIRE_STATE.fireproof : P.FIRE_STATE.unburnt;
+      return P.FIRE_STATE[STATE_KEYS[ctx.state[fid]]];
     }
     default: return P.UNKNOWN;
   }
 }
 
-export function clusterCtx() {
-  const cl = S.clusters ? ($('m-large').checked ? S.clusters.clusters_large_fire : S.clusters.clusters) : null;
+export function clusterCtx(S) {
+  const cl = S.clusters ? (S.largeFire ? S.clusters.clusters_large_fire : S.clusters.clusters) : null;
   const rank = new Map();
   if (cl) {
     const order = cl.sizes.map((n, i) => [n, i]).filter(([n]) => n >= 2).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
@@ -69,16 +71,18 @@ export function clusterCtx() {
   return { cl, rank };
 }
 
-function legendItems() {
+export function legendItems(S) {
+  const tr = (k, v) => trIn(S.lang, k, v);
+  const labelOf_ = (col, code) => labelOf(S, col, code);
   const items = [];
   const add = (hex, label) => items.push({ hex, label });
   if (S.mode === 'structure' || S.mode === 'usage') {
     const col = S.mode === 'structure' ? 'structure_code' : 'usage_code';
-    const map = categorical(col, S.mode === 'structure' ? P.STRUCTURE : P.USAGE);
-    for (const [code, hex] of Object.entries(map)) add(hex, `${labelOf(col, code)}`);
+    const map = categorical(S, col, S.mode === 'structure' ? P.STRUCTURE : P.USAGE);
+    for (const [code, hex] of Object.entries(map)) add(hex, `${labelOf_(col, code)}`);
     add(P.UNKNOWN, tr('unknown'));
   } else if (S.mode === 'fireproof') {
-    for (const [code, hex] of Object.entries(P.FIREPROOF)) add(hex, labelOf('fireproof_code', code) === `${tr('unknown')} (${code})` ? { 1001: tr('class_0'), 1002: tr('class_1'), 1003: S.lang === 'ja' ? 'その他' : 'Other' }[code] : labelOf('fireproof_code', code));
+    for (const [code, hex] of Object.entries(P.FIREPROOF)) add(hex, labelOf_('fireproof_code', code) === `${tr('unknown')} (${code})` ? { 1001: tr('class_0'), 1002: tr('class_1'), 1003: S.lang === 'ja' ? 'その他' : 'Other' }[code] : labelOf_('fireproof_code', code));
     add(P.UNKNOWN, tr('unknown'));
   } else if (S.mode === 'height') {
     for (const b of P.HEIGHT_BINS) add(b.c, b.hi === Infinity ? tr('height_over', { a: b.lo }) : tr('height_bin', { a: b.lo, b: b.hi }));
@@ -86,7 +90,7 @@ function legendItems() {
   } else if (S.mode === 'fireclass') {
     P.FIRE_CLASS.forEach((hex, k) => add(hex, tr(`class_${k}`)));
   } else if (S.mode === 'cluster') {
-    const { cl, rank } = clusterCtx();
+    const { cl, rank } = clusterCtx(S);
     if (cl) {
       const top = [...rank.entries()].sort((a, b) => a[1] - b[1]).slice(0, 8);
       for (const [lab, r] of top) {
@@ -106,9 +110,10 @@ function legendItems() {
   return items;
 }
 
-export function renderLegend() {
-  const ul = $('m-legend');
+/** Fill the list ``ul`` with the legend of ``S``'s colour mode (counts of loaded buildings). */
+export function renderLegend(ul, S) {
   if (!ul) return;
+  const tr = (k) => trIn(S.lang, k);
   ul.replaceChildren();
   const seenKey = new Set();
   if (S.mode === 'cluster') {
@@ -117,7 +122,7 @@ export function renderLegend() {
     li.textContent = tr('cluster_legend');
     ul.appendChild(li);
   }
-  for (const it of legendItems()) {
+  for (const it of legendItems(S)) {
     if (seenKey.has(it.hex + it.label) || (it.hex === P.UNKNOWN && [...seenKey].some((k) => k.startsWith(P.UNKNOWN)))) continue;
     seenKey.add(it.hex + it.label);
     const li = document.createElement('li');

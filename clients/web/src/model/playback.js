@@ -14,7 +14,7 @@ export function showRun() {
   $('m-show-a').disabled = !S.runs.A;
   $('m-show-b').disabled = !S.runs.B;
   $('m-time').max = String(horizon());
-  if (run) hooks.drawOverlay(run.request); else hooks.clearOverlay();
+  hooks.showMeasures();
   updateWind();
   updateAbSummary();
   setTime(S.t);
@@ -85,5 +85,6 @@ $('m-play').addEventListener('click', () => {
   S.playing = !S.playing;
   updateTimeUi();
 });
+$('m-speed').addEventListener('change', () => { S.speed = Number($('m-speed').value) || 300; });
 $('m-show-a').addEventListener('click', () => { if (S.runs.A) { S.shown = 'A'; showRun(); } });
 $('m-show-b').addEventListener('click', () => { if (S.runs.B) { S.shown = 'B'; showRun(); } });

@@ -1,7 +1,10 @@
-// The fire scenario form: the request the API accepts, the job it starts and its progress.
-import { apiJson } from '../api.js';
+// The fire scenario form (model page): the request the API accepts, the job it starts and its
+// progress. A policy's shape is the one drawn on the map (draw.js) when there is one, else the
+// preset one around the district's centre.
 import { $, S, tr, hooks } from './ctx.js';
 import { showRun } from './playback.js';
+import { drawnShape, hideDraft, refreshDraw } from './draw.js';
+import { runScenario } from './sims.js';
 
 export function showPolicyFields() {
   const p = $('m-policy').value;
@@ -9,6 +12,7 @@ export function showPolicyFields() {
   $('m-p-open').hidden = p !== 'open';
   $('m-p-rebuild').hidden = p !== 'rebuild';
   $('m-custom').hidden = $('m-preset').value !== 'custom';
+  if (S?.drawn) refreshDraw();
 }
 $('m-policy').addEventListener('change', showPolicyFields);
 $('m-preset').addEventListener('change', showPolicyFields);
@@ -31,22 +35,34 @@ export function buildRequest() {
   const measures = [];
   const p = $('m-policy').value;
   let name = tr(`policy_${p}`);
+  const drawn = { road: drawnShape('road'), open: drawnShape('open'), rebuild: drawnShape('rebuild') }[p];
   if (p === 'road') {
-    const off = numField('m-off', -5000, 5000), w = numField('m-width', 1, 100);
-    const line = $('m-axis').value === 'ew'
-      ? [[lo[0] - 30, cy + off], [hi[0] + 30, cy + off]]
-      : [[cx + off, lo[1] - 30], [cx + off, hi[1] + 30]];
+    const w = numField('m-width', 1, 100);
+    let line = drawn;
+    if (!line) {
+      const off = numField('m-off', -5000, 5000);
+      line = $('m-axis').value === 'ew'
+        ? [[lo[0] - 30, cy + off], [hi[0] + 30, cy + off]]
+        : [[cx + off, lo[1] - 30], [cx + off, hi[1] + 30]];
+    }
     measures.push({ type: 'road_widening', centreline: line, width: w, action: 'remove' });
     name += ` ${w}m`;
   } else if (p === 'open') {
-    const s = numField('m-size', 5, 500) / 2;
-    measures.push({ type: 'open_space', polygon: [[cx - s, cy - s], [cx + s, cy - s], [cx + s, cy + s], [cx - s, cy + s]] });
-    name += ` ${2 * s}m`;
+    if (drawn) measures.push({ type: 'open_space', polygon: drawn });
+    else {
+      const s = numField('m-size', 5, 500) / 2;
+      measures.push({ type: 'open_space', polygon: [[cx - s, cy - s], [cx + s, cy - s], [cx + s, cy + s], [cx - s, cy + s]] });
+      name += ` ${2 * s}m`;
+    }
   } else if (p === 'rebuild') {
-    const share = numField('m-share', 0, 100) / 100;
-    measures.push({ type: 'rebuild', to: $('m-to').value, share });
-    name += ` ${Math.round(share * 100)}%`;
+    if (drawn) measures.push({ type: 'rebuild', to: $('m-to').value, area: drawn });
+    else {
+      const share = numField('m-share', 0, 100) / 100;
+      measures.push({ type: 'rebuild', to: $('m-to').value, share });
+      name += ` ${Math.round(share * 100)}%`;
+    }
   }
+  if (drawn) name += ` ${tr('drawn_suffix')}`;
   const body = {
     weather,
     hours: numField('m-hours', 1, 72),
@@ -65,6 +81,7 @@ $('m-fire-form').addEventListener('submit', async (ev) => {
   let body;
   try { body = buildRequest(); } catch (e) { status.textContent = tr('run_failed', { msg: e.message }); return; }
   const slot = $('m-slot').value;
+  S.lastRequest = body;
   running = true;
   $('m-run').disabled = true;
   const prog = $('m-progress');
@@ -72,26 +89,15 @@ $('m-fire-form').addEventListener('submit', async (ev) => {
   prog.value = 0;
   status.classList.remove('m-error');
   try {
-    const job = await apiJson(`/api/datasets/${encodeURIComponent(S.ds)}/simulations`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+    const { id, result, elapsed_s: el } = await runScenario(S.ds, body, (p, stage) => {
+      prog.value = p;
+      status.textContent = tr('running', { p: Math.round(p * 100), stage });
     });
-    let st;
-    for (;;) {
-      st = await apiJson(job.status_url);
-      prog.value = st.progress;
-      status.textContent = tr('running', { p: Math.round(st.progress * 100), stage: st.stage });
-      if (st.state === 'done' || st.state === 'failed' || st.state === 'cancelled') break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    if (st.state !== 'done') throw new Error(st.error?.message || st.state);
-    const res = st.result;
-    res.request = body;
-    res.label = body.scenario.name;
-    S.runs[slot] = res;
-    status.textContent = tr('run_done', { n: res.summary.buildings_burnt, s: (st.elapsed_s ?? 0).toFixed(1) });
-    hooks.resizeArrays(res.feature_count);
+    status.textContent = tr('run_done', { n: result.summary.buildings_burnt, s: (el ?? 0).toFixed(1) });
     S.shown = slot;
     S.t = 0;
+    hooks.setRun(slot, result, id);
+    hideDraft(); // the run shows the shape now, as its measure
     hooks.setMode('fire');
     showRun();
   } catch (e) {
