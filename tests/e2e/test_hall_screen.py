@@ -213,12 +213,29 @@ def test_presenter_drives_two_attendees_big_screens(browser, node, shots):
         for p in (a1, a2):
             wait_hs(p, "!s.playing && s.t === a", stop, timeout=10_000)
 
-        # B beside A: a second run (fire-resistant rebuilding) split down the middle
+        # B beside A: a second run with an open space the presenter draws on the big screen's map
+        # (not the preset square), split down the middle
         pres.click("#hs-what-toggle")
         pres.select_option("#hs-slot", "B")
-        pres.select_option("#hs-policy", "rebuild")
+        pres.select_option("#hs-policy", "open")
+        pres.click("#hs-draw")
+        e = hs(pres)["extent"]
+        lo, hi = e["local_min"], e["local_max"]
+        cx, cy = (lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2
+        w, h = (hi[0] - lo[0]) * 0.15, (hi[1] - lo[1]) * 0.15
+        corners = [(cx - w, cy - h), (cx + w, cy - h), (cx + w, cy + h), (cx - w, cy + h)]
+        for i, (x, y) in enumerate(corners, start=1):
+            pt = pres.evaluate("([x, y]) => window.__yakuba.hallPageOf(x, y)", [x, y])
+            assert pt and not pt.get("behind"), pt
+            pres.mouse.click(pt["x"], pt["y"])
+            wait_hs(pres, "s.draw.open === a", i, timeout=5_000)
+        pres.click("#hs-draw-done")
         pres.click("#hs-run")
         wait_hs(pres, "s.sim_b && s.simsLoaded.B && s.split === 0.5", timeout=120_000)
+        m = hs(pres)["draw"]["lastMeasures"]
+        assert len(m) == 1 and m[0]["type"] == "open_space" and len(m[0]["polygon"]) == 4
+        for (px, py), (x, y) in zip(m[0]["polygon"], corners):
+            assert abs(px - x) < 3 and abs(py - y) < 3, (m, corners)
         scrub(pres, 10800)
         for p in (a1, a2):
             s = wait_hs(p, "s.simsLoaded.B && s.split === 0.5 && s.t === 10800", timeout=30_000)

@@ -60,6 +60,8 @@ window.__yakuba = Object.freeze({
   },
   /** The media peers' RTP counters (getStats), for tests and support. */
   mediaStats: () => (media ? media.stats() : Promise.resolve([])),
+  /** Where a point of the hall screen's district is on the page (tests draw shapes there). */
+  hallPageOf: (x, y) => (hallScreen ? hallScreen.pageOfLocal(x, y) : null), // hall screen
 });
 
 async function loadPlan() {

@@ -60,9 +60,17 @@ export function mountPresenterControls(box, { sv, hs, send, say }) {
   const slot = select('hs-slot', [['A', hs('slot_a')], ['B', hs('slot_b')]]);
   const bRun = el('button', 'btn btn-primary hs-btn', { type: 'button', id: 'hs-run' }, hs('run'));
   const runStatus = el('p', 'hs-hint', { id: 'hs-run-status', role: 'status', 'aria-live': 'polite' });
+  // the policy's shape drawn on the map (a road's centreline, an open space, a rebuilding area):
+  // clicks on the big screen add points; without a drawing the preset shape at the centre is used
+  const bDraw = el('button', 'btn hs-btn', { type: 'button', id: 'hs-draw' }, hs('draw'));
+  const bDrawDone = el('button', 'btn btn-primary hs-btn', { type: 'button', id: 'hs-draw-done', hidden: '' }, hs('draw_done'));
+  const bDrawClear = el('button', 'btn btn-quiet hs-btn', { type: 'button', id: 'hs-draw-clear' }, hs('draw_clear'));
+  const drawStatus = el('p', 'hs-hint', { id: 'hs-draw-status', role: 'status', 'aria-live': 'polite' });
+  const rowDraw = el('div', 'hs-row', { id: 'hs-draw-row' });
+  rowDraw.append(bDraw, bDrawDone, bDrawClear, drawStatus);
   const fs = el('fieldset', 'hs-fieldset');
   fs.append(el('legend', '', {}, hs('run_title')), labelled('hs-preset', hs('weather'), preset), labelled('hs-policy', hs('policy'), policy),
-    labelled('hs-slot', hs('slot'), slot), bRun, runStatus);
+    rowDraw, labelled('hs-slot', hs('slot'), slot), bRun, runStatus);
   const past = select('hs-past', [['', hs('past_none')]]);
   const bPast = el('button', 'btn hs-btn', { type: 'button', id: 'hs-past-show' }, hs('past_show'));
   const rowPast = el('div', 'hs-row');
@@ -103,6 +111,27 @@ export function mountPresenterControls(box, { sv, hs, send, say }) {
     openWhat(false); // the view gets the room back; 「映すもの」 opens it again
     render();
   }
+  let lastMeasures = null; // the last run's measures (tests, support)
+  const drawn = { road: [], open: [], rebuild: [] };
+  const MIN = { road: 2, open: 3, rebuild: 3 };
+  let drawing = null;
+  const shapeOf = (k) => (k in drawn && drawn[k].length >= MIN[k] ? drawn[k] : null);
+  function renderDraw() {
+    const k = policy.value in drawn ? policy.value : null;
+    rowDraw.hidden = !k;
+    bDraw.hidden = !!drawing;
+    bDrawDone.hidden = !drawing;
+    bDrawClear.disabled = !k || !drawn[k].length;
+    drawStatus.textContent = !k ? '' : drawing ? hs('draw_hint', { n: drawn[k].length }) : shapeOf(k) ? hs('draw_n', { n: drawn[k].length }) : hs('draw_none');
+    // while drawing the view takes clicks as points (an empty draft still captures them)
+    v.setDraft(k && (drawing || drawn[k].length) ? { kind: k, points: drawn[k], width: 16 } : null, !!drawing);
+  }
+  v.onGround((p) => { if (drawing) { drawn[drawing].push(p); renderDraw(); } });
+  bDraw.addEventListener('click', () => { if (policy.value in drawn) { drawn[policy.value] = []; drawing = policy.value; renderDraw(); } });
+  bDrawDone.addEventListener('click', () => { drawing = null; renderDraw(); });
+  bDrawClear.addEventListener('click', () => { if (policy.value in drawn) drawn[policy.value] = []; drawing = null; renderDraw(); });
+  policy.addEventListener('change', () => { drawing = null; renderDraw(); });
+
   let running = false;
   bRun.addEventListener('click', async () => {
     if (running || !S.meta) return;
@@ -112,7 +141,10 @@ export function mountPresenterControls(box, { sv, hs, send, say }) {
     const name = `${L(po[1])}・${L(pr[1]).replace(/（.*$/, '')}`;
     const code = `${po[2]}.${pr[2]}`;
     try {
-      const body = presetScenario(S.meta, { preset: preset.value, policy: policy.value, name });
+      drawing = null;
+      const body = presetScenario(S.meta, { preset: preset.value, policy: policy.value, name, shape: shapeOf(policy.value) });
+      lastMeasures = body.scenario.measures;
+      v.setDraft(null);
       const { id, result } = await runScenario(S.ds, body, (p) => { runStatus.textContent = hs('running', { p: Math.round(p * 100) }); });
       runStatus.textContent = hs('run_done', { n: result.summary.buildings_burnt });
       await show(slot.value, result, id, code);
@@ -179,8 +211,10 @@ export function mountPresenterControls(box, { sv, hs, send, say }) {
   refreshDatasets();
   refreshPast();
   render();
+  renderDraw();
   return {
     render,
+    drawState: () => ({ drawing, road: drawn.road.length, open: drawn.open.length, rebuild: drawn.rebuild.length, lastMeasures }),
     destroy() { offFrame(); box.replaceChildren(); },
   };
 }

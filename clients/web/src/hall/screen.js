@@ -299,8 +299,11 @@ export function mountHallScreen({ S, getNet, toast, getWorld = () => null }) {
         highlight: S2?.highlight ?? null, counts: v ? v.fireCounts('A') : null, countsB: v ? v.fireCounts('B') : null,
         camera: v ? v.camera3() : null, simError: S2?.simError ?? null, sent: H.sent, refused: H.refused.slice(),
         table: H.sv?.table ? H.sv.table.stats() : null, rect: panel.hidden ? null : panel.getBoundingClientRect().toJSON(),
+        draw: H.controls?.drawState ? H.controls.drawState() : null, extent: S2?.meta?.extent ?? null,
       };
     },
+    /** Page coordinates of a point of the district (local metres, on the ground): tests click there. */
+    pageOfLocal(x, y) { return H.sv ? H.sv.view.pageOf(x, y) : null; },
     destroy() {
       H.controls?.destroy();
       H.sv?.destroy();

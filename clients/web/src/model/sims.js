@@ -53,15 +53,17 @@ export async function listSims(ds) {
     .sort((a, b) => (b.created || 0) - (a.created || 0));
 }
 
-/** A scenario request around the district's centre, for quick runs (the hall's presenter):
+/** A scenario request around the district's centre, for quick runs (the hall's presenter), or
+ * with ``shape`` (points drawn on the map) in place of the preset road, square or share:
  * ``policy`` none | road (16 m east-west through the centre) | open (a 40 m square) | rebuild
  * (half the oldest wooden buildings to 耐火). ``name`` is the caption. */
-export function presetScenario(meta, { preset = '最悪', policy = 'none', name = '', hours = 6 } = {}) {
+export function presetScenario(meta, { preset = '最悪', policy = 'none', name = '', hours = 6, shape = null } = {}) {
   const lo = meta.extent.local_min, hi = meta.extent.local_max;
   const cx = (lo[0] + hi[0]) / 2, cy = (lo[1] + hi[1]) / 2;
   const measures = [];
-  if (policy === 'road') measures.push({ type: 'road_widening', centreline: [[lo[0] - 30, cy], [hi[0] + 30, cy]], width: 16, action: 'remove' });
-  else if (policy === 'open') measures.push({ type: 'open_space', polygon: [[cx - 20, cy - 20], [cx + 20, cy - 20], [cx + 20, cy + 20], [cx - 20, cy + 20]] });
-  else if (policy === 'rebuild') measures.push({ type: 'rebuild', to: '耐火', share: 0.5 });
+  const pts = shape && shape.map(([x, y]) => [Math.round(x * 10) / 10, Math.round(y * 10) / 10]); // drawn on the map: local metres
+  if (policy === 'road') measures.push({ type: 'road_widening', centreline: pts || [[lo[0] - 30, cy], [hi[0] + 30, cy]], width: 16, action: 'remove' });
+  else if (policy === 'open') measures.push({ type: 'open_space', polygon: pts || [[cx - 20, cy - 20], [cx + 20, cy - 20], [cx + 20, cy + 20], [cx - 20, cy + 20]] });
+  else if (policy === 'rebuild') measures.push(pts ? { type: 'rebuild', to: '耐火', area: pts } : { type: 'rebuild', to: '耐火', share: 0.5 });
   return { weather: { preset }, hours, seed: 1, scenario: { name, wooden: '裸木造', measures } };
 }
