@@ -30,6 +30,10 @@ from yakuba.server.rooms.hall import HallRoom
 
 log = logging.getLogger("yakuba.hall")
 
+# The operations a node may ask the others to apply (HallRoom's methods of the same names):
+# nothing else of the room, its base class included, is reachable from the bus.
+OPS = frozenset({"present", "release", "cohost", "handover", "show", "agenda", "ask", "upvote", "pick", "answered",
+                 "react", "open_poll", "close_poll", "vote"})
 STATE_KEYS = ("presenter", "copresenters", "show", "show_v", "agenda", "questions", "on_screen", "reactions", "poll")
 
 
@@ -60,9 +64,9 @@ def apply(room: HallRoom, m: dict) -> None:
     """Another node's change to our copy: the operation (trusted), then its public state."""
     op = m["op"]
     if op != "stage":
-        fn = getattr(HallRoom, op, None)
-        if fn is None or op.startswith("_") or op in ("resource", "require", "summary"):
+        if op not in OPS:
             raise ValueError(f"not a hall operation: {op!r}")
+        fn = getattr(HallRoom, op)
         room.trusted = True
         try:
             fn(room, principal(m), m["actor"], *m["a"])
@@ -75,4 +79,4 @@ def apply(room: HallRoom, m: dict) -> None:
         room.update(patch)
 
 
-__all__ = ["STATE_KEYS", "apply", "diff", "new_id", "pack", "principal", "public"]
+__all__ = ["OPS", "STATE_KEYS", "apply", "diff", "new_id", "pack", "principal", "public"]

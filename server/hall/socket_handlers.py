@@ -138,6 +138,7 @@ class HallDesk:
 
     async def _do(self, c: "Client", room_id: str, op: str, *args) -> dict:
         """One operation on this node's copy (the policy decides here), then to the others."""
+        assert op in rep.OPS  # what the other nodes will apply
         room = self._room(c, room_id)
         before = rep.public(room)
         result = getattr(HallRoom, op)(room, c.principal, c.avatar_id, *args)

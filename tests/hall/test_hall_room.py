@@ -88,3 +88,16 @@ def test_questions_votes_pick_and_the_summary_has_no_names(hall):
     assert s["polls"][0]["reasons"] == [{"option": "道路拡幅", "why": "通学路が安全になる"}]
     assert "山田" not in repr(s) and all(set(q) == {"text", "votes", "answered"} for q in s["questions"])
     refused(hall.summary, RES, A, code="forbidden")
+
+
+def test_another_nodes_message_reaches_only_the_hall_operations(hall):
+    from yakuba.server.hall import replication as rep
+
+    hall.present(STAFF, P)
+    before = (set(hall.members), hall.version)
+    for op in ("leave", "join", "update", "handle", "summary", "_apply"):
+        with pytest.raises(ValueError):
+            rep.apply(hall, {"op": op, "a": [], "actor": P, "p": ["staff", 1], "patch": {}})
+    assert (set(hall.members), hall.version) == before
+    rep.apply(hall, {"op": "show", "a": [{"t": 60.0}, []], "actor": P, "p": ["staff", 1], "patch": {}})
+    assert hall.state["show"]["t"] == 60.0

@@ -3,8 +3,8 @@
 import {
   Group, Mesh, MeshBasicMaterial, PlaneGeometry, BoxGeometry, CanvasTexture, SRGBColorSpace, Vector3,
 } from 'three';
+import { P } from './plan-space.js';
 
-const P = (x, y, h = 0) => new Vector3(x, h, -y); // plan (x, y) -> three (x, h, -y)
 const DOOR_H = 2.2; // world/gltf.py DOOR_HEIGHT: the door fills the frame's opening
 const FADED = 0.18; // a sign between the camera and your avatar: seen through, still readable as a board
 const SIGN_BACK = new MeshBasicMaterial({ color: 0x33475b });
