@@ -13,6 +13,7 @@ sandboxed and with nosniff, so a crafted file cannot run as a page of this site.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
@@ -25,7 +26,7 @@ from yakuba.server.http.content_type import BODY_TYPES
 from yakuba.server.http_errors import ApiError, json_errors
 
 from .backend import MediaError
-from .documents import DOC_TYPES, DocumentError
+from .documents import DOC_TYPES, DocumentError, check
 from .service import MediaService
 
 log = logging.getLogger("yakuba.media.docs")
@@ -64,7 +65,8 @@ async def upload(request: web.Request) -> web.Response:
             raise MediaError("media_forbidden", "open the city hall and enter the room first")
         svc.check(p, Action.SHARE_DOC, room, avatar)
         data = await read_body(request, svc.shelf.max_bytes)
-        doc = svc.shelf.add(room, data, p.key)
+        checked = await asyncio.to_thread(check, data, svc.shelf.max_bytes)  # not on the realtime loop
+        doc = svc.shelf.add(room, data, p.key, checked)
     except (MediaError, DocumentError) as e:
         raise _fail(e) from None
     log.info("document uploaded room=%s doc=%s type=%s bytes=%d", room, doc.id, doc.type, len(doc.data))

@@ -87,8 +87,10 @@ class DocumentShelf:
         self.key = key or secrets.token_bytes(32)  # signs addresses; a restart invalidates them
         self.docs: dict[str, Document] = {}
 
-    def add(self, room: str, data: bytes, owner: str) -> Document:
-        kind, pages = check(data, self.max_bytes)
+    def add(self, room: str, data: bytes, owner: str, checked: tuple[str, int | None] | None = None) -> Document:
+        """``checked``: check(data)'s answer when the caller ran it already (off the event loop:
+        a 20 MB PDF's page count is a scan of every byte)."""
+        kind, pages = checked or check(data, self.max_bytes)
         in_room = sorted((d for d in self.docs.values() if d.room == room), key=lambda d: d.created)
         for old in in_room[: max(0, len(in_room) - MAX_DOCS_PER_ROOM + 1)]:
             del self.docs[old.id]
