@@ -34,7 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hours", type=float, help="simulated time (default 6, or the scenario's)")
     p.add_argument("--seed", type=int, help="random seed (spotting)")
     p.add_argument("--spotting", action="store_true", help="enable firebrand spotting (飛び火)")
-    p.add_argument("--compare", metavar="FILE", help="a second scenario (B) run under the same weather and ignition; "
+    p.add_argument("--model", choices=("hamada", "physics"), help="spread model: hamada (fast, empirical; the default) "
+                   "or physics (building to building: radiation, leaning flames, firebrands)")
+    p.add_argument("--suppression", metavar="DELAY_MIN,BRIGADES,FRONT_M[,INTERVAL_MIN]",
+                   help="fire brigades as a planning assumption: the first arrives after DELAY_MIN, each holds FRONT_M "
+                   "metres of front (e.g. 10,5,40,5); off by default")
+    p.add_argument("--compare", metavar="FILE", help="a second scenario (B) run under A's weather, ignition and model; "
                    "the output gains `comparison` (buildings and floor area saved by B)")
     p.add_argument("--out", required=True, help="output JSON file")
     p.set_defaults(func=_simulate)
@@ -114,6 +119,18 @@ def _simulate(args: argparse.Namespace) -> int:
             s.seed = args.seed
         if args.spotting:
             s.spotting = True
+        if args.model:
+            s.model = args.model
+        if args.suppression:
+            parts = args.suppression.split(",")
+            keys = ("delay_min", "brigades", "front_m", "interval_min")
+            try:
+                vals = [float(x) for x in parts]
+            except ValueError:
+                raise ScenarioError("must be numbers: DELAY_MIN,BRIGADES,FRONT_M[,INTERVAL_MIN]", "--suppression") from None
+            if not 3 <= len(vals) <= 4:
+                raise ScenarioError("takes 3 or 4 numbers: DELAY_MIN,BRIGADES,FRONT_M[,INTERVAL_MIN]", "--suppression")
+            s.suppression = parse_scenario({"suppression": dict(zip(keys, vals))}).suppression
         return s
 
     def run_with_bar(s, label: str):
@@ -131,10 +148,10 @@ def _simulate(args: argparse.Namespace) -> int:
         comparison = None
         if args.compare:
             b = with_overrides(_scenario(argparse.Namespace(scenario=args.compare)))
-            if b.weather is None:
-                b.weather = run.weather  # the same weather as A unless B names its own
-            if not b.ignition:
-                b.ignition = [table.gml_id[i] for i in run.result.sources.tolist()]
+            # A comparison of policies holds everything else equal: A's weather, ignition, model,
+            # horizon, seed and brigades (a B file's own weather would compare weathers).
+            b.weather, b.model, b.hours, b.seed, b.spotting, b.suppression = run.weather, s.model, s.hours, s.seed, s.spotting, s.suppression
+            b.ignition = [table.gml_id[i] for i in run.ignition.tolist()]
             run_b = run_with_bar(b, "延焼 B")
             comparison = {"a": s.name, "b": b.name, **compare(run.applied.district, run.result.ignition_s, run_b.applied.district, run_b.result.ignition_s)}
         compact = run.to_compact()
@@ -145,7 +162,11 @@ def _simulate(args: argparse.Namespace) -> int:
             "weather": compact["weather"],
             "hours": s.hours,
             "seed": s.seed,
-            "ignition": [table.gml_id[i] for i in run.result.sources.tolist()],
+            "model": compact["model"],
+            "suppression": compact["suppression"],
+            "contained_s": compact["contained_s"],
+            "notes": compact["notes"],
+            "ignition": [table.gml_id[i] for i in run.ignition.tolist()],
             "ignition_s": {g: (round(float(x), 1) if x != float("inf") else None) for g, x in zip(table.gml_id, t.tolist())},
             "summary": compact["summary"],
             "burnt_area_series": compact["series"],

@@ -126,25 +126,59 @@ class EdgeTimes:
     seconds: np.ndarray
 
 
+class Prepared(Protocol):
+    """A model made ready for one (layout, classes, weather): runs many ignitions cheaply."""
+
+    n: int
+    burns: np.ndarray  # bool per building
+    burn_duration_s: np.ndarray
+    area: np.ndarray  # footprint m2 per building
+
+    def ignition_times(self, sources: np.ndarray, horizon_s: float, brands: EdgeTimes | None = None) -> np.ndarray:
+        """Seconds to ignition per building (inf: not within the horizon). ``brands``: spot-fire
+        edges drawn for this run (spotting.py): the target is alight ``seconds`` after the source."""
+        ...
+
+
 class SpreadModel(Protocol):
-    """What the graph search needs from a spread model."""
+    """What a simulation needs from a spread model (Hamada here, physics.py the other)."""
 
     name: str
 
-    def edge_times(self, graph: NeighbourGraph, classes: np.ndarray, weather: Weather) -> EdgeTimes: ...
+    def burns(self, classes: np.ndarray) -> np.ndarray: ...
 
     def burn_duration_s(self, classes: np.ndarray) -> np.ndarray: ...
 
-    def burns(self, classes: np.ndarray) -> np.ndarray: ...
+    def prepare(self, graph: NeighbourGraph, classes: np.ndarray, weather: Weather,
+                height: np.ndarray | None = None) -> Prepared: ...
 
 
 def _table(params: dict[int, ClassParams], attr: str) -> np.ndarray:
     return np.array([float(getattr(params[c], attr)) for c in range(len(StructureClass))])
 
 
+def equivalent_gap(side: np.ndarray, gap: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Hamada's d for an edge: the gap scaled to the building's nominal side a.
+
+    The edge's centroid distance is a chord through the two half buildings plus the gap; the
+    formula's unit is a + d for square houses side by side. Scaling the gap by a / chord makes a
+    row of squares give d, and two squares meeting corner to corner (a lattice seen along its
+    diagonal: chord and gap both x sqrt 2) give d too, so the front speed is the formula's
+    whatever the grid's angle to the wind."""
+    chord = np.maximum(dist - gap, 0.5)
+    return gap * side / chord
+
+
 @dataclass
 class HamadaModel:
-    """Hamada edge times on the neighbour graph (see module docstring)."""
+    """Hamada edge times on the neighbour graph (see module docstring).
+
+    An edge's time is its centroid distance over the formula's speed in the edge's direction,
+    with the pair's equivalent gap (:func:`equivalent_gap`). Because the speed at any angle is
+    at most the downwind speed and the double half-ellipse's reach along the wind is never more
+    than the downwind speed (its "x" extent peaks at 0 deg), no path through the graph, however
+    it zigzags or skips, outruns the formula; and since the graph links only buildings that face
+    each other (graph.py), a 耐火 building shields those behind it."""
 
     k: float = 1.6
     low_wind_blend: bool = True
@@ -165,26 +199,41 @@ class HamadaModel:
     def burn_duration_s(self, classes: np.ndarray) -> np.ndarray:
         return _table(self.params, "burn_duration_s")[classes]
 
+    def reach_m(self, cls: int, wind_ms: float) -> float:
+        """The widest gap this class's fire crosses downwind at this wind (no spotting)."""
+        return float(self.params[cls].max_distance_m) * (1.0 + self.downwind_reach_per_ms * min(wind_ms, 15.0))
+
     def edge_times(self, graph: NeighbourGraph, classes: np.ndarray, weather: Weather) -> EdgeTimes:
         classes = np.asarray(classes, dtype=np.int64)
         src, dst, gap, bearing = graph.directed()
+        dist = graph.both(graph.dist)
         burns = _table(self.params, "burns").astype(bool)
         ok = burns[classes[src]] & burns[classes[dst]]
-        src, dst, gap, bearing = src[ok], dst[ok], gap[ok], bearing[ok]
+        src, dst, gap, bearing, dist = src[ok], dst[ok], gap[ok], bearing[ok], dist[ok]
         cs, cd = classes[src], classes[dst]
         v = weather.speed_ms
         cos_t = np.cos(np.radians(bearing - weather.downwind_bearing_deg)) if v > 0 else np.zeros(len(src))
         reach = 1.0 + self.downwind_reach_per_ms * min(v, 15.0) * np.maximum(cos_t, 0.0)
         ok = gap <= _table(self.params, "max_distance_m")[cs] * reach
-        src, dst, gap, cos_t, cs, cd = src[ok], dst[ok], gap[ok], cos_t[ok], cs[ok], cd[ok]
+        src, dst, gap, cos_t, cs, cd, dist = src[ok], dst[ok], gap[ok], cos_t[ok], cs[ok], cd[ok], dist[ok]
         a = np.clip(graph.side[src], self.side_min_m, self.side_max_m)
         cp = _table(self.params, "c_prime")
         c = 0.5 * (cp[cs] + cp[cd])  # the pair's share of protected wooden buildings
-        v_d, v_s, v_u = hamada_speeds(a, gap, v, c, self.k, self.low_wind_blend)
+        d_eq = equivalent_gap(a, gap, dist)
+        v_d, v_s, v_u = hamada_speeds(a, d_eq, v, c, self.k, self.low_wind_blend)
         speed = directional_speed(v_d, v_s, v_u, cos_t)  # m/min
-        minutes = (a + gap) / speed * _table(self.params, "time_factor")[cd]
+        minutes = dist / speed * _table(self.params, "time_factor")[cd]
         seconds = minutes * 60.0
         # The source must still be burning when the front crosses the gap.
         ok = seconds <= _table(self.params, "burn_duration_s")[cs]
         seconds = seconds + _table(self.params, "ignition_delay_s")[cd]
         return EdgeTimes(src[ok].astype(np.int32), dst[ok].astype(np.int32), seconds[ok])
+
+    def prepare(self, graph: NeighbourGraph, classes: np.ndarray, weather: Weather,
+                height: np.ndarray | None = None) -> "Prepared":
+        from .simulate import SpreadGraph, to_csr
+
+        classes = np.asarray(classes)
+        edges = self.edge_times(graph, classes, weather)
+        return SpreadGraph(graph.n, to_csr(graph.n, edges, unique=True), self.burns(classes),
+                           self.burn_duration_s(classes), graph.area)

@@ -4,8 +4,9 @@ Each run picks one building that can burn (uniformly, from a seeded generator) a
 the same :class:`SpreadGraph`; the probability of a building is the share of runs in which it
 ignites within the horizon. Runs are split into chunks over a process pool; each chunk is one
 ``dijkstra`` call with many sources (one row each), so the Python overhead is per chunk.
-With spotting, each run draws its own firebrand edges and needs its own graph: slower, so it
-runs in the chunk loop with the run's own seed.
+The physics model (physics.py) steps its runs in batches instead: run r's buildings are one
+block of a larger state, so a batch costs little more than its biggest fire. Runs do not
+throw firebrands here: the probability is of spread from each ignition.
 """
 
 from __future__ import annotations
@@ -23,19 +24,23 @@ from scipy.sparse.csgraph import dijkstra
 from .simulate import SpreadGraph
 
 MAX_RUNS = 10_000
+PHYSICS_BATCH = 25  # runs stepped together (state of batch x buildings)
 
-_worker_csr: csr_matrix | None = None
-
-
-def _init_worker(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n: int) -> None:
-    global _worker_csr
-    _worker_csr = csr_matrix((data, indices, indptr), shape=(n, n))
+_worker: object | None = None  # the CSR (Hamada) or the prepared physics model, per worker
 
 
-def _count_chunk(sources: np.ndarray, horizon_s: float, csr: csr_matrix | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _init_worker(prepared) -> None:
+    global _worker
+    _worker = prepared
+
+
+def _count_chunk(sources: np.ndarray, horizon_s: float, prepared=None) -> tuple[np.ndarray, np.ndarray]:
     """(per-building ignition counts, buildings burnt per run) for a chunk of single-source runs."""
-    g = csr if csr is not None else _worker_csr
-    d = dijkstra(g, directed=True, indices=sources, limit=horizon_s)
+    g = prepared if prepared is not None else _worker
+    if isinstance(g, csr_matrix):
+        d = dijkstra(g, directed=True, indices=sources, limit=horizon_s)
+    else:
+        d = g.run_many([np.array([s]) for s in sources], horizon_s)
     hit = np.isfinite(d)
     return hit.sum(axis=0).astype(np.int64), hit.sum(axis=1).astype(np.int64)
 
@@ -57,7 +62,7 @@ class MonteCarloResult:
 
 
 def burn_probability(
-    spread: SpreadGraph,
+    spread,
     runs: int,
     *,
     hours: float = 24.0,
@@ -80,31 +85,33 @@ def burn_probability(
     rng = np.random.default_rng(seed)
     ignitions = rng.choice(choices, size=runs, replace=True)
     horizon = float(hours) * 3600.0
+    hamada = isinstance(spread, SpreadGraph)
+    work = spread.csr if hamada else spread
     if workers is None:
         # A pool costs ~1 s to start (forkserver, numpy/scipy imports); below ~ 5e7 edge
-        # relaxations one process is faster, so only big jobs go to both cores.
-        workers = min(2, os.cpu_count() or 1) if runs * spread.csr.nnz > 5e7 else 1
+        # relaxations one process is faster, so only big jobs go to both cores. A physics run
+        # costs far more than a search: those always use both cores past a handful of runs.
+        big = runs * spread.csr.nnz > 5e7 if hamada else runs > 20
+        workers = min(2, os.cpu_count() or 1) if big else 1
     # Chunks bounded so a (chunk x n) distance matrix stays ~ 40 MB.
-    chunk = chunk or max(1, min(100, 5_000_000 // max(n, 1), -(-runs // (workers * 4))))
+    chunk = chunk or max(1, min(100 if hamada else PHYSICS_BATCH, 5_000_000 // max(n, 1), -(-runs // (workers * 4))))
     chunks = [ignitions[k:k + chunk] for k in range(0, runs, chunk)]
     counts = np.zeros(n, dtype=np.int64)
     per_run: list[np.ndarray] = []
     done = 0
     if workers <= 1:
         for c in chunks:
-            cnt, pr = _count_chunk(c, horizon, spread.csr)
+            cnt, pr = _count_chunk(c, horizon, work)
             counts += cnt
             per_run.append(pr)
             done += len(c)
             if progress:
                 progress(done / runs, "montecarlo")
     else:
-        csr = spread.csr
         # forkserver: safe to start from a threaded server process (plain fork can copy a held
         # lock); the graph travels once per worker through the initializer.
         ctx = mp.get_context("forkserver") if "forkserver" in mp.get_all_start_methods() else None
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(csr.data, csr.indices, csr.indptr, n)) as ex:
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(work,)) as ex:
             for c, (cnt, pr) in zip(chunks, ex.map(_count_chunk, chunks, [horizon] * len(chunks))):
                 counts += cnt
                 per_run.append(pr)

@@ -11,21 +11,41 @@ from typing import Callable
 
 import numpy as np
 
-from .classes import CLASS_KEYS, CLASS_LABELS_JA
+from .classes import CLASS_KEYS, CLASS_LABELS_JA, StructureClass
 from .clusters import find_clusters
 from .graph import NeighbourGraph, build_graph
 from .model import HamadaModel, SpreadModel
 from .montecarlo import burn_probability
+from .physics import PhysicsModel
 from .scenarios import AppliedScenario, District, Scenario, ScenarioError, apply_scenario
 from .simulate import Progress, SimulationResult, _noop, centroids_of, prepare, simulate
 from .spotting import SpottingParams
 from .weather import PRESETS, Weather
 
-RESULT_VERSION = 1
+RESULT_VERSION = 2
 
-# footprints -> graph. The default builds it; a caller running many simulations on one dataset
-# passes a cached one (server/jobs/graph_cache.py): the graph depends only on the footprints.
-GraphFor = Callable[[np.ndarray], NeighbourGraph]
+# (footprints, walls) -> graph. The default builds it; a caller running many simulations on one
+# dataset passes a cached one (server/jobs/graph_cache.py): the graph depends only on these.
+GraphFor = Callable[[np.ndarray, list], NeighbourGraph]
+
+MODELS: dict[str, Callable[[], SpreadModel]] = {"hamada": HamadaModel, "physics": PhysicsModel}
+
+
+def model_for(name: str) -> SpreadModel:
+    return MODELS[name]()
+
+
+def _default_graph(footprints: np.ndarray, walls: list) -> NeighbourGraph:
+    return build_graph(footprints, walls=walls or None)
+
+
+def class_legend(model: SpreadModel) -> dict:
+    """What the run assumed per class: the browser's legend is built from this, not a table of
+    its own (不明 burns like 防火造; 耐火 does not burn and shields)."""
+    burns = model.burns(np.arange(len(StructureClass)))
+    spreads_as = {StructureClass.UNKNOWN: CLASS_KEYS[StructureClass.PROTECTED_WOOD]}
+    return {str(k): {"ja": CLASS_LABELS_JA[k], "key": CLASS_KEYS[k], "burns": bool(burns[k]),
+                     "spreads_as": spreads_as.get(k)} for k in CLASS_LABELS_JA}
 
 
 @dataclass
@@ -34,6 +54,9 @@ class ScenarioRun:
     weather: Weather
     applied: AppliedScenario
     result: SimulationResult
+    model: SpreadModel
+    notes: list[dict]
+    ignition: np.ndarray  # the rows set alight (also when the scenario made them unable to burn)
 
     def summary(self) -> dict:
         d = self.applied.district
@@ -52,13 +75,18 @@ class ScenarioRun:
             "weather": self.weather.to_dict(),
             "hours": self.result.horizon_s / 3600.0,
             "seed": self.scenario.seed,
-            "ignition_rows": self.result.sources.tolist(),
+            "ignition_rows": self.ignition.tolist(),
             "ignition_s": ign,
             # How long each ignited building burns (0 if never ignited): playback colours
             # "burning" in [ignition, ignition + duration) and "burnt out" after.
             "burn_duration_s": np.where(fin, self.result.burn_end_s - np.where(fin, t, 0.0), 0.0).astype(int).tolist(),
             "class": d.classes.astype(int).tolist(),
-            "class_legend": {str(k): {"ja": CLASS_LABELS_JA[k], "key": CLASS_KEYS[k]} for k in CLASS_LABELS_JA},
+            "class_legend": class_legend(self.model),
+            "model": self.model.name,
+            "spotting": self.scenario.spotting,
+            "suppression": None if self.scenario.suppression is None else self.scenario.suppression.to_dict(),
+            "contained_s": None if self.result.containment is None else self.result.containment.to_dict()["contained_s"],
+            "notes": self.notes,
             "summary": self.summary(),
             "series": {
                 "t_s": self.result.series_t_s.astype(int).tolist(),
@@ -91,22 +119,38 @@ def run_scenario(
     applied = apply_scenario(base, scenario)
     d = applied.district
     weather = scenario.weather or PRESETS["最頻"]
-    model = model or HamadaModel()
+    model = model or model_for(scenario.model)
     progress(0.15, "graph")
-    graph = (graph or build_graph)(d.footprints)
+    graph = (graph or _default_graph)(d.footprints, applied.walls)
     sources = applied.ignition_rows
     burns = model.burns(d.classes)
+    notes: list[dict] = []
     if len(sources) == 0:
-        sources = default_ignition(d, burns)
+        # Chosen on the district *before* the measures, so every scenario of a comparison
+        # starts from the same building (an open space at the centre must not move the fire).
+        sources = default_ignition(base, model.burns(base.classes))
+        if not burns[sources].any():
+            notes.append(NOTE_IGNITION_NOT_BURNABLE)
     elif not burns[sources].any():
-        raise ScenarioError("none of the ignition buildings can burn (耐火 or removed)", "ignition")
-    progress(0.5, "simulate")
+        # A scenario that rebuilds the ignition building answers, it does not fail: that is
+        # the policy working (and the comparison must still run on the same ignition).
+        notes.append(NOTE_IGNITION_NOT_BURNABLE)
+    progress(0.2, "simulate")
     cent = centroids_of(d.footprints) if scenario.spotting else None
     res = simulate(graph, d.classes, weather, sources, hours=scenario.hours, model=model,
                    spotting=SpottingParams() if scenario.spotting else None, seed=scenario.seed, centroids=cent,
-                   progress=lambda f, s: progress(0.5 + 0.45 * f, s))
+                   height=d.height, floor_area=d.floor_area, suppression=scenario.suppression,
+                   progress=lambda f, s: progress(0.2 + 0.75 * f, s))
     progress(1.0, "done")
-    return ScenarioRun(scenario, weather, applied, res)
+    return ScenarioRun(scenario, weather, applied, res, model, notes, np.asarray(sources, dtype=np.int64))
+
+
+# A note on a result, not an error (so not an ErrorCode): the run answered, with this caveat.
+NOTE_IGNITION_NOT_BURNABLE = dict(
+    code="ignition_not_burnable",
+    ja="出火建物はこのシナリオで燃えない建物（耐火・除却）になっているため、延焼は起きません。",
+    en="The ignition building cannot burn in this scenario (rebuilt fire-resistant or removed): no fire spreads.",
+)
 
 
 def default_ignition(d: District, burns: np.ndarray) -> np.ndarray:
@@ -124,18 +168,20 @@ def run_montecarlo(table, scenario: Scenario, runs: int, *, model: SpreadModel |
     applied = apply_scenario(district_for(table, scenario), scenario)
     d = applied.district
     weather = scenario.weather or PRESETS["最頻"]
-    graph = (graph or build_graph)(d.footprints)
-    spread = prepare(graph, d.classes, weather, model or HamadaModel())
+    model = model or model_for(scenario.model)
+    graph = (graph or _default_graph)(d.footprints, applied.walls)
+    spread = prepare(graph, d.classes, weather, model, d.height)
     mc = burn_probability(spread, runs, hours=scenario.hours, seed=scenario.seed, workers=workers, progress=progress)
-    return {"version": RESULT_VERSION, "feature_count": len(d), "scenario": scenario.name,
+    return {"version": RESULT_VERSION, "feature_count": len(d), "scenario": scenario.name, "model": model.name,
             "weather": weather.to_dict(), "hours": scenario.hours, "seed": scenario.seed, **mc.to_dict()}
 
 
 def clusters_of(table, scenario: Scenario | None = None, *, p_outbreak: float = 0.00075) -> dict:
     """延焼クラスター for a table (after a scenario's measures, if given), normal and x1.5."""
     scenario = scenario or Scenario()
-    base = apply_scenario(district_for(table, scenario), scenario).district
-    graph = build_graph(base.footprints)
+    applied = apply_scenario(district_for(table, scenario), scenario)
+    base = applied.district
+    graph = _default_graph(base.footprints, applied.walls)
     fa = base.floor_area_or_footprint()
     normal = find_clusters(graph, base.classes, floor_area=fa)
     large = find_clusters(graph, base.classes, floor_area=fa, large_fire=True)

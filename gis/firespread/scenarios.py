@@ -10,17 +10,21 @@ Coordinates are metres in the dataset's local frame (the building table's frame)
     hours: 6
     seed: 1
     spotting: false
+    model: physics            # or hamada (default): see model.py / physics.py
+    suppression: {delay_min: 10, brigades: 5, front_m: 40, interval_min: 5}   # optional
     measures:
       - {type: road_widening, centreline: [[0, 50], [200, 50]], width: 12, action: remove}
       - {type: open_space, polygon: [[0, 0], [30, 0], [30, 30], [0, 30]]}
       - {type: rebuild, to: 耐火, area: [[...]]}          # everything that burns in the area
       - {type: rebuild, to: 準耐火, share: 0.3}            # the oldest 30 % of wooden buildings
       - {type: rebuild, to: 耐火, buildings: [bldg_a, bldg_b]}
+      - {type: wall, line: [[0, 20], [60, 20]]}          # a fire wall: blocks sight lines
 
 ``road_widening``: buildings touching the corridor (centreline +- width/2) are removed
 (``action: remove``) or set back, i.e. cut at the corridor edge (``action: setback``; what is
 left under ``min_remaining_m2`` is removed). ``open_space``: buildings touching the polygon are
-removed. Errors are :class:`ScenarioError` with the path of the offending field.
+removed. ``wall``: a fire wall (防火壁) along a polyline; no fire crosses it by radiation or flame
+(graph.py: it blocks sight lines like a building). Errors are :class:`ScenarioError` with the path of the offending field.
 """
 
 from __future__ import annotations
@@ -82,7 +86,28 @@ class Rebuild:
     type: str = "rebuild"
 
 
-Measure = RoadWidening | OpenSpace | Rebuild
+@dataclass
+class Wall:
+    line: LineString
+    type: str = "wall"
+
+
+Measure = RoadWidening | OpenSpace | Rebuild | Wall
+MODELS = ("hamada", "physics")
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """Fire brigades as a planning assumption (suppression.py): the first arrives ``delay_min``
+    after ignition, the others every ``interval_min``; each holds ``front_m`` metres of front."""
+
+    delay_min: float = 10.0
+    brigades: int = 5
+    front_m: float = 40.0
+    interval_min: float = 5.0
+
+    def to_dict(self) -> dict:
+        return {"delay_min": self.delay_min, "brigades": self.brigades, "front_m": self.front_m, "interval_min": self.interval_min}
 
 
 @dataclass
@@ -95,6 +120,8 @@ class Scenario:
     hours: float = 6.0
     seed: int = 0
     spotting: bool = False
+    model: str = "hamada"
+    suppression: Suppression | None = None
     measures: list[Measure] = field(default_factory=list)
 
 
@@ -181,7 +208,31 @@ def _measure(d, path: str) -> Measure:
         if area is None and share is None and ids is None:
             raise ScenarioError("needs an area, a share or a list of buildings", path)
         return Rebuild(to, area, share, ids)
-    raise ScenarioError(f"unknown measure type {t!r} (use road_widening, open_space or rebuild)", f"{path}.type")
+    if t == "wall":
+        _check_keys(d, {"type", "line"}, path)
+        line = LineString(_coords(d.get("line"), f"{path}.line", 2))
+        if line.length <= 0:
+            raise ScenarioError("has zero length", f"{path}.line")
+        return Wall(line)
+    raise ScenarioError(f"unknown measure type {t!r} (use road_widening, open_space, rebuild or wall)", f"{path}.type")
+
+
+def _suppression(d, path: str) -> Suppression | None:
+    if d is None or d is False:
+        return None
+    if not isinstance(d, dict):
+        raise ScenarioError("must be an object {delay_min, brigades, front_m, interval_min} or null", path)
+    _check_keys(d, {"delay_min", "brigades", "front_m", "interval_min"}, path)
+    base = Suppression()
+    brigades = _num(d.get("brigades", base.brigades), f"{path}.brigades", lo=1, hi=200)
+    if brigades != int(brigades):
+        raise ScenarioError("must be a whole number", f"{path}.brigades")
+    return Suppression(
+        delay_min=_num(d.get("delay_min", base.delay_min), f"{path}.delay_min", lo=0, hi=180),
+        brigades=int(brigades),
+        front_m=_num(d.get("front_m", base.front_m), f"{path}.front_m", lo=5, hi=200),
+        interval_min=_num(d.get("interval_min", base.interval_min), f"{path}.interval_min", lo=0, hi=60),
+    )
 
 
 def parse_scenario(d) -> Scenario:
@@ -190,7 +241,8 @@ def parse_scenario(d) -> Scenario:
         return Scenario()
     if not isinstance(d, dict):
         raise ScenarioError("a scenario must be an object")
-    _check_keys(d, {"name", "wooden", "bare_before_year", "weather", "ignition", "hours", "seed", "spotting", "measures", "description"}, "")
+    _check_keys(d, {"name", "wooden", "bare_before_year", "weather", "ignition", "hours", "seed", "spotting", "measures",
+                    "description", "model", "suppression"}, "")
     s = Scenario(name=str(d.get("name", "scenario")))
     if "wooden" in d:
         try:
@@ -222,6 +274,11 @@ def parse_scenario(d) -> Scenario:
         if not isinstance(d["spotting"], bool):
             raise ScenarioError("must be true or false", "spotting")
         s.spotting = d["spotting"]
+    if "model" in d:
+        if d["model"] not in MODELS:
+            raise ScenarioError(f"must be one of {', '.join(MODELS)}, got {repr(d['model'])[:40]}", "model")
+        s.model = d["model"]
+    s.suppression = _suppression(d.get("suppression"), "suppression")
     ms = d.get("measures", [])
     if not isinstance(ms, list):
         raise ScenarioError("must be a list", "measures")
@@ -256,6 +313,7 @@ class District:
     floor_area: np.ndarray  # m2, NaN unknown
     footprint_area: np.ndarray
     year: np.ndarray
+    height: np.ndarray | None = None  # m; NaN unknown (physics.py assumes storeys x 3 m, else 6 m)
     fallbacks: int = 0
     _index: dict[str, int] | None = None
 
@@ -264,8 +322,11 @@ class District:
         c = classify_table(table, wooden=wooden, bare_before_year=bare_before_year)
         fps = np.empty(len(table), dtype=object)
         fps[:] = list(table.footprints)
+        h = np.asarray(table.height, dtype=np.float64).copy()
+        st = np.asarray(table.storeys_above)
+        h = np.where(np.isfinite(h) & (h > 0), h, np.where(st > 0, 3.0 * st, np.nan))
         return cls(list(table.gml_id), fps, c.classes.copy(), np.asarray(table.total_floor_area, dtype=np.float64).copy(),
-                   np.asarray(table.footprint_area, dtype=np.float64).copy(), np.asarray(table.year).copy(), c.fallbacks)
+                   np.asarray(table.footprint_area, dtype=np.float64).copy(), np.asarray(table.year).copy(), h, c.fallbacks)
 
     def __len__(self) -> int:
         return len(self.gml_id)
@@ -288,7 +349,8 @@ class District:
 
     def copy(self) -> "District":
         return replace(self, footprints=self.footprints.copy(), classes=self.classes.copy(),
-                       floor_area=self.floor_area.copy(), footprint_area=self.footprint_area.copy())
+                       floor_area=self.floor_area.copy(), footprint_area=self.footprint_area.copy(),
+                       height=None if self.height is None else self.height.copy())
 
 
 @dataclass
@@ -297,11 +359,12 @@ class AppliedScenario:
     removed: list[int] = field(default_factory=list)
     set_back: list[int] = field(default_factory=list)
     rebuilt: list[int] = field(default_factory=list)
+    walls: list[LineString] = field(default_factory=list)
     ignition_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def report(self) -> dict:
         return {"removed": len(self.removed), "set_back": len(self.set_back), "rebuilt": len(self.rebuilt),
-                "class_fallbacks": self.district.fallbacks}
+                "walls": len(self.walls), "class_fallbacks": self.district.fallbacks}
 
 
 def _remove(d: District, rows: np.ndarray) -> None:
@@ -363,6 +426,8 @@ def apply_scenario(base: District, s: Scenario) -> AppliedScenario:
                 rows = np.flatnonzero(cand & np.isin(d.classes, BURNABLE))
             d.classes[rows] = m.to
             out.rebuilt += rows.tolist()
+        elif isinstance(m, Wall):
+            out.walls.append(m.line)
     out.ignition_rows = d.rows_of(s.ignition, "ignition") if s.ignition else np.zeros(0, np.int64)
     return out
 

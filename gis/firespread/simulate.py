@@ -1,8 +1,11 @@
-"""Ignition times as earliest arrival: a multi-source shortest path over the neighbour graph.
+"""One simulation run: a model made ready for the layout and weather, ignition times, series.
 
-A building ignites when the first fire front reaches it (Tsujihara et al. 2003): with edge
-weights = spread times, that is Dijkstra from all ignition points at once
-(``scipy.sparse.csgraph.dijkstra(min_only=True)``), cut at the time horizon.
+For Hamada a building ignites when the first fire front reaches it (Tsujihara et al. 2003):
+with edge weights = spread times, that is Dijkstra from all ignition points at once
+(``scipy.sparse.csgraph.dijkstra(min_only=True)``), cut at the time horizon (:class:`SpreadGraph`).
+The physics model (physics.py) steps time instead, since heat from several burning buildings adds
+up. Both sit behind ``model.SpreadModel``; spotting (spotting.py) and suppression
+(suppression.py) work on either.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from scipy.sparse.csgraph import dijkstra
 from .graph import NeighbourGraph
 from .model import EdgeTimes, HamadaModel, SpreadModel
 from .spotting import SpottingParams, spot_edges
+from .suppression import Containment, contain
 from .weather import Weather
 
 Progress = Callable[[float, str], None]  # (fraction 0..1, stage) -> None
@@ -37,6 +41,17 @@ class SpreadGraph:
     burns: np.ndarray  # bool per building
     burn_duration_s: np.ndarray
     area: np.ndarray  # footprint m2 per building
+
+    def ignition_times(self, sources: np.ndarray, horizon_s: float, brands: EdgeTimes | None = None) -> np.ndarray:
+        g = self
+        if brands is not None and len(brands.src):
+            c = self.csr.tocoo()
+            merged = EdgeTimes(np.concatenate([c.row, brands.src]), np.concatenate([c.col, brands.dst]),
+                               np.concatenate([c.data, brands.seconds]))
+            g = SpreadGraph(self.n, to_csr(self.n, merged), self.burns, self.burn_duration_s, self.area)
+        t = earliest_arrival(g, sources, horizon_s)
+        t[~self.burns] = np.inf
+        return t
 
 
 def to_csr(n: int, edges: EdgeTimes, *, unique: bool = False) -> csr_matrix:
@@ -58,22 +73,10 @@ def to_csr(n: int, edges: EdgeTimes, *, unique: bool = False) -> csr_matrix:
     return csr_matrix((w, dst, indptr), shape=(n, n))
 
 
-def _merge(a: EdgeTimes, b: EdgeTimes) -> EdgeTimes:
-    return EdgeTimes(np.concatenate([a.src, b.src]), np.concatenate([a.dst, b.dst]), np.concatenate([a.seconds, b.seconds]))
-
-
-def prepare(
-    graph: NeighbourGraph, classes: np.ndarray, weather: Weather, model: SpreadModel | None = None,
-    *, extra: EdgeTimes | None = None,
-) -> SpreadGraph:
-    model = model or HamadaModel()
-    classes = np.asarray(classes)
-    edges = model.edge_times(graph, classes, weather)
-    unique = True
-    if extra is not None and len(extra.src):
-        edges = _merge(edges, extra)
-        unique = False
-    return SpreadGraph(graph.n, to_csr(graph.n, edges, unique=unique), model.burns(classes), model.burn_duration_s(classes), graph.area)
+def prepare(graph: NeighbourGraph, classes: np.ndarray, weather: Weather, model: SpreadModel | None = None,
+            height: np.ndarray | None = None):
+    """The model made ready for this layout and weather (model.Prepared)."""
+    return (model or HamadaModel()).prepare(graph, np.asarray(classes), weather, height)
 
 
 def earliest_arrival(spread: SpreadGraph, sources: np.ndarray, horizon_s: float) -> np.ndarray:
@@ -94,6 +97,8 @@ class SimulationResult:
     series_burnt_area_m2: np.ndarray  # footprint area ignited by t (burning or burnt out)
     series_buildings: np.ndarray  # buildings ignited by t
     n_spot_edges: int = 0
+    model: str = "hamada"
+    containment: Containment | None = None  # suppression's outcome, when it was on
 
     @property
     def burnt(self) -> np.ndarray:
@@ -130,37 +135,44 @@ def simulate(
     spotting: SpottingParams | None = None,
     seed: int = 0,
     centroids: np.ndarray | None = None,
+    height: np.ndarray | None = None,
+    floor_area: np.ndarray | None = None,
+    suppression=None,
     step_s: float = 600.0,
     progress: Progress = _noop,
 ) -> SimulationResult:
     """One run. ``sources``: row numbers alight at t = 0 (those that cannot burn are ignored).
 
     With ``spotting`` (and ``centroids``), firebrand edges are drawn from ``seed``: the same
-    seed gives the same result.
+    seed gives the same result. ``suppression`` (scenarios.Suppression): brigades contain the
+    fire once they can hold its whole front (suppression.py); nothing ignites after that.
     """
     model = model or HamadaModel()
     classes = np.asarray(classes)
     horizon = float(hours) * 3600.0
-    extra = None
+    brands = None
     if spotting is not None:
         if centroids is None:
             raise ValueError("spotting needs building centroids")
         rng = np.random.default_rng(seed)
-        extra = spot_edges(centroids, model.burns(classes), weather, rng, spotting)
+        brands = spot_edges(centroids, model.burns(classes), weather, rng, spotting, area=graph.area,
+                            floor_area=floor_area)
     progress(0.1, "edges")
-    spread = prepare(graph, classes, weather, model, extra=extra)
+    ready = model.prepare(graph, classes, weather, height)
     src = np.asarray(sources, dtype=np.int64)
-    src = src[spread.burns[src]] if len(src) else src
-    progress(0.5, "search")
-    t = earliest_arrival(spread, src, horizon)
-    t[~spread.burns] = np.inf
+    src = src[ready.burns[src]] if len(src) else src
+    progress(0.3, "search")
+    t = ready.ignition_times(src, horizon, brands)
+    containment = None
+    if suppression is not None:
+        t, containment = contain(t, ready.burn_duration_s, graph, suppression, ready.burns)
     progress(0.9, "series")
-    st, sa, sb = burnt_series(t, spread.area, horizon, step_s)
+    st, sa, sb = burnt_series(t, ready.area, horizon, step_s)
     progress(1.0, "done")
     return SimulationResult(
-        ignition_s=t, burn_end_s=t + spread.burn_duration_s, sources=src, horizon_s=horizon,
+        ignition_s=t, burn_end_s=t + ready.burn_duration_s, sources=src, horizon_s=horizon,
         series_t_s=st, series_burnt_area_m2=sa, series_buildings=sb,
-        n_spot_edges=0 if extra is None else len(extra.src),
+        n_spot_edges=0 if brands is None else len(brands.src), model=model.name, containment=containment,
     )
 
 

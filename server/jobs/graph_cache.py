@@ -2,9 +2,9 @@
 
 A worker process lives for many jobs, so the second simulation on a dataset skips the graph
 build (the slowest step before the search). The graph depends only on the footprints after the
-scenario's measures (and the max gap), so the key is the dataset, the table file's mtime and a
-digest of those footprints: a measure that moves or removes a building gets its own graph, a
-weather change reuses it.
+scenario's measures and its fire walls (and the max gap), so the key is the dataset, the table
+file's mtime and a digest of those: a measure that moves or removes a building or adds a wall
+gets its own graph, a weather change, a rebuild to 耐火 or a change of model reuses it.
 """
 
 from __future__ import annotations
@@ -51,18 +51,19 @@ def footprints_digest(footprints: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def graph_for(table_key: tuple, footprints: np.ndarray, hit: list | None = None,
+def graph_for(table_key: tuple, footprints: np.ndarray, walls: list | None = None, hit: list | None = None,
               max_gap: float = DEFAULT_MAX_GAP_M) -> NeighbourGraph:
-    """The neighbour graph for these footprints, built once per process per key.
+    """The neighbour graph for these footprints and walls, built once per process per key.
     ``hit`` (optional list) gets True appended on a cache hit, False on a build."""
-    key = (*table_key, max_gap, footprints_digest(footprints))
+    walls = list(walls or [])
+    key = (*table_key, max_gap, footprints_digest(footprints), footprints_digest(np.asarray(walls, dtype=object)) if walls else "")
     g = _graphs.get(key)
     was_hit = g is not None
     if was_hit:
         _graphs.move_to_end(key)
         stats["graph_hits"] += 1
     else:
-        g = build_graph(footprints, max_gap=max_gap)
+        g = build_graph(footprints, max_gap=max_gap, walls=walls or None)
         stats["graph_builds"] += 1
         _graphs[key] = g
         while len(_graphs) > GRAPHS_KEPT:

@@ -122,7 +122,7 @@ def run_simulation(job_id: str, params: dict, data_dir: Path, report: Report) ->
 
     table, key = table_for(Path(data_dir), params["dataset"])
     hit: list[bool] = []
-    run = run_scenario(table, _scenario(params), progress=report, graph=lambda fp: graph_for(key, fp, hit))
+    run = run_scenario(table, _scenario(params), progress=report, graph=lambda fp, walls: graph_for(key, fp, walls, hit))
     return {"result": run.to_compact(), "graph_cached": bool(hit and hit[0])}
 
 
@@ -133,7 +133,7 @@ def run_montecarlo(job_id: str, params: dict, data_dir: Path, report: Report) ->
     hit: list[bool] = []
     # workers=1: this process IS the pool's worker; a nested pool would fight for the same cores.
     doc = mc(table, _scenario(params), int(params["runs"]), workers=1, progress=report,
-             graph=lambda fp: graph_for(key, fp, hit))
+             graph=lambda fp, walls: graph_for(key, fp, walls, hit))
     return {"result": doc, "graph_cached": bool(hit and hit[0])}
 
 

@@ -158,7 +158,17 @@ class MonteCarloIn(BaseModel):
     runs: Annotated[StrictInt, Field(ge=1, le=MAX_RUNS)]
 
 
-_SIM_FIELDS = ("weather", "scenario", "ignition", "hours", "seed", "spotting", "montecarlo")
+_SIM_FIELDS = ("weather", "scenario", "ignition", "hours", "seed", "spotting", "montecarlo", "model", "suppression")
+
+
+class SuppressionIn(BaseModel):
+    """Fire brigades as a planning assumption (gis/firespread/suppression.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+    delay_min: float = Field(10.0, ge=0, le=180, description="first brigade's arrival after ignition, minutes")
+    brigades: StrictInt = Field(5, ge=1, le=200)
+    front_m: float = Field(40.0, ge=5, le=200, description="metres of fire front one brigade holds")
+    interval_min: float = Field(5.0, ge=0, le=60, description="minutes between arrivals")
 
 
 class SimulationIn(BaseModel):
@@ -174,6 +184,8 @@ class SimulationIn(BaseModel):
     hours: float | None = Field(None, gt=0, le=MAX_HOURS)
     seed: float | None = Field(None, ge=0, le=2**32 - 1, description="an integer")
     spotting: bool | None = None
+    model: Literal["hamada", "physics"] | None = Field(None, description="spread model (default hamada)")
+    suppression: SuppressionIn | None = Field(None, description="fire brigades; absent or null: none")
     montecarlo: MonteCarloIn | None = Field(None, description="burn probability over many runs instead of one run")
     _parsed: Scenario = PrivateAttr(default_factory=Scenario)
 
@@ -192,7 +204,7 @@ class SimulationIn(BaseModel):
         if not isinstance(doc, dict):
             raise ProtocolError(ErrorCode.INVALID_REQUEST, "scenario must be an object")
         doc = dict(doc)
-        for k in ("weather", "ignition", "hours", "seed", "spotting"):
+        for k in ("weather", "ignition", "hours", "seed", "spotting", "model", "suppression"):
             if k in body:
                 doc[k] = body[k]
         # The size limits answer 413 (a huge request), everything else 400 from the parser.

@@ -33,7 +33,7 @@ OLD_ANSWERS = [
      (400, "invalid_scenario", "measures[0].polygon: is not a valid polygon (Self-intersection[4.5 4.5]); self-intersecting outlines are refused")),
     ({"scenario": []}, None),
     ({"scenario": {"hours": 100}}, (413, "too_large", "hours must be <= 72")),
-    ({"scenario": {"bogus": 1}}, (400, "invalid_scenario", "unknown field(s) bogus (allowed: bare_before_year, description, hours, ignition, measures, name, seed, spotting, weather, wooden)")),
+    ({"scenario": {"bogus": 1}}, (400, "invalid_scenario", "unknown field(s) bogus (allowed: bare_before_year, description, hours, ignition, measures, model, name, seed, spotting, suppression, weather, wooden)")),
     ({"scenario": "x"}, (400, "invalid_request", "scenario must be an object")),
     ({"ignition": ["x"] * 5000}, (413, "too_large", "5000 ignition points, more than the 100 allowed")),
     ({"ignition": [1, 2]}, (400, "invalid_scenario", "ignition: must be a list of gml:id strings")),
