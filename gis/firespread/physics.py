@@ -8,10 +8,12 @@ time is stepped (``dt_s``), vectorised over the buildings alight.
 
 Pieces (parameters and their sources: physics_params.py and docs/firespread.md):
 
-* **Burning behaviour** (:class:`~.physics_params.Burning`): intensity phi(tau) grows as
-  (tau / t_dev)^2 until the building is fully involved at ``t_dev = develop_base_s +
-  develop_per_m_s * a`` (fire crossing a plan of side a), stays 1 for ``full_s`` and decays
-  linearly over ``decay_s``.
+* **Burning behaviour** (:class:`~.physics_params.Burning`): before flashover the fire is inside
+  and little radiates out (intensity ``preflashover_share * (tau / t_dev)^2``); at
+  ``t_dev = (develop_base_s + develop_per_m_s * a) / (1 + wind_development_per_ms * U)`` (the
+  fire crossing a plan of side a, sooner when wind drives air through the broken openings) the
+  building is fully involved and radiates fully (1) for ``full_s``, then decays linearly over
+  ``decay_s``.
 * **Radiation**: q = E0 * emissive_share * phi * F * visible, with F the view factor from the
   centre of the target's facing wall to a parallel emitting rectangle (facing width x
   (height + roof flame)) at the gap (graph.py gives the facing width and the sight lines).
@@ -77,11 +79,12 @@ class PhysicsPrepared:
     dst: np.ndarray
     k: np.ndarray  # kW/m2 at the target when the source is fully involved
     dt_s: float
+    pre_share: float = 0.1  # intensity just before flashover (flames inside, not yet out of the openings)
 
     def phi(self, b: np.ndarray, tau: np.ndarray) -> np.ndarray:
         """Intensity 0..1 of buildings ``b`` at ``tau`` seconds after their ignition."""
         td, tf, tend = self.t_dev[b], self.t_full_end[b], self.burn_duration_s[b]
-        grow = np.clip(tau / np.maximum(td, 1.0), 0.0, 1.0) ** 2
+        grow = self.pre_share * np.clip(tau / np.maximum(td, 1.0), 0.0, 1.0) ** 2
         decay = np.clip((tend - tau) / np.maximum(tend - tf, 1.0), 0.0, 1.0)
         return np.where(tau < td, grow, np.where(tau < tf, 1.0, decay))
 
@@ -231,7 +234,7 @@ class PhysicsModel:
         return PhysicsPrepared(
             n=graph.n, burns=burns, burn_duration_s=np.where(burns, end, 0.0), area=graph.area,
             t_dev=t_dev, t_full_end=t_full_end, q_cr=q_cr, ftp=_table(self.burning, "ftp")[classes],
-            indptr=indptr, dst=dst.astype(np.int64), k=q, dt_s=self.dt_s,
+            indptr=indptr, dst=dst.astype(np.int64), k=q, dt_s=self.dt_s, pre_share=self.constants.preflashover_share,
         )
 
     # ------------------------------------------------------------------ the model's own yardsticks
