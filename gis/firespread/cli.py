@@ -153,7 +153,8 @@ def _simulate(args: argparse.Namespace) -> int:
             b.weather, b.model, b.hours, b.seed, b.spotting, b.suppression = run.weather, s.model, s.hours, s.seed, s.spotting, s.suppression
             b.ignition = [table.gml_id[i] for i in run.ignition.tolist()]
             run_b = run_with_bar(b, "延焼 B")
-            comparison = {"a": s.name, "b": b.name, **compare(run.applied.district, run.result.ignition_s, run_b.applied.district, run_b.result.ignition_s)}
+            comparison = {"a": s.name, "b": b.name, "b_weather": run_b.weather.to_dict(), "b_model": run_b.model.name,
+                          "b_ignition": [table.gml_id[i] for i in run_b.ignition.tolist()], **compare(run.applied.district, run.result.ignition_s, run_b.applied.district, run_b.result.ignition_s)}
         compact = run.to_compact()
         t = run.result.ignition_s
         doc = {

@@ -107,3 +107,37 @@ async def test_a_seed_beyond_range_is_a_clear_400(client, synth_table):
     body = {"weather": {"preset": "最悪"}, "hours": 1, "seed": 2**70, "ignition": [synth_table.gml_id[0]]}
     r = await client.post("/api/datasets/synth/simulations", json=body)
     assert r.status == 400 and (await r.json())["error"]["code"] in ("invalid_request", "invalid_scenario")
+
+
+async def test_physics_run_with_brigades_and_a_note_through_the_api(client, synth_table):
+    wooden = [i for i, c in enumerate(synth_table.structure_code) if c == "601"]
+    src = synth_table.gml_id[wooden[len(wooden) // 2]]
+    body = {"model": "physics", "weather": {"preset": "最悪"}, "hours": 2, "ignition": [src],
+            "suppression": {"delay_min": 5, "brigades": 30, "front_m": 40, "interval_min": 2}}
+    r = await client.post("/api/datasets/synth/simulations", json=body)
+    assert r.status == 202
+    doc = await wait_done(client, (await r.json())["id"])
+    res = doc["result"]
+    assert res["model"] == "physics" and res["suppression"]["brigades"] == 30
+    assert res["class_legend"]["4"] == {"ja": "不明", "key": "unknown", "burns": True, "spreads_as": "protected_wood"}
+    assert res["class_legend"]["0"]["burns"] is False
+    if res["contained_s"] is not None:
+        assert all(t is None or t <= res["contained_s"] for t in res["ignition_s"])
+    # The same ignition rebuilt to 耐火: an answer with a note, not a failed job.
+    body2 = {**body, "scenario": {"measures": [{"type": "rebuild", "to": "耐火", "buildings": [src]}]}}
+    r = await client.post("/api/datasets/synth/simulations", json=body2)
+    doc = await wait_done(client, (await r.json())["id"])
+    assert doc["state"] == "done" and doc["result"]["summary"]["buildings_burnt"] == 0
+    assert doc["result"]["notes"][0]["code"] == "ignition_not_burnable"
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"model": "magic"}, "model"),
+    ({"suppression": {"delay_min": -1}}, "delay_min"),
+    ({"weather": {"speed": -5}}, "speed"),
+    ({"hours": 500}, "hours"),
+])
+async def test_bad_model_and_brigade_fields_are_refused(client, body, field):
+    r = await client.post("/api/datasets/synth/simulations", json=body)
+    assert r.status in (400, 413)
+    assert field in (await r.json())["error"]["message"]

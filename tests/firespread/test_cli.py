@@ -73,3 +73,40 @@ def test_compare_reports_buildings_and_floor_area_saved(data_dir, tmp_path, osak
     assert c["buildings_burnt_a"] == doc["summary"]["buildings_burnt"]
     assert c["buildings_saved"] == c["buildings_burnt_a"] - c["buildings_burnt_b"]
     assert c["buildings_saved"] > 0 and c["floor_area_saved_m2"] > 0
+
+
+def test_simulate_with_the_physics_model_and_brigades(data_dir, tmp_path, osaka_table, capsys):
+    out = tmp_path / "p.json"
+    src = osaka_table.gml_id[0]
+    rc = main(["simulate", "osaka", "--data", str(data_dir), "--model", "physics", "--weather", "最悪", "--ignite", src,
+               "--hours", "3", "--suppression", "5,20,40,2", "--out", str(out)])
+    assert rc == 0
+    doc = json.loads(out.read_text())
+    assert doc["model"] == "physics"
+    assert doc["suppression"] == {"delay_min": 5.0, "brigades": 20, "front_m": 40.0, "interval_min": 2.0}
+    assert doc["ignition_s"][src] == 0
+    if doc["contained_s"] is not None:
+        assert all(v is None or v <= doc["contained_s"] for v in doc["ignition_s"].values())
+
+
+@pytest.mark.parametrize("arg, msg", [("5,x,40", "must be numbers"), ("5,20", "takes 3 or 4"), ("5,0,40", "suppression.brigades")])
+def test_bad_suppression_is_one_line_and_exit_2(data_dir, tmp_path, arg, msg, capsys):
+    rc = main(["simulate", "osaka", "--data", str(data_dir), "--suppression", arg, "--out", str(tmp_path / "x.json")])
+    assert rc == 2
+    assert msg in capsys.readouterr().err
+
+
+def test_compare_holds_weather_ignition_and_model_equal(data_dir, tmp_path, osaka_table):
+    b = tmp_path / "b.json"
+    b.write_text(json.dumps({"name": "B", "weather": {"speed": 1, "direction": 0}, "model": "hamada",
+                             "measures": [{"type": "rebuild", "to": "耐火", "share": 0.5}]}), encoding="utf-8")
+    out = tmp_path / "ab.json"
+    src = osaka_table.gml_id[0]
+    rc = main(["simulate", "osaka", "--data", str(data_dir), "--model", "physics", "--wind-speed", "12", "--wind-dir", "270",
+               "--ignite", src, "--hours", "3", "--compare", str(b), "--out", str(out)])
+    assert rc == 0
+    doc = json.loads(out.read_text())
+    c = doc["comparison"]
+    assert c["b"] == "B" and c["buildings_burnt_b"] <= c["buildings_burnt_a"]
+    assert c["b_weather"] == doc["weather"] and c["b_weather"]["speed_ms"] == 12
+    assert c["b_model"] == "physics" and c["b_ignition"] == [src]
