@@ -8,7 +8,7 @@ PORT  ?= 8080
 DATA  ?= var
 PYTEST_ARGS ?=
 
-.PHONY: setup serve test bench sysdeps-test web clean
+.PHONY: setup serve test bench sysdeps-test test-npm web clean
 
 setup: $(VENV)/.installed web $(DATA)/.sample-district
 
@@ -35,11 +35,15 @@ serve: setup
 sysdeps-test:
 	@bash scripts/install-system-deps.sh
 
-test: sysdeps-test setup
+# npm packages only the tests use (the OpenID providers of tests/salon/oidc), from their lock files.
+test-npm: sysdeps-test
+	@bash scripts/install-test-npm.sh
+
+test: sysdeps-test setup test-npm
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) bench/presence.py
 
 clean:
-	rm -rf $(VENV) $(WEB)/node_modules $(WEB)/dist
+	rm -rf $(VENV) $(WEB)/node_modules $(WEB)/dist tests/salon/oidc/node_modules

@@ -97,6 +97,9 @@ def create_app(config: Settings) -> web.Application:
     # every node through the hub's revoke.
     hub.gateway.authenticate = identity.for_socket
     attach_realtime(app, lambda: [c.principal for c in list(hub.clients.values()) if not c.ended], hub.revoke)
+    from yakuba.server.salon.setup import setup_salon
+
+    setup_salon(app, config, identity, store, audit, metrics.registry)  # municipalities, invitations, OpenID (issue #20)
     sio.attach(app)
 
     app.router.add_get("/healthz", healthz)

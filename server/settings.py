@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     login_max_failures: int = 5  # per username and per client address, in login_window_s
     login_window_s: float = 300.0
     argon2_profile: Literal["default", "test"] = "default"  # "test": cheap hashes for the test suite only
+    # --- municipalities' identity providers (issue #20; server/auth/oidc.py). The issuer and
+    # client id are registered per municipality (POST /api/salon/municipalities); client secrets
+    # only here: "271209=secret,131016=other" or a file with one "code=secret" per line. A
+    # municipality without one is a public client (PKCE only).
+    oidc_client_secrets: SecretStr | None = None  # YAKUBA_OIDC_CLIENT_SECRETS, environment only
+    invitation_ttl_s: float = Field(7 * 24 * 3600.0, ge=60, le=30 * 24 * 3600.0)  # default life of an invitation link
 
     # --- limits
     max_upload_bytes: int = 200 * 1024 * 1024  # a dataset upload (zip or GML) as sent
@@ -175,6 +181,16 @@ class Settings(BaseSettings):
     @classmethod
     def _words(cls, v: Any) -> Any:
         return _split(v) or ()
+
+    def oidc_secret(self, municipality: str) -> str | None:
+        """The client secret registered at ``municipality``'s provider, if any."""
+        if self.oidc_client_secrets is None:
+            return None
+        for item in _split(self.oidc_client_secrets.get_secret_value()) or ():
+            code, sep, secret = item.partition("=")
+            if sep and code.strip() == municipality and secret.strip():
+                return secret.strip()
+        return None
 
     @property
     def effective_database_url(self) -> str:

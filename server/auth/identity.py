@@ -60,6 +60,14 @@ class Identity:
             return None
         if acct is None or acct.disabled:
             return False
+        # A suspended municipality's staff are out at once (issue #20): every request re-reads
+        # this, on every node, from the one database (the bus only hurries the sockets along).
+        if getattr(acct, "municipality_active", True) is False:
+            return False
+        # ... and stay out: a session begun before a suspension does not come back on resume
+        since = getattr(acct, "municipality_since", None)
+        if since is not None and since.timestamp() > rec.created:
+            return False
         changed = acct.password_changed_at.timestamp() if acct.password_changed_at else 0.0
         return changed <= rec.created
 
@@ -151,10 +159,29 @@ def socket_address(environ: dict) -> str:
 
 
 async def _load_account(db: Any, staff_id: int):
-    from yakuba.server.db.accounts import get_staff
+    """The account, with ``municipality_active`` and ``municipality_since`` (its last suspension
+    or resumption; not columns of the account) read in the same query."""
+    from sqlalchemy import select
+
+    from yakuba.server.db.models import Municipality, StaffAccount
 
     async with db.session() as s:
-        return await get_staff(s, staff_id)
+        row = (await s.execute(select(StaffAccount, Municipality.state, Municipality.state_changed_at)
+                               .join(Municipality, Municipality.code == StaffAccount.municipality_code)
+                               .where(StaffAccount.id == staff_id))).one_or_none()
+    if row is None:
+        return None
+    acct, state, since = row
+    acct.municipality_active, acct.municipality_since = state == "active", since
+    return acct
+
+
+def identity_of(acct: Any, municipality: Any, via: str) -> dict:
+    """The server-issued identity a session carries (SessionRecord.ident): from the account and
+    its municipality rows only. ``verified``: the municipality is active and the account was
+    made by the server's own paths (an administrator, an invitation, the registered provider)."""
+    return {"name": acct.display_name or None, "mname": municipality.name, "dept": acct.department or None,
+            "verified": municipality.state == "active" and not acct.disabled, "via": via}
 
 
 IDENTITY_KEY = web.AppKey("identity", Identity)
@@ -178,4 +205,4 @@ async def principal_middleware(request: web.Request, handler):
     return await handler(request)
 
 
-__all__ = ["TRUSTED_PROXIES_KEY", "request_address", "socket_address", "API_TOKEN_PRINCIPAL", "CLAIM_FIELDS", "IDENTITY_KEY", "PRINCIPAL_KEY", "SESSION_KEY", "Identity", "principal_for_request", "principal_middleware"]
+__all__ = ["identity_of", "TRUSTED_PROXIES_KEY", "request_address", "socket_address", "API_TOKEN_PRINCIPAL", "CLAIM_FIELDS", "IDENTITY_KEY", "PRINCIPAL_KEY", "SESSION_KEY", "Identity", "principal_for_request", "principal_middleware"]

@@ -59,6 +59,9 @@ class Action(str, Enum):
     # events in the hall (server/events)
     MANAGE_EVENTS = "manage_events"  # schedule and cancel events, see their registrations: staff
     REGISTER_EVENT = "register_event"  # see events, register, read or cancel by code: anyone, no account
+    # the inter-municipal salon (issue #20; server/salon)
+    MANAGE_TENANTS = "manage_tenants"  # register, suspend, resume municipalities; invite their staff: administrators
+    ENTER_SALON = "enter_salon"  # be in the salon (join, chat, presence): verified staff of an active municipality
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,14 @@ def decide(p: Principal, action: Action, resource: Any = None) -> Decision:
         return ALLOW if p.is_staff else _deny("forbidden", f"{action.value} is for staff")
     if action is Action.VIEW_QUEUE:
         return ALLOW if p.is_staff else _deny("forbidden", "the queue board is for staff")
+    if action is Action.ENTER_SALON:
+        # The server set every field this reads (sessions.py); a suspended municipality's staff
+        # have no session any more (identity.account_state), so they never get here as staff.
+        if not p.is_staff:
+            return _deny("forbidden", "the salon is for municipal staff")
+        return ALLOW if p.is_verified_staff else _deny("forbidden", "the salon needs a verified staff identity")
+    if action is Action.MANAGE_TENANTS:
+        return ALLOW if p.is_admin else _deny("forbidden", "municipalities are managed by an administrator")
     if action is Action.READ_AUDIT:
         return ALLOW if p.is_admin else _deny("forbidden", "the audit trail needs an administrator")
     if action in (Action.LOCK_BOOTH, Action.PRESENT):

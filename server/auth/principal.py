@@ -23,6 +23,14 @@ class Principal:
     roles: frozenset[str] = field(default_factory=frozenset)
     session_id: str | None = None  # the server-side session this came from (revocable)
     client_key: str | None = None  # a stable key for anonymous rate limits (socket sid, address)
+    # Server-issued identity (issue #20), from the session the server wrote at login: the
+    # account's display name and department, its municipality's name, and ``verified`` when the
+    # server itself established that this person is staff of that (then active) municipality:
+    # an account an administrator made, an invitation, or the municipality's identity provider.
+    display_name: str | None = None
+    municipality_name: str | None = None
+    department: str | None = None
+    verified: bool = False
 
     @property
     def is_staff(self) -> bool:
@@ -46,9 +54,21 @@ class Principal:
             return "admin:api-token"
         return f"anon:{self.client_key or '-'}"
 
+    @property
+    def is_verified_staff(self) -> bool:
+        """Staff of a municipality whose identity the server established (the salon's members)."""
+        return self.is_staff and self.verified and self.staff_id is not None and self.municipality is not None
+
     def public(self) -> dict:
         """What the client may be told about itself."""
         return {"kind": self.kind.value, "municipality": self.municipality, "roles": sorted(self.roles)}
+
+    def card(self) -> dict:
+        """The identity others see in the salon (name tag, presence board): only what the server
+        set; a client has no field that reaches it."""
+        return {"staff": self.staff_id, "display_name": self.display_name, "department": self.department,
+                "municipality": {"code": self.municipality, "name": self.municipality_name},
+                "verified": self.is_verified_staff}
 
 
 ANONYMOUS = Principal()

@@ -14,9 +14,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from yakuba.server.auth import passwords
-from yakuba.server.auth.identity import IDENTITY_KEY, SESSION_KEY, Identity, principal_for_request, request_address
+from yakuba.server.auth.identity import IDENTITY_KEY, SESSION_KEY, Identity, identity_of, principal_for_request, request_address
 from yakuba.server.auth.principal import Kind, resident
 from yakuba.server.auth.sessions import clear_cookie, set_cookie
+from yakuba.server.salon.refusals import REFUSALS_KEY
 from yakuba.server.protocol.errors import ErrorCode, ProtocolError
 from yakuba.server.http.body import read_json
 from yakuba.server.protocol.http import LoginIn
@@ -66,11 +67,27 @@ async def login(request: web.Request) -> web.Response:
         ok = await passwords.verify_dummy(body.password)
     else:
         ok = await passwords.verify_password(acct.password_hash, body.password)
-    if not ok or acct is None or acct.disabled:
+    municipality = None
+    if ok and acct is not None and not acct.disabled:
+        try:
+            from yakuba.server.db.accounts import get_municipality
+
+            async with ident.db.session() as s:
+                municipality = await get_municipality(s, acct.municipality_code)
+        except Exception:
+            log.exception("login: municipality lookup failed staff=%s", acct.id)
+            return _error(ProtocolError(ErrorCode.STORE_UNAVAILABLE))
+    suspended = municipality is not None and municipality.state != "active"  # issue #20: its staff are out
+    if not ok or acct is None or acct.disabled or municipality is None or suspended:
         await ident.throttle.failed(username, address)
         who = f"staff:{acct.id}" if acct is not None else anon
-        ident.audit.record("login_failed", who, action="login",
-                           code="disabled" if (ok and acct is not None) else ErrorCode.LOGIN_FAILED.value)
+        code = ErrorCode.LOGIN_FAILED.value
+        if ok and acct is not None:
+            code = "municipality_suspended" if suspended else "disabled"
+        ident.audit.record("login_failed", who, action="login", code=code)
+        if suspended and request.app.get(REFUSALS_KEY) is not None:  # counted with the salon's identity refusals
+            request.app[REFUSALS_KEY].counts[code] += 1
+            request.app[REFUSALS_KEY].counter.labels(code).inc()
         return _error(ProtocolError(ErrorCode.LOGIN_FAILED))
     await ident.throttle.succeeded(username)
     # A session this browser already had ends here: a new id at every login (no fixation).
@@ -79,7 +96,8 @@ async def login(request: web.Request) -> web.Response:
         await ident.sessions.delete(old.id)
     kind = Kind.ADMIN if acct.is_admin else Kind.STAFF
     roles = list(acct.roles or (["staff", "admin"] if acct.is_admin else ["staff"]))
-    rec = await ident.sessions.create(acct.id, acct.municipality_code, roles, kind)
+    rec = await ident.sessions.create(acct.id, acct.municipality_code, roles, kind,
+                                      identity_of(acct, municipality, "password"))
     p = rec.principal(client_key=address)
     ident.audit.record("login", p, action="login")
     log.info("login staff=%s session=%s…", acct.id, rec.id[:6])

@@ -9,7 +9,11 @@ Record shape (msgpack in the store, key ``auth:<id>`` so it cannot collide with 
 resume tokens the realtime server keeps in the same store)::
 
     {"staff_id": 12, "municipality": "271209", "roles": ["staff"], "kind": "staff",
-     "csrf": "<token>", "created": <unix s>, "expires": <unix s>}
+     "csrf": "<token>", "created": <unix s>, "expires": <unix s>,
+     "ident": {"name": "堺 花子", "mname": "堺市", "dept": "危機管理課", "verified": true, "via": "oidc"}}
+
+``ident`` (issue #20) is the server-issued identity; a record written before it existed reads
+as not verified (its holder logs in again to enter the salon).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msgpack
 from aiohttp import web
@@ -45,14 +49,19 @@ class SessionRecord:
     csrf: str
     created: float
     expires: float
+    ident: dict = field(default_factory=dict)  # {"name", "mname", "dept", "verified", "via"}: see the module doc
 
     def principal(self, client_key: str | None = None) -> Principal:
+        i = self.ident
         return Principal(kind=Kind(self.kind), staff_id=self.staff_id, municipality=self.municipality,
-                         roles=frozenset(self.roles), session_id=self.id, client_key=client_key)
+                         roles=frozenset(self.roles), session_id=self.id, client_key=client_key,
+                         display_name=i.get("name"), municipality_name=i.get("mname"), department=i.get("dept"),
+                         verified=i.get("verified") is True)
 
     def pack(self) -> bytes:
         return msgpack.packb({"staff_id": self.staff_id, "municipality": self.municipality, "roles": list(self.roles),
-                              "kind": self.kind, "csrf": self.csrf, "created": self.created, "expires": self.expires})
+                              "kind": self.kind, "csrf": self.csrf, "created": self.created, "expires": self.expires,
+                              "ident": self.ident})
 
     @classmethod
     def unpack(cls, sid: str, raw: bytes) -> "SessionRecord | None":
@@ -60,10 +69,18 @@ class SessionRecord:
             d = msgpack.unpackb(raw)
             return cls(id=sid, staff_id=int(d["staff_id"]), municipality=str(d["municipality"]),
                        roles=tuple(str(r) for r in d["roles"]), kind=Kind(d["kind"]).value, csrf=str(d["csrf"]),
-                       created=float(d["created"]), expires=float(d["expires"]))
+                       created=float(d["created"]), expires=float(d["expires"]), ident=_ident(d.get("ident")))
         except Exception:  # a record we cannot read is no session, never a crash
             log.warning("session record unreadable; treated as anonymous")
             return None
+
+
+def _ident(d: object) -> dict:
+    if not isinstance(d, dict):
+        return {}
+    out = {k: d[k] for k in ("name", "mname", "dept", "via") if isinstance(d.get(k), str)}
+    out["verified"] = d.get("verified") is True
+    return out
 
 
 def well_formed(sid: str | None) -> bool:
@@ -77,11 +94,13 @@ class Sessions:
     def __init__(self, store: Store, ttl_s: float, clock: Callable[[], float] = time.time) -> None:
         self.store, self.ttl_s, self.clock = store, ttl_s, clock
 
-    async def create(self, staff_id: int, municipality: str, roles: list[str] | tuple[str, ...], kind: Kind) -> SessionRecord:
+    async def create(self, staff_id: int, municipality: str, roles: list[str] | tuple[str, ...], kind: Kind,
+                     ident: dict | None = None) -> SessionRecord:
+        """``ident``: the server-issued identity (``identity_of`` in auth/identity.py builds it)."""
         now = self.clock()
         rec = SessionRecord(id=secrets.token_urlsafe(32), staff_id=staff_id, municipality=municipality,
                             roles=tuple(roles), kind=kind.value, csrf=secrets.token_urlsafe(32),
-                            created=now, expires=now + self.ttl_s)
+                            created=now, expires=now + self.ttl_s, ident=_ident(ident or {}))
         await self.store.put_session(PREFIX + rec.id, rec.pack(), self.ttl_s)
         return rec
 

@@ -33,5 +33,18 @@ class UnknownStaff(RecordError):
     code = "unknown_staff"
 
 
-__all__ = ["Duplicate", "DuplicateMunicipality", "DuplicateUsername", "InvalidRecord", "RecordError",
+class InvitationRefused(RecordError):
+    """An invitation that cannot be used: ``code`` says why (unknown, used, expired, or its
+    municipality suspended). Callers answer the same thing for all of them."""
+
+    def __init__(self, code: str, message: str = "invitation not valid") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class MunicipalitySuspended(RecordError):
+    code = "municipality_suspended"
+
+
+__all__ = ["InvitationRefused", "MunicipalitySuspended", "Duplicate", "DuplicateMunicipality", "DuplicateUsername", "InvalidRecord", "RecordError",
            "UnknownMunicipality", "UnknownStaff"]

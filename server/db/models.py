@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy import DateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -55,10 +55,19 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Municipality(Base):
+    """A tenant (issue #20): its staff act only while ``state`` is ``active``. ``oidc_issuer``:
+    the one identity provider whose signature makes someone staff of it (None: password login
+    only); its client secret is never stored here (Settings.oidc_client_secrets)."""
+
     __tablename__ = "municipalities"
     code: Mapped[str] = mapped_column(String(16), primary_key=True)  # 全国地方公共団体コード, e.g. 271209
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default="active", server_default="active")  # active | suspended
+    email_domains: Mapped[list] = mapped_column(JSON, default=list)  # ["city.sakai.lg.jp"]: verified e-mails join
+    oidc_issuer: Mapped[str | None] = mapped_column(String(255), nullable=True, unique=True)
+    oidc_client_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class StaffAccount(Base):
@@ -72,6 +81,11 @@ class StaffAccount(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Server-issued identity shown in the salon (issue #20): set by an administrator, an
+    # invitation or the municipality's identity provider, never by the member's own client.
+    display_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    department: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    joined_via: Mapped[str | None] = mapped_column(String(16), nullable=True)  # admin | invitation | oidc | email
 
 
 class AuditEvent(Base):
@@ -206,3 +220,38 @@ class EventRegistration(Base):
 
 
 __all__ += ["EventRegistration", "HallEvent"]
+
+
+# --- tenants (issue #20; server/db/tenants.py, migration 0004) ----------------------------------
+class OidcIdentity(Base):
+    """Who signed in through an identity provider: keyed on (issuer, subject) as OpenID Connect
+    says, never on an e-mail address (an address can be reassigned; a subject cannot)."""
+
+    __tablename__ = "oidc_identities"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_oidc_identities_issuer_subject"),)
+
+
+class Invitation(Base):
+    """A single-use, expiring link to join a municipality. Only the SHA-256 of its token is kept:
+    a database leak does not hand out invitations. ``used_at`` is set by a conditional UPDATE
+    (used_at IS NULL), so two nodes cannot both accept one invitation."""
+
+    __tablename__ = "invitations"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    municipality_code: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    department: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    used_by: Mapped[int | None] = mapped_column(Integer, nullable=True)  # staff_accounts.id
+    created_by: Mapped[str] = mapped_column(String(80))  # Principal.key of the administrator
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+__all__ += ["Invitation", "OidcIdentity"]

@@ -278,9 +278,10 @@ class Hub:
                 return
             if "revoke" in m:
                 r = m["revoke"]
-                session, staff = r.get("session"), r.get("staff")
-                if (session is None or isinstance(session, str)) and (staff is None or isinstance(staff, int)):
-                    await self._end_sessions(session, staff)
+                session, staff, muni = r.get("session"), r.get("staff"), r.get("municipality")
+                if (session is None or isinstance(session, str)) and (staff is None or isinstance(staff, int)) \
+                        and (muni is None or isinstance(muni, str)):
+                    await self._end_sessions(session, staff, muni)
                 return
             aid = m.get("claim")
             if isinstance(aid, int):
@@ -301,22 +302,29 @@ class Hub:
             log.exception("bad control message")
 
     # -- revocation and shutdown ----------------------------------------------------------------
-    async def revoke(self, session_id: str | None = None, staff_id: int | None = None) -> int:
-        """End every connection of a login session (or of a staff account) on every node: the
-        client gets notice {kind: "session_ended"}, its avatar leaves at once (no grace period)
-        and the socket closes. Returns how many local clients were dropped."""
-        if session_id is None and staff_id is None:
-            raise ValueError("revoke needs a session_id or a staff_id")
-        n = await self._end_sessions(session_id, staff_id)
+    async def revoke(self, session_id: str | None = None, staff_id: int | None = None,
+                     municipality: str | None = None) -> int:
+        """End every connection of a login session (or of a staff account, or of every staff
+        member of a suspended municipality) on every node: the client gets notice {kind:
+        "session_ended"}, its avatar leaves at once (no grace period) and the socket closes.
+        Returns how many local clients were dropped."""
+        if session_id is None and staff_id is None and municipality is None:
+            raise ValueError("revoke needs a session_id, a staff_id or a municipality")
+        n = await self._end_sessions(session_id, staff_id, municipality)
         if self.store.shared:
             try:
-                await self.store.publish(CONTROL_CHANNEL, pack_revoke(self.store.node_id, session_id, staff_id))
+                await self.store.publish(CONTROL_CHANNEL, pack_revoke(self.store.node_id, session_id, staff_id, municipality))
             except StoreUnavailable:
-                log.warning("revocation session=%s staff=%s not published: store unavailable", session_id and "set", staff_id)
+                log.warning("revocation session=%s staff=%s municipality=%s not published: store unavailable",
+                            session_id and "set", staff_id, municipality)
         return n
 
-    async def _end_sessions(self, session_id: str | None, staff_id: int | None) -> int:
-        hits = [c for c in self.clients.values() if (session_id is not None and c.principal.session_id == session_id) or (staff_id is not None and c.principal.staff_id == staff_id)]
+    async def _end_sessions(self, session_id: str | None, staff_id: int | None, municipality: str | None = None) -> int:
+        def hit(p: Principal) -> bool:
+            return ((session_id is not None and p.session_id == session_id) or (staff_id is not None and p.staff_id == staff_id)
+                    or (municipality is not None and p.is_staff and p.municipality == municipality))
+
+        hits = [c for c in self.clients.values() if hit(c.principal)]
         for c in hits:
             c.ended = True
             log.info("session ended sid=%s principal=%s", c.sid, c.principal.key)

@@ -60,8 +60,11 @@ def pack_claim(node: str, avatar_id: int) -> bytes:
     return msgpack.packb({"n": node, "claim": avatar_id}, use_bin_type=True)
 
 
-def pack_revoke(node: str, session_id: str | None, staff_id: int | None) -> bytes:
-    return msgpack.packb({"n": node, "revoke": {"session": session_id, "staff": staff_id}}, use_bin_type=True)
+def pack_revoke(node: str, session_id: str | None, staff_id: int | None, municipality: str | None = None) -> bytes:
+    r: dict[str, Any] = {"session": session_id, "staff": staff_id}
+    if municipality is not None:  # a suspended municipality (issue #20): all its staff
+        r["municipality"] = municipality
+    return msgpack.packb({"n": node, "revoke": r}, use_bin_type=True)
 
 
 def unpack(data: bytes) -> dict[str, Any]:

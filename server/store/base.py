@@ -119,6 +119,15 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def delete_session(self, token: str) -> None: ...
 
+    async def take_session(self, token: str) -> bytes | None:
+        """Read and delete in one step: of two callers racing for a single-use record (an OpenID
+        login's state), one gets it. One process: nothing awaits between the two, so it is
+        atomic here; RedisStore uses GETDEL."""
+        data = await self.get_session(token)
+        if data is not None:
+            await self.delete_session(token)
+        return data
+
     async def put_sessions(self, items: list[tuple[str, bytes, float, int | None]]) -> None:
         """Several session records at once (the periodic save), each ``(token, data, ttl_s,
         avatar_id)``; backends may batch."""

@@ -192,6 +192,11 @@ class RedisStore(Store):
         self._forget(token)
         await self._call(self._redis.delete(SESSION_KEY + token))
 
+    async def take_session(self, token: str) -> bytes | None:
+        """GETDEL: atomic across nodes (single-use records are never resume records: no local copy)."""
+        self._forget(token)
+        return await self._call(self._redis.getdel(SESSION_KEY + token))
+
     async def put_sessions(self, items: list[tuple[str, bytes, float, int | None]]) -> None:
         for token, data, ttl, aid in items:
             if aid is not None:

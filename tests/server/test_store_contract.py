@@ -113,6 +113,15 @@ async def test_sessions_expire_and_delete(stores):
     assert await a.get_session("tok-abcdef") is None
 
 
+async def test_take_session_hands_a_single_use_record_to_one_taker(stores):
+    """An OpenID login's state (server/auth/oidc.py): of several takers at once, on two nodes, one gets it."""
+    a, b = stores
+    await a.put_session("oidc:state-1", b"pending", 10)
+    got = await asyncio.gather(*(s.take_session("oidc:state-1") for s in (a, b, a, b)))
+    assert sorted(got, key=lambda x: x or b"") == [None, None, None, b"pending"]
+    assert await a.get_session("oidc:state-1") is None and await b.take_session("oidc:state-1") is None
+
+
 async def test_avatar_ids_are_unique_across_nodes_and_skip_live_ones(stores):
     a, b = stores
     ids = [a.allocate_id(), b.allocate_id(), a.allocate_id(), b.allocate_id()]

@@ -1,0 +1,74 @@
+"""HTTP bodies of the salon's tenant API (server/salon/routes.py, issue #20): municipalities an
+administrator registers, suspends and resumes, invitations, and accepting one.
+
+Not yet in the exporter (export.py): the salon's socket events and pages come with the next
+step of issue #20, and these models join the generated schema with them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from .http import _Body
+
+Text = StrictStr
+
+
+class MunicipalityIn(_Body):
+    """POST /api/salon/municipalities (administrators)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    code: Annotated[Text, Field(min_length=6, max_length=6, description="全国地方公共団体コード with its check digit")]
+    name: Annotated[Text, Field(min_length=1, max_length=100)]
+    email_domains: Annotated[list[Annotated[Text, Field(max_length=253)]], Field(max_length=20)] = Field(
+        default_factory=list, description="staff with a provider-verified e-mail in these domains may join")
+    oidc_issuer: Annotated[Text, Field(max_length=255)] | None = Field(None, description="https issuer URL of its identity provider")
+    oidc_client_id: Annotated[Text, Field(min_length=1, max_length=255)] | None = None
+
+
+class InvitationIn(_Body):
+    """POST /api/salon/municipalities/{code}/invitations (administrators)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    department: Annotated[Text, Field(min_length=1, max_length=60)] | None = None
+    ttl_s: Annotated[int, Field(ge=60, le=30 * 24 * 3600)] | None = Field(None, description="default: Settings.invitation_ttl_s")
+
+
+class AcceptIn(_Body):
+    """POST /api/salon/invitations/accept: a municipality without an identity provider; the new
+    account then logs in with POST /api/auth/login."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    token: Annotated[Text, Field(min_length=20, max_length=100)]
+    username: Annotated[Text, Field(min_length=1, max_length=64)]
+    password: Annotated[Text, Field(min_length=10, max_length=1024)]
+    display_name: Annotated[Text, Field(min_length=1, max_length=100)]
+    department: Annotated[Text, Field(min_length=1, max_length=60)] | None = None
+
+
+class MunicipalityOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str
+    name: str
+    state: str
+    email_domains: list[str]
+    oidc_issuer: str | None
+    oidc_client_id: str | None
+
+
+class InvitationOut(BaseModel):
+    """The token is shown here once; only its hash is stored."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: int
+    municipality: str
+    token: str
+    expires: str
+    link: str = Field(description="path to send: the OpenID login with the invitation, or the accept page")
+
+
+SALON_HTTP_MODELS = [MunicipalityIn, InvitationIn, AcceptIn, MunicipalityOut, InvitationOut]
+
+__all__ = ["AcceptIn", "InvitationIn", "InvitationOut", "MunicipalityIn", "MunicipalityOut", "SALON_HTTP_MODELS"]
