@@ -156,7 +156,7 @@ def simulate(
             raise ValueError("spotting needs building centroids")
         rng = np.random.default_rng(seed)
         brands = spot_edges(centroids, model.burns(classes), weather, rng, spotting, area=graph.area,
-                            floor_area=floor_area)
+                            floor_area=floor_area, classes=classes)
     progress(0.1, "edges")
     ready = model.prepare(graph, classes, weather, height)
     src = np.asarray(sources, dtype=np.int64)

@@ -150,6 +150,7 @@ class WeatherIn(BaseModel):
     speed: float | None = Field(None, description="wind speed, m/s")
     direction: float | None = Field(None, description="wind from, degrees clockwise from north")
     humidity: float | None = Field(None, description="relative humidity, %")
+    gust: float | None = Field(None, description="peak gust, m/s (firebrands only)")
     name: str | None = None
 
 

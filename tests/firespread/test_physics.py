@@ -104,5 +104,5 @@ def test_same_seed_same_run_and_spotting_varies_with_the_seed(synth_table):
     b = run_scenario(synth_table, parse_scenario({**doc, "seed": 1})).result
     assert a.burnt.sum() > 20
     assert np.array_equal(a.ignition_s, b.ignition_s) and a.n_spot_edges == b.n_spot_edges
-    others = [run_scenario(synth_table, parse_scenario({**doc, "seed": s})).result for s in (2, 3, 4)]
+    others = [run_scenario(synth_table, parse_scenario({**doc, "seed": s})).result for s in range(2, 22)]
     assert any(not np.array_equal(a.ignition_s, o.ignition_s) for o in others)

@@ -62,10 +62,11 @@ def test_same_seed_same_result_with_spotting(synth_table):
            "ignition": [_west_source(synth_table)]}
     a = run_scenario(synth_table, parse_scenario({**doc, "seed": 5})).result
     b = run_scenario(synth_table, parse_scenario({**doc, "seed": 5})).result
-    c = run_scenario(synth_table, parse_scenario({**doc, "seed": 6})).result
     assert a.n_spot_edges > 0
     assert np.array_equal(a.ignition_s, b.ignition_s)
-    assert not np.array_equal(a.ignition_s, c.ignition_s)
+    # Brands rarely outrun the front (they mostly land just ahead of it), but some seeds do.
+    others = [run_scenario(synth_table, parse_scenario({**doc, "seed": s})).result for s in range(6, 26)]
+    assert any(not np.array_equal(a.ignition_s, c.ignition_s) for c in others)
 
 
 def test_wind_drives_the_front_downwind(synth_table):
