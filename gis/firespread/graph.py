@@ -54,6 +54,8 @@ class NeighbourGraph:
     visible: np.ndarray | None = None  # float64 share of clear sight lines (0.5 or 1)
     width: np.ndarray | None = None  # float64 metres of facade facing each other
     blocked_pairs: int = 0  # pairs within max_gap dropped because nothing faces across
+    depth_i: np.ndarray | None = None  # float64 m: i's extent along the line i -> j (what fire crosses in i)
+    depth_j: np.ndarray | None = None  # float64 m: j's extent along the same line
 
     def __post_init__(self) -> None:
         ne = len(self.i)
@@ -63,6 +65,10 @@ class NeighbourGraph:
             self.visible = np.ones(ne)
         if self.width is None:
             self.width = np.minimum(self.side[self.i], self.side[self.j]) if ne else np.zeros(0)
+        if self.depth_i is None:
+            self.depth_i = self.side[self.i] if ne else np.zeros(0)
+        if self.depth_j is None:
+            self.depth_j = self.side[self.j] if ne else np.zeros(0)
 
     @property
     def n_edges(self) -> int:
@@ -75,6 +81,11 @@ class NeighbourGraph:
         gap = np.concatenate([self.gap, self.gap])
         bearing = np.concatenate([self.bearing, (self.bearing + 180.0) % 360.0])
         return src, dst, gap, bearing
+
+    def source_depth(self) -> np.ndarray:
+        """Per directed edge of :meth:`directed`: the source's extent along the edge, i.e. how
+        far a fire entering it from the far side travels to the facade facing the target."""
+        return np.concatenate([self.depth_i, self.depth_j])
 
     def both(self, values: np.ndarray) -> np.ndarray:
         """A per-pair array repeated for the two directions of :meth:`directed`."""
@@ -244,8 +255,14 @@ def build_graph(footprints, *, max_gap: float = DEFAULT_MAX_GAP_M, active: np.nd
     bearing = np.degrees(np.arctan2(dx, dy)) % 360.0  # clockwise from north (+y)
     dist = np.hypot(dx, dy)
     width = 0.5 * (_facing_width(*env, a, b) + _facing_width(*env, b, a))
+    unit = np.column_stack([dx, dy]) / np.maximum(dist, 1e-9)[:, None]
+    env_c, env_ax, env_h = env
+
+    def extent(k: np.ndarray) -> np.ndarray:  # of footprint k along the line between the pair
+        return 2 * (env_h[k, 0] * np.abs((env_ax[k, 0] * unit).sum(1)) + env_h[k, 1] * np.abs((env_ax[k, 1] * unit).sum(1)))
+
     return NeighbourGraph(
         n=n, i=idx[a].astype(np.int32), j=idx[b].astype(np.int32), gap=gap.astype(np.float64),
         bearing=bearing, side=side, area=area, max_gap=max_gap, dist=np.maximum(dist, gap),
-        visible=clear / 2.0, width=width, blocked_pairs=blocked_pairs,
+        visible=clear / 2.0, width=width, blocked_pairs=blocked_pairs, depth_i=extent(a), depth_j=extent(b),
     )

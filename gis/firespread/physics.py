@@ -78,6 +78,8 @@ class PhysicsPrepared:
     indptr: np.ndarray
     dst: np.ndarray
     k: np.ndarray  # kW/m2 at the target when the source is fully involved
+    lag: np.ndarray  # s per edge: the facade facing the target is involved this much later than the building's mean
+    active_s: np.ndarray  # s per building: until its last facade has burnt out
     dt_s: float
     pre_share: float = 0.1  # intensity just before flashover (flames inside, not yet out of the openings)
 
@@ -126,7 +128,7 @@ class PhysicsPrepared:
                     ev_src, ev_dst, ev_delay = ev_src[~due], ev_dst[~due], ev_delay[~due]
             b = burning % n
             tau = t + 0.5 * dt - ign[burning]
-            alive = tau < self.burn_duration_s[b]
+            alive = tau < self.active_s[b]
             if not alive.all():
                 burning, b, tau = burning[alive], b[alive], tau[alive]
             if len(burning) == 0:
@@ -134,7 +136,6 @@ class PhysicsPrepared:
                     break
                 t += dt
                 continue
-            ph = self.phi(b, np.maximum(tau, 0.0))
             start, stop = self.indptr[b], self.indptr[b + 1]
             cnt = stop - start
             m = int(cnt.sum())
@@ -142,7 +143,7 @@ class PhysicsPrepared:
                 rep = np.repeat(np.arange(len(b)), cnt)
                 eidx = np.arange(m) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(start, cnt)
                 tgt = self.dst[eidx] + (burning[rep] - b[rep])  # same run as the source
-                flux = ph[rep] * self.k[eidx]
+                flux = self.phi(b[rep], np.maximum(tau[rep] - self.lag[eidx], 0.0)) * self.k[eidx]
                 tg, inv = np.unique(tgt, return_inverse=True)
                 q = np.bincount(inv, weights=flux, minlength=len(tg))
                 cand = ~np.isfinite(ign[tg]) & (q > q_cr[tg])
@@ -190,7 +191,7 @@ class PhysicsModel:
         return np.where(np.isfinite(h) & (h > 0), np.minimum(h, self.constants.max_height_m), self.constants.default_height_m)
 
     def edge_flux(self, graph: NeighbourGraph, classes: np.ndarray, weather: Weather,
-                  height: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  height: np.ndarray | None = None, with_depth: bool = False):
         """(src, dst, kW/m2 at the target with the source fully involved) over the directed edges
         between buildings that can burn."""
         k = self.constants
@@ -201,6 +202,7 @@ class PhysicsModel:
         src, dst, gap, bearing = src[ok], dst[ok], gap[ok], bearing[ok]
         width = graph.both(graph.width)[ok]
         visible = graph.both(graph.visible)[ok]
+        depth = graph.source_depth()[ok]
         h = self.heights(graph.n, height)
         flame = h[src] + k.roof_flame_m
         v = weather.speed_ms
@@ -214,27 +216,33 @@ class PhysicsModel:
         downwind = np.maximum(cos_w, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             conv = np.where(lean > 0, k.convective_kw * downwind * np.exp(-gap / np.maximum(lean, 1e-9)), 0.0)
-        return src, dst, q + conv
+        return (src, dst, q + conv, depth) if with_depth else (src, dst, q + conv)
 
     def prepare(self, graph: NeighbourGraph, classes: np.ndarray, weather: Weather,
                 height: np.ndarray | None = None) -> PhysicsPrepared:
         classes = np.asarray(classes, dtype=np.int64)
-        src, dst, q = self.edge_flux(graph, classes, weather, height)
+        src, dst, q, depth = self.edge_flux(graph, classes, weather, height, with_depth=True)
         q_cr = _table(self.burning, "critical_flux_kw")[classes]
         # Edges too weak to matter even with several neighbours adding up are dropped.
         keep = q >= self.constants.min_edge_share * q_cr[dst]
-        src, dst, q = src[keep], dst[keep], q[keep]
+        src, dst, q, depth = src[keep], dst[keep], q[keep], depth[keep]
         order = np.argsort(src, kind="stable")
-        src, dst, q = src[order], dst[order], q[order]
+        src, dst, q, depth = src[order], dst[order], q[order], depth[order]
         indptr = np.zeros(graph.n + 1, dtype=np.int64)
         np.cumsum(np.bincount(src, minlength=graph.n), out=indptr[1:])
         side = np.clip(graph.side, 3.0, 30.0)
         t_dev, t_full_end, end = self._times(classes, side, weather.speed_ms)
+        # The fire crosses the building to reach the facade facing a target: a deep building
+        # passes fire on along its depth later than across its width (Hamada's a is for squares).
+        t_edge = self._times(classes[src], np.clip(depth, 3.0, 30.0), weather.speed_ms)[0]
+        lag = t_edge - t_dev[src]
+        active = end.copy()
+        np.maximum.at(active, src, end[src] + lag)
         burns = self.burns(classes)
         return PhysicsPrepared(
             n=graph.n, burns=burns, burn_duration_s=np.where(burns, end, 0.0), area=graph.area,
             t_dev=t_dev, t_full_end=t_full_end, q_cr=q_cr, ftp=_table(self.burning, "ftp")[classes],
-            indptr=indptr, dst=dst.astype(np.int64), k=q, dt_s=self.dt_s, pre_share=self.constants.preflashover_share,
+            indptr=indptr, dst=dst.astype(np.int64), k=q, lag=lag, active_s=np.where(burns, active, 0.0), dt_s=self.dt_s, pre_share=self.constants.preflashover_share,
         )
 
     # ------------------------------------------------------------------ the model's own yardsticks

@@ -35,10 +35,10 @@ DEFAULT_BURNING: dict[int, Burning] = {
     # 準耐火: fire-rated walls and floors hold the fire inside for most of an hour.
     StructureClass.QUASI_FIREPROOF: Burning(True, 15 * MIN, 45.0, 40 * MIN, 30 * MIN, 0.22, 20.0, 60_000.0),
     # 防火造: mortar-clad wooden; the mortar keeps the walls standing, fire shows at the openings.
-    StructureClass.PROTECTED_WOOD: Burning(True, 6 * MIN, 30.0, 25 * MIN, 20 * MIN, 0.29, 15.0, 25_000.0),
+    StructureClass.PROTECTED_WOOD: Burning(True, 5 * MIN, 37.5, 25 * MIN, 20 * MIN, 0.29, 15.0, 25_000.0),
     # 裸木造: bare wooden walls burn through; the whole facade radiates.
-    StructureClass.BARE_WOOD: Burning(True, 4 * MIN, 24.0, 20 * MIN, 15 * MIN, 0.6, 12.0, 12_000.0),
-    StructureClass.UNKNOWN: Burning(True, 6 * MIN, 30.0, 25 * MIN, 20 * MIN, 0.29, 15.0, 25_000.0),
+    StructureClass.BARE_WOOD: Burning(True, 3 * MIN, 22.5, 20 * MIN, 15 * MIN, 0.6, 12.0, 12_000.0),
+    StructureClass.UNKNOWN: Burning(True, 5 * MIN, 37.5, 25 * MIN, 20 * MIN, 0.29, 15.0, 25_000.0),
     StructureClass.REMOVED: _NO,
 }
 
@@ -54,6 +54,6 @@ class PhysicsConstants:
     default_height_m: float = 6.0  # two storeys when the height is unknown
     max_height_m: float = 30.0
     # Wind forces air through a burning house: it is fully involved sooner (calibrated).
-    wind_development_per_ms: float = 0.06
+    wind_development_per_ms: float = 0.0
     preflashover_share: float = 0.1
     min_edge_share: float = 0.1  # drop edges giving less than this share of the target's critical flux

@@ -97,6 +97,7 @@ class SimulationResult:
     series_burnt_area_m2: np.ndarray  # footprint area ignited by t (burning or burnt out)
     series_buildings: np.ndarray  # buildings ignited by t
     n_spot_edges: int = 0
+    n_spot_fires: int = 0  # buildings a brand set alight (before the front reached them)
     model: str = "hamada"
     containment: Containment | None = None  # suppression's outcome, when it was on
 
@@ -163,6 +164,14 @@ def simulate(
     src = src[ready.burns[src]] if len(src) else src
     progress(0.3, "search")
     t = ready.ignition_times(src, horizon, brands)
+    n_spot = 0
+    if brands is not None and len(brands.src):
+        # A spot fire is a building whose ignition time is its brand's (within a minute: the
+        # physics model applies brands at its time steps), i.e. the front had not reached it.
+        tb = t[brands.src] + brands.seconds
+        td = t[brands.dst]
+        ok = np.isfinite(tb) & np.isfinite(td)
+        n_spot = int(len(np.unique(brands.dst[ok][np.abs(td[ok] - tb[ok]) <= 60.0])))
     containment = None
     if suppression is not None:
         t, containment = contain(t, ready.burn_duration_s, graph, suppression, ready.burns)
@@ -172,7 +181,7 @@ def simulate(
     return SimulationResult(
         ignition_s=t, burn_end_s=t + ready.burn_duration_s, sources=src, horizon_s=horizon,
         series_t_s=st, series_burnt_area_m2=sa, series_buildings=sb,
-        n_spot_edges=0 if brands is None else len(brands.src), model=model.name, containment=containment,
+        n_spot_edges=0 if brands is None else len(brands.src), n_spot_fires=n_spot, model=model.name, containment=containment,
     )
 
 

@@ -41,7 +41,7 @@ class SpottingParams:
     air_density: float = 1.1
     air_cp: float = 1.0  # kJ/kg K
     air_t_k: float = 300.0
-    delay_s: float = 20 * 60.0  # source ignition to a flaming spot fire: ~8 min to full involvement + smouldering
+    delay_s: float = 12 * 60.0  # source ignition to a flaming spot fire: ~7 min to full involvement + ~5 min smouldering
     min_wind_ms: float = 3.0
     max_distance_m: float = 400.0
     max_per_source: int = 20
