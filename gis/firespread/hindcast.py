@@ -19,15 +19,19 @@ from .simulate import centroids_of
 
 
 def hindcast(town, model: str, *, seed: int = 0, spotting: bool = True, wooden: str = "防火造",
-             bare_before_year: int | None = 1950, hours: float | None = None) -> dict:
+             bare_before_year: int | None = 1950, hours: float | None = None, brigades: bool = False) -> dict:
     """One run of ``town`` with ``model`` ("hamada" or "physics"): head speed (m/h, fitted until
     the head reaches the coast or river), buildings and burnt footprint area at each hour, spot
-    fires, and the published figures next to them."""
+    fires, and the published figures next to them. ``brigades``: with the town's recorded fire
+    brigades (suppression.py) and until the fire was controlled, to compare totals."""
     table = BuildingTable.from_rows(town.rows)
     doc = {"name": f"{town.name} hindcast", "model": model, "weather": dict(town.weather), "ignition": list(town.ignition),
            "hours": hours or town.hours, "seed": seed, "spotting": spotting, "wooden": wooden}
     if bare_before_year is not None:
         doc["bare_before_year"] = bare_before_year
+    if brigades:
+        doc["suppression"] = dict(town.brigades)
+        doc["hours"] = hours or town.published.get("controlled_h", town.hours)
     run = run_scenario(table, parse_scenario(doc))
     t = run.result.ignition_s
     cent = centroids_of(run.applied.district.footprints)
@@ -45,5 +49,7 @@ def hindcast(town, model: str, *, seed: int = 0, spotting: bool = True, wooden: 
         "reached_limit_h": round(float(t[reached].min()) / 3600.0, 2) if reached.any() else None,
         "buildings_burnt": int(np.isfinite(t).sum()), "footprint_burnt_m2": round(float(area[np.isfinite(t)].sum())),
         "buildings_by_hour": burnt_by, "footprint_m2_by_hour": area_by, "spot_fires": int(run.result.n_spot_fires),
+        "brigades": doc.get("suppression"), "contained_h": (None if run.result.containment is None or run.result.containment.contained_s is None
+                                                           else round(run.result.containment.contained_s / 3600.0, 2)),
         "published": town.published,
     }

@@ -54,6 +54,6 @@ class PhysicsConstants:
     default_height_m: float = 6.0  # two storeys when the height is unknown
     max_height_m: float = 30.0
     # Wind forces air through a burning house: it is fully involved sooner (calibrated).
-    wind_development_per_ms: float = 0.0
+    wind_development_per_ms: float = 0.01
     preflashover_share: float = 0.1
     min_edge_share: float = 0.1  # drop edges giving less than this share of the target's critical flux

@@ -35,6 +35,8 @@ class Town:
     origin_xy: tuple[float, float]
     limit_distance_m: float  # from the origin to the coast / river along the bearing: no buildings beyond
     published: dict = field(default_factory=dict)
+    # The recorded fire-fighting as suppression.py's assumption (delay_min, brigades, front_m, interval_min).
+    brigades: dict = field(default_factory=dict)
 
 
 def _lots(rng, x0: float, x1: float, frontage: tuple[float, float]) -> list[tuple[float, float]]:
@@ -62,7 +64,7 @@ def _building(rng, kind_shares: dict, years: tuple[int, int], old_share: float, 
 
 
 def _block(rows: list, rng, name: str, x0, x1, y0, y1, *, frontage, side_gap, depth_share, storehouse_p, kinds,
-           years=(1900, 2000), old_share=0.6, old_before=1950, y_max=None) -> None:
+           years=(1900, 2000), old_share=0.6, old_before=1950, y_max=None, machiya: bool = False) -> None:
     """Two rows of lots back to back between streets at y0 (south) and y1 (north)."""
     half = (y1 - y0) / 2
     for south in (True, False):
@@ -75,10 +77,18 @@ def _block(rows: list, rng, name: str, x0, x1, y0, y1, *, frontage, side_gap, de
             if y_max is not None and by1 > y_max:
                 continue
             attrs = _building(rng, kinds, years, old_share, old_before)
-            fp = [(lx0 + gap / 2, by0), (lx1 - gap / 2, by0), (lx1 - gap / 2, by1), (lx0 + gap / 2, by1)]
-            area = (lx1 - lx0 - gap) * depth
-            rows.append({"gml_id": f"{name}_{len(rows):05d}", "footprint": fp, "total_floor_area": area * attrs["storeys_above"],
-                         "usage_code": "402", **attrs})
+            # A 町家 lot (``machiya``): the front house, a small courtyard (坪庭), a back annex
+            # (奥座敷) of the same construction - not one deep block.
+            parts = [(by0, by1)]
+            if machiya and depth > 16.0:
+                front = rng.uniform(9.0, 12.0)
+                court = rng.uniform(2.0, 4.0)
+                parts = [(by0, by0 + front), (by0 + front + court, by1)] if south else [(by1 - front, by1), (by0, by1 - front - court)]
+            for py0, py1 in parts:
+                fp = [(lx0 + gap / 2, py0), (lx1 - gap / 2, py0), (lx1 - gap / 2, py1), (lx0 + gap / 2, py1)]
+                area = (lx1 - lx0 - gap) * (py1 - py0)
+                rows.append({"gml_id": f"{name}_{len(rows):05d}", "footprint": fp, "total_floor_area": area * attrs["storeys_above"],
+                             "usage_code": "402", **attrs})
             # A 土蔵 (storehouse, masonry: fire-resistant) in the rear yard, where there is room.
             rear = half - depth - set_back
             if rear > 8.0 and rng.random() < storehouse_p:
@@ -128,7 +138,7 @@ def itoigawa_like(scale: float = 1.0, seed: int = 0, width: float = 1.0) -> Town
         while x < half_w:
             bw = rng.uniform(45.0, 65.0)
             _block(rows, rng, "itoigawa", x, min(x + bw, half_w), y, y + depth, frontage=(5.0, 8.0), side_gap=(0.0, 0.6),
-                   depth_share=(0.6, 0.9), storehouse_p=0.3, kinds=kinds, old_share=0.5, y_max=coast)
+                   depth_share=(0.6, 0.9), storehouse_p=0.3, kinds=kinds, old_share=0.5, y_max=coast, machiya=True)
             x += bw + 4.0  # north-south lanes, 4 m
         y += depth + street
         k += 1
@@ -138,6 +148,10 @@ def itoigawa_like(scale: float = 1.0, seed: int = 0, width: float = 1.0) -> Town
         hours=4.0, downwind_bearing_deg=0.0, origin_xy=(0.0, 0.0), limit_distance_m=coast,
         published={"head_speed_m_per_h": [70, 100], "buildings": 147, "area_m2": 40000, "hours_to_coast": [3, 4],
                    "spot_fires": [10, 15], "controlled_h": 10.5},
+        # First pumper on scene ~15 min after the outbreak; all 50 local units and 31 from
+        # neighbours over the day; one nozzle holds ~6 m of front in dense wood, two per unit,
+        # halved in a gale (Tokyo Fire Department 1965 data): 6 m per unit here.
+        brigades={"delay_min": 15.0, "brigades": 80, "front_m": 6.0, "interval_min": 5.0},
     )
 
 
@@ -166,5 +180,8 @@ def sakata_like(scale: float = 1.0, seed: int = 0, width: float = 1.0) -> Town:
         name="sakata", rows=rows, ignition=[_nearest(rows)], weather={"speed": 12.0, "direction": 255.0, "humidity": 70.0, "gust": 26.7},
         hours=10.0, downwind_bearing_deg=90.0, origin_xy=(0.0, 0.0), limit_distance_m=river,
         published={"head_speed_m_per_h": [90, 120], "peak_head_speed_m_per_h": [150, 160], "buildings": 1774,
-                   "area_m2": 225000, "floor_area_m2": 152105, "hours_to_river": 9.3},
+                   "area_m2": 225000, "floor_area_m2": 152105, "hours_to_river": 9.3, "controlled_h": 11.3},
+        # Assumed (no unit count found): the city's pumpers, then neighbours' arriving over five
+        # hours; the fire was stopped at the river by water curtains from the far bank.
+        brigades={"delay_min": 10.0, "brigades": 30, "front_m": 6.0, "interval_min": 10.0},
     )
