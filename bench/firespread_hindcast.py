@@ -50,6 +50,8 @@ def main() -> None:
                 "footprint_burnt_m2_mean": round(float(np.mean([r["footprint_burnt_m2"] for r in runs]))),
                 "spot_fires_mean": round(float(np.mean([r["spot_fires"] for r in runs])), 1),
                 "published": runs[0]["published"],
+                "with_recorded_brigades": {k: v for k, v in hindcast(town, model, seed=0, brigades=True).items()
+                                           if k in ("buildings_burnt", "footprint_burnt_m2", "contained_h", "brigades")},
                 "goal_m_per_h": [lo, hi] if model == "physics" else None,
                 "ok": (lo <= mean <= hi) if (model == "physics" and mean is not None) else None,
             }, ensure_ascii=False), flush=True)
