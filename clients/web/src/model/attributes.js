@@ -1,6 +1,7 @@
 // The attribute panel of the selected building, and the ignition point chosen from it.
 import { apiJson } from '../api.js';
 import { $, S, tr, hooks } from './ctx.js';
+import { describeBuilding, onIgnitionChosen } from './ignition.js';
 
 export async function select(fid) {
   S.selected = fid;
@@ -69,6 +70,9 @@ $('m-set-ign').addEventListener('click', () => {
 });
 $('m-ign-clear').addEventListener('click', () => { S.ignition = null; updateIgnitionText(); });
 export function updateIgnitionText() {
-  $('m-ign').textContent = S.ignition ? tr('ignition_set', { id: S.ignition }) : tr('ignition_auto');
+  $('m-ign').textContent = S.ignition ? tr('ignition_set', { label: describeBuilding(S.ignition) }) : tr('ignition_auto');
+  $('m-ign').title = S.ignition || '';
   $('m-ign-clear').hidden = !S.ignition;
 }
+// Chosen by keyboard: it is also the selected building (attributes, highlight).
+onIgnitionChosen((fid) => { updateIgnitionText(); select(fid); });

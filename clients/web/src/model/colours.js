@@ -2,6 +2,7 @@
 // ``S`` and the palette), and the legend that explains them. No DOM ids: any view can use them.
 import * as P from './palette.js';
 import { trIn } from './ctx.js';
+import { classLabel, runAssumptions } from './assumptions.js';
 
 export function labelOf(S, col, code) {
   const tr = (k) => trIn(S.lang, k);
@@ -88,7 +89,8 @@ export function legendItems(S) {
     for (const b of P.HEIGHT_BINS) add(b.c, b.hi === Infinity ? tr('height_over', { a: b.lo }) : tr('height_bin', { a: b.lo, b: b.hi }));
     add(P.UNKNOWN, tr('unknown'));
   } else if (S.mode === 'fireclass') {
-    P.FIRE_CLASS.forEach((hex, k) => add(hex, tr(`class_${k}`)));
+    const legend = (S.runs?.[S.shown] || S.runs?.A || S.runs?.B)?.class_legend;
+    P.FIRE_CLASS.forEach((hex, k) => add(hex, classLabel(k, S.lang, legend)));
   } else if (S.mode === 'cluster') {
     const { cl, rank } = clusterCtx(S);
     if (cl) {
@@ -106,6 +108,8 @@ export function legendItems(S) {
     add(P.FIRE_STATE.unburnt, tr('state_unburnt'));
     add(P.FIRE_STATE.fireproof, tr('state_fireproof'));
     add(P.FIRE_STATE.removed, tr('state_removed'));
+    // What the shown run assumed (model, brigades, firebrands, notes): stated, not implied.
+    for (const line of runAssumptions(S.runs?.[S.shown], S.lang)) add(null, line);
   }
   return items;
 }
@@ -126,12 +130,17 @@ export function renderLegend(ul, S) {
     if (seenKey.has(it.hex + it.label) || (it.hex === P.UNKNOWN && [...seenKey].some((k) => k.startsWith(P.UNKNOWN)))) continue;
     seenKey.add(it.hex + it.label);
     const li = document.createElement('li');
-    const sw = document.createElement('span');
-    sw.className = 'sw';
-    sw.style.background = it.hex;
     const lab = document.createElement('span');
     lab.textContent = it.label;
-    li.append(sw, lab);
+    if (it.hex) {
+      const sw = document.createElement('span');
+      sw.className = 'sw';
+      sw.style.background = it.hex;
+      li.append(sw, lab);
+    } else {
+      li.className = 'm-legend-note';
+      li.append(lab);
+    }
     const n = S.legendCounts?.[it.hex];
     if (n && S.mode !== 'cluster') {
       const c = document.createElement('span');

@@ -129,6 +129,8 @@ Object.defineProperty(window, '__model', {
     get draw() { return drawState(); },
     get extent() { return S.meta ? JSON.parse(JSON.stringify(S.meta.extent)) : null; },
     gmlIdOf(fid) { return S.attrs[fid]?.gml_id ?? null; },
+    structureOf(fid) { return S.attrs[fid]?.structure_code ?? null; },
+    get ignition() { return S.ignition; },
     screenPointOf: (fid) => screenPointOf(view, fid),
     /** Page position of the ground point (x, y) in the dataset's local metres. */
     pageOfLocal: (x, y) => view.pageOf(x, y),

@@ -5,6 +5,7 @@ import { $, S, tr, hooks } from './ctx.js';
 import { showRun } from './playback.js';
 import { drawnShape, hideDraft, refreshDraw } from './draw.js';
 import { runScenario } from './sims.js';
+import { FieldError, checkedNumber, clearFieldErrors, modelAndSuppression, renderRunNotes, showFieldError } from './inputs.js';
 
 export function showPolicyFields() {
   const p = $('m-policy').value;
@@ -17,11 +18,7 @@ export function showPolicyFields() {
 $('m-policy').addEventListener('change', showPolicyFields);
 $('m-preset').addEventListener('change', showPolicyFields);
 
-function numField(id, lo, hi) {
-  const v = Number($(id).value);
-  if (!Number.isFinite(v)) throw new Error(`${$(id).labels?.[0]?.textContent || id}: ?`);
-  return Math.min(hi, Math.max(lo, v));
-}
+const numField = checkedNumber; // checked, never clamped (inputs.js)
 
 // The scenario JSON the API accepts (gis/firespread/scenarios.py); coordinates in the local frame.
 export function buildRequest() {
@@ -30,7 +27,7 @@ export function buildRequest() {
   const cx = (lo[0] + hi[0]) / 2, cy = (lo[1] + hi[1]) / 2;
   const preset = $('m-preset').value;
   const weather = preset === 'custom'
-    ? { speed: numField('m-ws', 0, 40), direction: numField('m-wd', 0, 359.9), humidity: numField('m-hum', 0, 100) }
+    ? { speed: numField('m-ws', 0, 40), direction: numField('m-wd', 0, 360), humidity: numField('m-hum', 0, 100) }
     : { preset };
   const measures = [];
   const p = $('m-policy').value;
@@ -65,9 +62,10 @@ export function buildRequest() {
   if (drawn) name += ` ${tr('drawn_suffix')}`;
   const body = {
     weather,
-    hours: numField('m-hours', 1, 72),
+    hours: numField('m-hours', 0.5, 72),
     seed: 1,
     scenario: { name, wooden: $('m-wooden').value, measures },
+    ...modelAndSuppression(),
   };
   if (S.ignition) body.ignition = [S.ignition];
   return body;
@@ -79,7 +77,13 @@ $('m-fire-form').addEventListener('submit', async (ev) => {
   if (running || !S.meta) return;
   const status = $('m-run-status');
   let body;
-  try { body = buildRequest(); } catch (e) { status.textContent = tr('run_failed', { msg: e.message }); return; }
+  clearFieldErrors($('m-fire-form'));
+  status.classList.remove('m-error');
+  try { body = buildRequest(); } catch (e) {
+    if (e instanceof FieldError) { showFieldError(e); status.textContent = tr('fix_fields'); status.classList.add('m-error'); return; }
+    status.textContent = tr('run_failed', { msg: e.message });
+    return;
+  }
   const slot = $('m-slot').value;
   S.lastRequest = body;
   running = true;
@@ -94,6 +98,7 @@ $('m-fire-form').addEventListener('submit', async (ev) => {
       status.textContent = tr('running', { p: Math.round(p * 100), stage });
     });
     status.textContent = tr('run_done', { n: result.summary.buildings_burnt, s: (el ?? 0).toFixed(1) });
+    renderRunNotes(result);
     S.shown = slot;
     S.t = 0;
     hooks.setRun(slot, result, id);
