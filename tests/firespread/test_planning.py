@@ -102,3 +102,20 @@ def test_burn_probability_differs_between_buildings(synth_table, model):
     assert len(np.unique(np.round(p, 3))) > 5 and p.max() < 1.0
     again = burn_probability(spread, 60, hours=2, seed=3, workers=1)
     assert np.array_equal(again.probability, mc.probability)
+
+
+def test_gust_is_checked_and_lofts_more_brands():
+    import numpy as np
+
+    from yakuba.gis.firespread.spotting import spot_edges
+    from yakuba.gis.firespread.weather import WeatherError, weather_from_dict
+
+    with pytest.raises(WeatherError, match="gust"):
+        weather_from_dict({"speed": 10, "gust": 5})
+    calm_gusts = weather_from_dict({"speed": 12, "direction": 0, "humidity": 30})
+    gusty = weather_from_dict({"speed": 12, "direction": 0, "humidity": 30, "gust": 24})
+    cent = np.array([[x * 12.0, y * 12.0] for x in range(30) for y in range(30)])
+    burns = np.ones(len(cent), bool)
+    n = [len(spot_edges(cent, burns, w, np.random.default_rng(1), area=np.full(len(cent), 100.0),
+                        floor_area=np.full(len(cent), 400.0)).src) for w in (calm_gusts, gusty)]
+    assert n[1] > 2 * n[0] > 0

@@ -28,7 +28,7 @@ from yakuba.server.protocol.http import (
 OLD_ANSWERS = [
     ({"weather": {"speed": -1}}, (400, "invalid_scenario", "weather: wind speed must be >= 0 m/s, got -1.0")),
     ({"weather": "最悪"}, (400, "invalid_scenario", "weather: weather must be an object")),
-    ({"weather": {"preset": "最悪", "gust": 3}}, (400, "invalid_scenario", "weather: unknown weather field(s): gust")),
+    ({"weather": {"preset": "最悪", "storm": 3}}, (400, "invalid_scenario", "weather: unknown weather field(s): storm")),
     ({"scenario": {"measures": [{"type": "open_space", "polygon": [[0, 0], [9, 9], [9, 0], [0, 9]]}]}},
      (400, "invalid_scenario", "measures[0].polygon: is not a valid polygon (Self-intersection[4.5 4.5]); self-intersecting outlines are refused")),
     ({"scenario": []}, None),
