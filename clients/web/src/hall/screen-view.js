@@ -33,10 +33,13 @@ export function createScreenView(el, { lang = 'ja', kind = 'follow', table = nul
       ul.hidden = !items.length;
       for (const it of items) {
         const li = document.createElement('li');
-        const sw = document.createElement('span');
-        sw.className = 'hs-sw';
-        sw.style.background = it.hex;
-        li.append(sw, document.createTextNode(it.label));
+        if (it.hex) { // a colour; without one, a line of what the run assumed (model, brigades)
+          const sw = document.createElement('span');
+          sw.className = 'hs-sw';
+          sw.style.background = it.hex;
+          li.append(sw);
+        }
+        li.append(document.createTextNode(it.label));
         ul.appendChild(li);
       }
     },
