@@ -92,25 +92,33 @@ class NeighbourGraph:
         return np.concatenate([values, values])
 
 
-def _facing_width(env_c: np.ndarray, env_ax: np.ndarray, env_h: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Overlap of a's and b's extents along a's facade that faces b (per pair).
+def _facing(env: tuple[np.ndarray, np.ndarray, np.ndarray], a: np.ndarray, b: np.ndarray):
+    """Per pair, a's facade that faces b: (its direction t, a's and b's centres along t, the
+    overlap [lo, hi] of the two footprints seen along it).
 
     Each footprint is reduced to its minimum rotated rectangle (centre, unit axes, half
     lengths). The facade of ``a`` facing ``b`` is the side whose normal is closest to the
-    direction a -> b; both rectangles are projected on that facade's direction and the overlap
-    of the two intervals is the width that faces across (0: they meet corner to corner)."""
+    direction a -> b; both rectangles are projected on that facade's direction, and where the
+    two intervals overlap the buildings face each other (hi <= lo: corner to corner)."""
+    env_c, env_ax, env_h = env
     d = env_c[b] - env_c[a]
     dn = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-9)
     e1, e2 = env_ax[a, 0], env_ax[a, 1]
     use_e1 = np.abs((e1 * dn).sum(1)) >= np.abs((e2 * dn).sum(1))
-    t = np.where(use_e1[:, None], e2, e1)  # the facade's direction
+    t = np.where(use_e1[:, None], e2, e1)
 
     def half(k: np.ndarray) -> np.ndarray:
         return env_h[k, 0] * np.abs((env_ax[k, 0] * t).sum(1)) + env_h[k, 1] * np.abs((env_ax[k, 1] * t).sum(1))
 
     pa, pb = (env_c[a] * t).sum(1), (env_c[b] * t).sum(1)
     ha, hb = half(a), half(b)
-    return np.maximum(np.minimum(pa + ha, pb + hb) - np.maximum(pa - ha, pb - hb), 0.0)
+    return t, pa, pb, np.maximum(pa - ha, pb - hb), np.minimum(pa + ha, pb + hb)
+
+
+def _facing_width(env, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Metres of a's facing facade that b covers (0: they meet corner to corner)."""
+    _, _, _, lo, hi = _facing(env, a, b)
+    return np.maximum(hi - lo, 0.0)
 
 
 def _envelopes(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -180,19 +188,8 @@ def _sight_lines(env: tuple[np.ndarray, np.ndarray, np.ndarray], a: np.ndarray, 
     """(p, q, has_facing): a second sight line per pair besides the centroid line: across the
     middle of the facing width, along the normal of a's facade that faces b (only where the two
     face each other; corner-to-corner pairs have the centroid line only)."""
-    env_c, env_ax, env_h = env
-    d = env_c[b] - env_c[a]
-    dn = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-9)
-    e1, e2 = env_ax[a, 0], env_ax[a, 1]
-    use_e1 = np.abs((e1 * dn).sum(1)) >= np.abs((e2 * dn).sum(1))
-    t = np.where(use_e1[:, None], e2, e1)
-
-    def half(k: np.ndarray) -> np.ndarray:
-        return env_h[k, 0] * np.abs((env_ax[k, 0] * t).sum(1)) + env_h[k, 1] * np.abs((env_ax[k, 1] * t).sum(1))
-
-    pa, pb = (env_c[a] * t).sum(1), (env_c[b] * t).sum(1)
-    lo = np.maximum(pa - half(a), pb - half(b))
-    hi = np.minimum(pa + half(a), pb + half(b))
+    env_c = env[0]
+    t, pa, pb, lo, hi = _facing(env, a, b)
     mid = (lo + hi) / 2
     p = env_c[a] + t * (mid - pa)[:, None]
     q = env_c[b] + t * (mid - pb)[:, None]
@@ -254,7 +251,7 @@ def build_graph(footprints, *, max_gap: float = DEFAULT_MAX_GAP_M, active: np.nd
     dy = cent[b, 1] - cent[a, 1]
     bearing = np.degrees(np.arctan2(dx, dy)) % 360.0  # clockwise from north (+y)
     dist = np.hypot(dx, dy)
-    width = 0.5 * (_facing_width(*env, a, b) + _facing_width(*env, b, a))
+    width = 0.5 * (_facing_width(env, a, b) + _facing_width(env, b, a))
     unit = np.column_stack([dx, dy]) / np.maximum(dist, 1e-9)[:, None]
     env_c, env_ax, env_h = env
 

@@ -182,18 +182,14 @@ class PhysicsModel:
         end = t_full_end + _table(self.burning, "decay_s")[c]
         return t_dev, t_full_end, end
 
-    def burn_duration_s(self, classes: np.ndarray, side: np.ndarray | None = None) -> np.ndarray:
-        side = np.full(len(classes), 10.0) if side is None else side
-        return self._times(classes, side)[2]
-
     def heights(self, n: int, height: np.ndarray | None) -> np.ndarray:
         h = np.full(n, self.constants.default_height_m) if height is None else np.asarray(height, dtype=np.float64)
         return np.where(np.isfinite(h) & (h > 0), np.minimum(h, self.constants.max_height_m), self.constants.default_height_m)
 
     def edge_flux(self, graph: NeighbourGraph, classes: np.ndarray, weather: Weather,
-                  height: np.ndarray | None = None, with_depth: bool = False):
-        """(src, dst, kW/m2 at the target with the source fully involved) over the directed edges
-        between buildings that can burn."""
+                  height: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(src, dst, kW/m2 at the target with the source fully involved, the source's depth
+        along the edge) over the directed edges between buildings that can burn."""
         k = self.constants
         classes = np.asarray(classes, dtype=np.int64)
         burns = self.burns(classes)
@@ -216,12 +212,12 @@ class PhysicsModel:
         downwind = np.maximum(cos_w, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             conv = np.where(lean > 0, k.convective_kw * downwind * np.exp(-gap / np.maximum(lean, 1e-9)), 0.0)
-        return (src, dst, q + conv, depth) if with_depth else (src, dst, q + conv)
+        return src, dst, q + conv, depth
 
     def prepare(self, graph: NeighbourGraph, classes: np.ndarray, weather: Weather,
                 height: np.ndarray | None = None) -> PhysicsPrepared:
         classes = np.asarray(classes, dtype=np.int64)
-        src, dst, q, depth = self.edge_flux(graph, classes, weather, height, with_depth=True)
+        src, dst, q, depth = self.edge_flux(graph, classes, weather, height)
         q_cr = _table(self.burning, "critical_flux_kw")[classes]
         # Edges too weak to matter even with several neighbours adding up are dropped.
         keep = q >= self.constants.min_edge_share * q_cr[dst]
@@ -262,7 +258,7 @@ class PhysicsModel:
         for _ in range(30):
             mid = (lo + hi) / 2
             g = self._pair_graph(mid, side)
-            _, dst, q = self.edge_flux(g, np.full(2, cls), Weather(wind_ms, 180.0))
+            _, dst, q, _ = self.edge_flux(g, np.full(2, cls), Weather(wind_ms, 180.0))
             lo, hi = (mid, hi) if q[dst == 1].max(initial=0.0) >= crit else (lo, mid)
         return lo
 
