@@ -47,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = s.add_parser("add", help="add a staff account; the password is read from standard input")
     p.add_argument("username"), p.add_argument("--municipality", required=True, metavar="CODE")
     p.add_argument("--admin", action="store_true", help="also an administrator (datasets, accounts)"), _common(p)
+    # the server-issued identity shown in the salon (issue #20): only an operator sets it
+    p.add_argument("--display-name", default=None, help="name shown in the salon (at most 100 characters)")
+    p.add_argument("--department", default=None, help="department shown in the salon (at most 60 characters)")
     p.set_defaults(func=_entry(_staff_add))
     p = s.add_parser("list", help="list staff accounts (never their password hashes)")
     p.add_argument("--json", action="store_true"), _common(p)
@@ -173,6 +176,10 @@ async def _staff_add(args, db, settings) -> None:
     h = await hash_password(pw)
     async with db.session() as s:
         a = await accounts.add_staff(s, args.username, args.municipality, h, admin=args.admin)
+        name, dept = getattr(args, "display_name", None), getattr(args, "department", None)
+        if (name and len(name) > 100) or (dept and len(dept) > 60):
+            raise UserError("display name at most 100 characters, department at most 60")
+        a.display_name, a.department = name or None, dept or None
         await _audit(s, "staff_added", a.id)
     print(f"staff {a.id} added ({'admin' if a.is_admin else 'staff'}, municipality {a.municipality_code})")
 

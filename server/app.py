@@ -99,7 +99,7 @@ def create_app(config: Settings) -> web.Application:
     attach_realtime(app, lambda: [c.principal for c in list(hub.clients.values()) if not c.ended], hub.revoke)
     from yakuba.server.salon.setup import setup_salon
 
-    setup_salon(app, config, identity, store, audit, metrics.registry)  # municipalities, invitations, OpenID (issue #20)
+    setup_salon(app, config, identity, store, audit, metrics.registry, hub)  # municipalities, invitations, OpenID, the salon's spaces (issue #20)
     sio.attach(app)
 
     app.router.add_get("/healthz", healthz)

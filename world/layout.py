@@ -16,7 +16,7 @@ class LayoutError(ValueError):
     """The floor plan is inconsistent (a programming or data error, caught at start-up)."""
 
 
-ACCESS_KINDS = ("public", "staff", "members_when_locked")
+ACCESS_KINDS = ("public", "staff", "members_when_locked", "salon")  # salon: verified staff (zones.may_enter)
 
 
 @dataclass(frozen=True)

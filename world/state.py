@@ -35,6 +35,12 @@ class Avatar:
     vy: float = 0.0
     path: list[tuple[float, float]] = field(default_factory=list)
     away: bool = False  # disconnected, inside the reconnect grace period
+    # Server-issued (issue #20), from the owner's session and carried in the bus record, so every
+    # node's rule answers alike: staff whose identity the server verified, their municipality's
+    # code, and the card others see in the salon (display name, municipality, department).
+    verified: bool = False
+    municipality: str | None = None
+    card: dict | None = None
 
     @property
     def moving(self) -> bool:
@@ -75,11 +81,16 @@ class World:
         self.collider = collider or Collider(layout)
         self.avatars: dict[int, Avatar] = {}
         self.booths: dict[str, BoothState] = {z.id: BoothState() for z in layout.zones.values() if z.access == "members_when_locked"}
+        # Salon meeting rooms locked by a municipality: zone id -> its code (server/salon/desk.py)
+        self.salon_locks: dict[str, str] = {}
         self._rng = random.Random(seed)
         self._forbidden_cache: dict[tuple, tuple[Rect, ...]] = {}
         # Who may be in a zone: the pure rule by default; the server injects its policy (which
         # asks the same rule with the connected principal). Returns None or the reason code.
         self.rule: Callable[[Avatar, Zone, BoothState | None], str | None] | None = None
+        # What else the injected rule reads about an avatar (the server: its principal's salon
+        # rights), as a hashable part of the path cache's key; avatars alike share paths.
+        self.rule_key: Callable[[Avatar], object] | None = None
 
     # -- membership -------------------------------------------------------------------------
     def spawn_point(self) -> tuple[float, float, float]:
@@ -107,7 +118,12 @@ class World:
         booth = self.booths.get(zone.id)
         if self.rule is not None:
             return self.rule(avatar, zone, booth)
-        return may_enter(zone, avatar.id, avatar.role, booth)
+        return self.pure_access(avatar, zone, booth)
+
+    def pure_access(self, avatar: Avatar, zone: Zone, booth: BoothState | None) -> str | None:
+        """The world's own rule, from what the avatar carries (also for other nodes' avatars)."""
+        return may_enter(zone, avatar.id, avatar.role, booth, verified=avatar.verified,
+                         municipality=avatar.municipality, held_by=self.salon_locks.get(zone.id))
 
     # -- intents ----------------------------------------------------------------------------
     def set_velocity(self, avatar_id: int, vx: float, vy: float) -> bool:
@@ -208,9 +224,11 @@ class World:
     def _forbidden_rects(self, a: Avatar) -> tuple[Rect, ...]:
         """Rectangles of the zones this avatar may not enter, so paths route around them. The
         tuple is also the key of the collider's path floods: avatars with the same rights share
-        them. Cached per (role, locked booths the avatar is not a member of): what the rule looks at."""
+        them. Cached per what the rule looks at: role, the verified mark, locked booths the avatar
+        is not a member of, salon rooms locked by another municipality."""
         closed = tuple(sorted(z for z, b in self.booths.items() if b.locked and a.id not in b.members))
-        key = (a.role, closed)
+        held = tuple(sorted(z for z, m in self.salon_locks.items() if m != a.municipality))
+        key = (a.role, a.verified, closed, held, self.rule_key(a) if self.rule_key is not None else None)
         rects = self._forbidden_cache.get(key)
         if rects is None:
             rects = tuple(z.rect for z in self.layout.zones.values() if self.access(a, z))

@@ -24,14 +24,26 @@ class BoothState:
 # Reasons returned by may_enter (they are also the wire error codes).
 ZONE_FORBIDDEN = "zone_forbidden"
 BOOTH_LOCKED = "booth_locked"
+SALON_STAFF_ONLY = "salon_staff_only"
+SALON_ROOM_LOCKED = "salon_room_locked"
 
 
-def may_enter(zone: Zone, avatar_id: int, role: Role, booth: BoothState | None = None) -> str | None:
-    """None when the avatar may be in ``zone``, else the reason code."""
+def may_enter(zone: Zone, avatar_id: int, role: Role, booth: BoothState | None = None, *,
+              verified: bool = False, municipality: str | None = None, held_by: str | None = None) -> str | None:
+    """None when the avatar may be in ``zone``, else the reason code.
+
+    Salon zones (access ``salon``, issue #20) take staff whose identity the server verified
+    (``verified``, set from the session, carried with the avatar to other nodes); a salon meeting
+    room locked by a municipality (``held_by``, its code) takes only that municipality's staff.
+    """
     if zone.access == "public":
         return None
     if zone.access == "staff":
         return None if role is Role.STAFF else ZONE_FORBIDDEN
+    if zone.access == "salon":
+        if role is not Role.STAFF or not verified:
+            return SALON_STAFF_ONLY
+        return None if held_by is None or held_by == municipality else SALON_ROOM_LOCKED
     if zone.access == "members_when_locked":
         if booth is None or not booth.locked:
             return None

@@ -62,6 +62,10 @@ class Action(str, Enum):
     # the inter-municipal salon (issue #20; server/salon)
     MANAGE_TENANTS = "manage_tenants"  # register, suspend, resume municipalities; invite their staff: administrators
     ENTER_SALON = "enter_salon"  # be in the salon (join, chat, presence): verified staff of an active municipality
+    BOOK_SALON_ROOM = "book_salon_room"  # book a salon meeting room for a time slot: salon members
+    LOCK_SALON_ROOM = "lock_salon_room"  # resource: SalonRoomResource; the booking's municipality, from inside
+    REPORT_CONDUCT = "report_conduct"  # report someone in the salon to the administrators: salon members
+    READ_REPORTS = "read_reports"  # the reports: administrators
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,17 @@ class ZoneResource:
     avatar_id: int
     booth: BoothState | None = None
     full: bool = False  # the hall during an event whose places are taken (realtime/hub.py _zone_rule)
+    held_by: str | None = None  # a salon meeting room locked by this municipality (its code)
+
+
+@dataclass(frozen=True)
+class SalonRoomResource:
+    """A salon meeting room as the actor stands to it (read from the live world and the bookings,
+    never from the client): inside it or not, and which municipality's booking covers now."""
+
+    room: str
+    inside: bool
+    booked_by: str | None = None  # municipality code of the booking running now (None: not booked)
 
 
 @dataclass(frozen=True)
@@ -203,9 +218,16 @@ def decide(p: Principal, action: Action, resource: Any = None) -> Decision:
         return ALLOW  # open to residents; job limits per principal bound the cost
     if action in (Action.ENTER_ZONE, Action.CHAT):
         r: ZoneResource = resource
-        why = may_enter(r.zone, r.avatar_id, p.world_role, r.booth)
+        why = may_enter(r.zone, r.avatar_id, p.world_role, r.booth, verified=p.is_verified_staff,
+                        municipality=p.municipality, held_by=r.held_by)
         if why is None and r.full and action is Action.ENTER_ZONE and not p.is_staff:
             why = "hall_full"  # a running event's places are taken: watch as a spectator (staff always enter)
+        if why is None and r.zone.access == "salon":
+            d = decide(p, Action.ENTER_SALON)  # the same answer as the salon's HTTP routes get
+            if not d:
+                return d
+            if not p.salon_conduct:  # accepted once per account, before the first entry
+                why = "conduct_required"
         return ALLOW if why is None else _deny(why, f"{action.value} {r.zone.id}")
     if isinstance(resource, BoothResource) and action.value in _BOOTH_STAFF | {"knock"}:
         return _booth(p, action, resource)
@@ -225,8 +247,22 @@ def decide(p: Principal, action: Action, resource: Any = None) -> Decision:
         # The server set every field this reads (sessions.py); a suspended municipality's staff
         # have no session any more (identity.account_state), so they never get here as staff.
         if not p.is_staff:
-            return _deny("forbidden", "the salon is for municipal staff")
-        return ALLOW if p.is_verified_staff else _deny("forbidden", "the salon needs a verified staff identity")
+            return _deny("salon_staff_only", "the salon is for municipal staff")
+        return ALLOW if p.is_verified_staff else _deny("salon_staff_only", "the salon needs a verified staff identity")
+    if action in (Action.BOOK_SALON_ROOM, Action.REPORT_CONDUCT):
+        return decide(p, Action.ENTER_SALON)
+    if action is Action.LOCK_SALON_ROOM:
+        d = decide(p, Action.ENTER_SALON)
+        r = resource
+        if not d or not isinstance(r, SalonRoomResource):
+            return d if not d else _deny("forbidden", "no room")
+        if not r.inside:
+            return _deny("not_member", f"lock {r.room} from inside")
+        if r.booked_by != p.municipality:  # only the booking's municipality, while it runs
+            return _deny("salon_room_not_booked", f"{r.room} is not booked by this municipality now")
+        return ALLOW
+    if action is Action.READ_REPORTS:
+        return ALLOW if p.is_admin else _deny("forbidden", "reports are read by an administrator")
     if action is Action.MANAGE_TENANTS:
         return ALLOW if p.is_admin else _deny("forbidden", "municipalities are managed by an administrator")
     if action is Action.READ_AUDIT:
@@ -267,4 +303,4 @@ def require(p: Principal, action: Action, resource: Any = None, audit: Any = Non
         raise PolicyDenied(d, action)
 
 
-__all__ = ["ALLOW", "Action", "BoothResource", "Decision", "HallResource", "JobResource", "MediaResource", "PolicyDenied", "ZoneResource", "decide", "require"]
+__all__ = ["ALLOW", "Action", "BoothResource", "Decision", "HallResource", "JobResource", "MediaResource", "PolicyDenied", "SalonRoomResource", "ZoneResource", "decide", "require"]

@@ -31,6 +31,9 @@ class Principal:
     municipality_name: str | None = None
     department: str | None = None
     verified: bool = False
+    # The salon's code of conduct (issue #20) accepted by this account: read from the database by
+    # the server (server/salon/conduct.py), never from the client.
+    salon_conduct: bool = False
 
     @property
     def is_staff(self) -> bool:

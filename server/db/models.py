@@ -255,3 +255,47 @@ class Invitation(Base):
 
 
 __all__ += ["Invitation", "OidcIdentity"]
+
+
+# --- the salon's spaces and conduct (issue #20; server/salon/records.py, migration 0005) -------
+class SalonBooking(Base):
+    """A salon meeting room booked by a member for a time slot, for their municipality. Bookings
+    of one room never overlap (checked in the transaction that writes one; records.book)."""
+
+    __tablename__ = "salon_bookings"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    room: Mapped[str] = mapped_column(String(40))  # a salon zone id (salon-meeting1)
+    municipality_code: Mapped[str] = mapped_column(ForeignKey("municipalities.code"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))  # who booked
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (Index("ix_salon_bookings_room_starts_at", "room", "starts_at"),)
+
+
+class SalonConduct(Base):
+    """The code of conduct's version an account accepted, and when (one row per account)."""
+
+    __tablename__ = "salon_conduct"
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SalonReport(Base):
+    """A report to the administrators: who reported whom, where and when, by ids. ``note`` holds
+    the reporter's own words or a message they chose to attach; nothing else of a conversation."""
+
+    __tablename__ = "salon_reports"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    reporter: Mapped[int] = mapped_column(Integer)  # staff_accounts.id
+    reported_staff: Mapped[int | None] = mapped_column(Integer, nullable=True)  # from the server's card, never the client
+    reported_avatar: Mapped[int] = mapped_column(Integer)
+    room: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+__all__ += ["SalonBooking", "SalonConduct", "SalonReport"]

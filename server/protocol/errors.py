@@ -67,6 +67,12 @@ class ErrorCode(str, Enum):
     MEDIA_FAILED = "media_failed"  # the backend could not negotiate (bad SDP, engine down)
     MEDIA_UNAVAILABLE = "media_unavailable"  # no media backend is running
     UNSUPPORTED_DOCUMENT = "unsupported_document"  # not a PDF, PNG, JPEG or WebP by its content
+    # the inter-municipal salon (issue #20; server/salon)
+    SALON_STAFF_ONLY = "salon_staff_only"  # a resident, a guest or unverified staff at the salon's doors
+    CONDUCT_REQUIRED = "conduct_required"  # the code of conduct is accepted before the first entry
+    SALON_ROOM_LOCKED = "salon_room_locked"  # a meeting room locked by another municipality's booking
+    SALON_ROOM_BOOKED = "salon_room_booked"  # the slot overlaps another booking of the room
+    SALON_ROOM_NOT_BOOKED = "salon_room_not_booked"  # a lock without this municipality's booking running now
     # --- HTTP: requests and bodies ----------------------------------------------------------
     INVALID_JSON = "invalid_json"
     INVALID_REQUEST = "invalid_request"
@@ -109,6 +115,11 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.MEDIA_FAILED: "the media connection could not be set up",
     ErrorCode.MEDIA_UNAVAILABLE: "voice and screen sharing are not available on this server",
     ErrorCode.UNSUPPORTED_DOCUMENT: "only PDF, PNG, JPEG and WebP documents can be shared",
+    ErrorCode.SALON_STAFF_ONLY: "the salon is for verified municipal staff only",
+    ErrorCode.CONDUCT_REQUIRED: "please accept the salon's code of conduct first",
+    ErrorCode.SALON_ROOM_LOCKED: "this meeting room is locked by another municipality's meeting",
+    ErrorCode.SALON_ROOM_BOOKED: "the room is already booked at that time",
+    ErrorCode.SALON_ROOM_NOT_BOOKED: "your municipality has no booking of this room now",
     ErrorCode.INVALID_PAYLOAD: "the event's payload does not match its schema",
     ErrorCode.UNKNOWN_EVENT: "no such event",
     ErrorCode.RATE_LIMITED: "too many events; slow down",
@@ -208,6 +219,11 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.UNSUPPORTED_DOCUMENT: 415,
     ErrorCode.MEDIA_FORBIDDEN: 403,
+    ErrorCode.SALON_STAFF_ONLY: 403,
+    ErrorCode.CONDUCT_REQUIRED: 403,
+    ErrorCode.SALON_ROOM_LOCKED: 403,
+    ErrorCode.SALON_ROOM_BOOKED: 409,
+    ErrorCode.SALON_ROOM_NOT_BOOKED: 403,
     ErrorCode.MEDIA_UNAVAILABLE: 503,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.BUSY: 429,

@@ -193,6 +193,7 @@ class ChatOut(_Out):
     text: str
     zone: str
     ts: float = Field(description="server time, seconds since the epoch")
+    card: dict[str, Any] | None = Field(None, description="in the salon: the speaker's server-issued identity (SalonCardOut)")
 
 
 class ZoneOut(_Out):
@@ -259,8 +260,9 @@ EVENTS: tuple[EventSpec, ...] = (
 from .consult_events import CONSULT_EVENTS  # noqa: E402
 from .media_events import MEDIA_EVENTS  # noqa: E402
 from .hall_events import HALL_EVENTS  # noqa: E402
+from .salon_events import SALON_EVENTS  # noqa: E402
 
-EVENTS = EVENTS + CONSULT_EVENTS + MEDIA_EVENTS + HALL_EVENTS
+EVENTS = EVENTS + CONSULT_EVENTS + MEDIA_EVENTS + HALL_EVENTS + SALON_EVENTS
 # (direction, name) -> spec: `chat` exists both ways, so the name alone is not a key.
 REGISTRY: dict[tuple[Direction, str], EventSpec] = {(e.direction, e.name): e for e in EVENTS}
 INCOMING: dict[str, type[BaseModel]] = {e.name: e.model for e in EVENTS if e.direction == "in"}

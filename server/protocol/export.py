@@ -22,6 +22,7 @@ from .events import EVENTS
 from .consult_http import CONSULT_HTTP_MODELS
 from .events_http import EVENTS_HTTP_MODELS  # events in the hall (issue #18)
 from .http import HTTP_MODELS
+from .salon_http import SALON_HTTP_MODELS  # the salon (issue #20)
 from .limits import CHAT_MAX, CHAT_RADIUS_M, LANGS, MAX_FRAME_BYTES, NAME_MAX, PROTOCOL_VERSION, STYLES
 from .snapshot import ADD_FIELDS, HEADING_STEPS, KEYS, POS_SCALE, UPD, upd_offsets
 
@@ -89,7 +90,7 @@ def build_schema() -> dict[str, Any]:
         for m in (e.model, *e.ack):
             if m not in models:
                 models.append(m)
-    models += [m for m in HTTP_MODELS + CONSULT_HTTP_MODELS + EVENTS_HTTP_MODELS if m not in models]
+    models += [m for m in HTTP_MODELS + CONSULT_HTTP_MODELS + EVENTS_HTTP_MODELS + tuple(SALON_HTTP_MODELS) if m not in models]
     _, schema = models_json_schema([(m, "validation") for m in models], ref_template="#/$defs/{model}")
 
     def ref(m: type) -> dict[str, str]:

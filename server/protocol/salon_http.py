@@ -1,8 +1,7 @@
 """HTTP bodies of the salon's tenant API (server/salon/routes.py, issue #20): municipalities an
 administrator registers, suspends and resumes, invitations, and accepting one.
 
-Not yet in the exporter (export.py): the salon's socket events and pages come with the next
-step of issue #20, and these models join the generated schema with them.
+Also the meeting-room bookings and the reports (part 2); the socket events are in salon_events.py.
 """
 
 from __future__ import annotations
@@ -69,6 +68,39 @@ class InvitationOut(BaseModel):
     link: str = Field(description="path to send: the OpenID login with the invitation, or the accept page")
 
 
-SALON_HTTP_MODELS = [MunicipalityIn, InvitationIn, AcceptIn, MunicipalityOut, InvitationOut]
+class BookingIn(_Body):
+    """POST /api/salon/bookings (salon members): a meeting room for a slot, for the booker's
+    municipality (the session's, never a field). Times are ISO 8601 with an offset."""
 
-__all__ = ["AcceptIn", "InvitationIn", "InvitationOut", "MunicipalityIn", "MunicipalityOut", "SALON_HTTP_MODELS"]
+    model_config = ConfigDict(extra="forbid", strict=True)
+    room: Annotated[Text, Field(pattern=r"^salon-meeting[0-9]{1,2}$")]
+    start: Annotated[Text, Field(max_length=40)]
+    end: Annotated[Text, Field(max_length=40)]
+
+
+class BookingOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: int
+    room: str
+    municipality: str
+    staff: int
+    start: str
+    end: str
+
+
+class ReportOut(BaseModel):
+    """GET /api/salon/reports (administrators): ids and time; ``note`` only what the reporter attached."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: int
+    at: str
+    reporter: int
+    reported_staff: int | None
+    reported_avatar: int
+    room: str
+    note: str | None
+
+
+SALON_HTTP_MODELS = [MunicipalityIn, InvitationIn, AcceptIn, MunicipalityOut, InvitationOut, BookingIn, BookingOut, ReportOut]
+
+__all__ = ["AcceptIn", "BookingIn", "BookingOut", "ReportOut", "InvitationIn", "InvitationOut", "MunicipalityIn", "MunicipalityOut", "SALON_HTTP_MODELS"]

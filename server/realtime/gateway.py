@@ -74,6 +74,12 @@ class Client:
     watching: bool = False  # a spectator of the hall (no avatar; `hall.watch`): not closed as idle
 
 
+def stamp(a: Avatar, p: Principal) -> None:
+    """The avatar carries its owner's server-issued salon identity (to other nodes as well)."""
+    a.verified, a.municipality = p.is_verified_staff, p.municipality if p.is_staff else None
+    a.card = p.card() if p.is_verified_staff else None
+
+
 def session_owner(p: Principal) -> str:
     """Who may resume an avatar: an anonymous resident's token is its only credential (any
     resident connection holding it resumes); a signed-in principal's avatar only by itself."""
@@ -234,6 +240,8 @@ class Gateway:
         LOG_FIRST refusals are logged one by one, then one summary line per LOG_EVERY; once the
         connection has spent its refusal budget it is closed (a flood of bad frames)."""
         self.hub.metrics.rejected.labels(code.value).inc()
+        if self.hub.salon is not None:
+            self.hub.salon.refused(c, event, code.value)
         c.refusals += 1
         payload = error_payload(code, event, message)
         if c.refusals <= LOG_FIRST:
@@ -292,6 +300,7 @@ class Gateway:
             a = Avatar(id=aid, name=msg.name or f"来庁者{aid % 1000:03d}", style=msg.style or "round", color=msg.color or "#2b6cb0", role=c.principal.world_role, x=x, y=y, heading=h, zone=zone.id if zone else "entrance")
             world.add(a)
             c.token = secrets.token_urlsafe(24)
+        stamp(a, c.principal)
         c.avatar_id = a.id
         c.lang = msg.lang or c.lang
         c.view.reset()
@@ -357,6 +366,18 @@ class Gateway:
         if c.zone == zone:
             return
         hub = self.hub
+        if hub.salon is not None and c.avatar_id is not None and not await hub.salon.admit(c, zone):
+            # Refused by the salon's policy on the owning node (a resumed record inside, a rule
+            # that changed): the avatar is put back at the entrance, never joined to the room.
+            a = hub.world.avatars[c.avatar_id]
+            a.x, a.y, a.heading = hub.world.spawn_point()
+            a.path, a.vx, a.vy = [], 0.0, 0.0
+            back = hub.world.layout.zone_at(a.x, a.y)
+            a.zone = back.id if back else "entrance"
+            hub.meta_dirty.add(a.id)
+            zone = a.zone
+            if c.zone == zone:
+                return
         old = c.zone
         if old is not None:
             await self.sio.leave_room(c.sid, "zone:" + old)
@@ -413,7 +434,7 @@ class Gateway:
         a = hub.world.avatars[c.avatar_id]  # type: ignore[index]
         zone = hub.world.layout.zones.get(a.zone)
         if zone is not None:
-            d = decide(c.principal, Action.CHAT, ZoneResource(zone, a.id, hub.world.booths.get(zone.id)))
+            d = decide(c.principal, Action.CHAT, ZoneResource(zone, a.id, hub.world.booths.get(zone.id), held_by=hub.world.salon_locks.get(zone.id)))
             if not d:
                 raise ProtocolError(ErrorCode(d.code or "zone_forbidden"))
         if not c.chats.take():
@@ -423,6 +444,9 @@ class Gateway:
             raise ProtocolError(ErrorCode.FILTERED)
         # Chat content is delivered and forgotten: never stored, never logged (ids only).
         out = {"id": a.id, "name": a.name, "text": filtered, "zone": a.zone, "ts": time.time()}
+        if zone is not None and zone.access == "salon":
+            # in the salon the speaker is shown as the server issued them (never a client field)
+            out["card"] = {k: v for k, v in a.card.items() if k != "hidden"} if a.card else None
         await hub.deliver_chat(out, (a.x, a.y))
         log.debug("chat avatar=%s zone=%s", a.id, a.zone)
         if hub.store.shared:
@@ -459,4 +483,4 @@ class Gateway:
         c.view.reset()
 
 
-__all__ = ["Authenticate", "Client", "Gateway", "anonymous", "session_owner"]
+__all__ = ["Authenticate", "Client", "Gateway", "anonymous", "session_owner", "stamp"]

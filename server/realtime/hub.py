@@ -21,7 +21,7 @@ import socketio
 
 from yakuba.server.auth.policy import Action, ZoneResource, decide
 from yakuba.server.consult.socket_handlers import ConsultDesk
-from yakuba.server.auth.principal import Kind, Principal, resident
+from yakuba.server.auth.principal import Principal
 from yakuba.server.protocol import CHAT_RADIUS_M, ErrorCode, error_payload
 from yakuba.server.realtime.clock import Clock, MonotonicClock
 from yakuba.server.realtime.gateway import Authenticate, Client, Gateway
@@ -42,7 +42,6 @@ from yakuba.world.zones import BoothState, Role
 log = logging.getLogger("yakuba.realtime")
 
 BLOCKED_NOTICE_S = 1.5  # at most one "blocked" error per avatar in this window
-_STAFF = Principal(kind=Kind.STAFF)
 
 
 @dataclass
@@ -96,13 +95,15 @@ class Hub:
         self._save_at = 0.0
         self._saving: asyncio.Task | None = None
         self.sync = Sync(config.view_limit)
-        self.replicator = Replicator(store, world, self.sync.record, self.sync.pack_upd, self.remove_avatar, self.meta_dirty.add)
+        self.replicator = Replicator(store, world, self._bus_record, self.sync.pack_upd, self.remove_avatar, self.meta_dirty.add)
         self.rooms = RoomRegistry(world.layout)
         world.rule = self._zone_rule  # zone entry through the policy
+        world.rule_key = self._rule_key  # ... whose answer depends on more than the avatar's role
         self.full_halls: set[str] = set()  # halls a running event has filled (_zone_rule; issue #18)
         self.gateway = Gateway(self, authenticate)
         self.consult = ConsultDesk(self)  # desk queue and booths: its own handlers (server/consult)
         self.media: Any = None  # the MediaService when media is on (server/media/setup.py)
+        self.salon: Any = None  # the SalonDesk (server/salon/desk.py): presence, locks, refusals
         self.ticker = Ticker("tick", config.tick_hz, self.clock, self.run_tick, metrics.tick.observe)
         store.subscribe(ZONE_CHANNEL, self._on_bus_zone)
         store.subscribe(CONTROL_CHANNEL, self._on_bus_control)
@@ -115,9 +116,27 @@ class Hub:
         await self.ticker.stop()
         await self.consult.close()
 
+    def _bus_record(self, a: Avatar) -> list:
+        """The avatar's record for other nodes: the snapshot's, plus the salon card the server
+        issued when there is one (what other nodes' rules and presence lists read)."""
+        rec = self.sync.record(a)
+        return rec + [a.card] if a.card is not None else rec
+
+    def _rule_key(self, a: Avatar) -> object:
+        """What of the principal the policy's zone answers read besides the world role: the
+        salon's verified mark, the code of conduct and the municipality (locked meeting rooms)."""
+        c = self.by_avatar.get(a.id)
+        p = c.principal if c is not None else None
+        return None if p is None else (p.is_verified_staff, p.salon_conduct, p.municipality)
+
     def _zone_rule(self, a: Avatar, zone: Zone, booth: BoothState | None) -> str | None:
         c = self.by_avatar.get(a.id)
-        p = c.principal if c is not None else (_STAFF if a.role is Role.STAFF else resident())
+        if c is None:
+            # Not ours (another node's replica, or away): the world's rule from what the avatar
+            # carries -- its role and verified mark come from its owner's session, over the bus.
+            # Its own node asks the policy with the principal (entry is decided where it moves).
+            return self.world.pure_access(a, zone, booth)
+        p = c.principal
         # Issue #18: while an event runs in a hall (server/events), the hall is full once as many
         # residents as its capacity are inside (staff take no attendee's place, and the policy
         # never refuses them); whoever is inside is never shut out.
@@ -129,7 +148,7 @@ class Hub:
             (self.full_halls.add if full_now else self.full_halls.discard)(zone.id)
             self.world.rules_changed()
         full = full_now and a.id not in room.members
-        d = decide(p, Action.ENTER_ZONE, ZoneResource(zone, a.id, booth, full=full))
+        d = decide(p, Action.ENTER_ZONE, ZoneResource(zone, a.id, booth, full=full, held_by=self.world.salon_locks.get(zone.id)))
         return None if d.allowed else (d.code or "zone_forbidden")
 
     def remove_avatar(self, aid: int) -> None:
@@ -161,6 +180,8 @@ class Hub:
             c = self.by_avatar.get(rej.avatar_id)
             if c is not None and now - c.last_blocked > BLOCKED_NOTICE_S:
                 c.last_blocked = now
+                if self.salon is not None:  # one count per notice, not one per tick of pushing
+                    self.salon.refused(c, "move", rej.code)
                 await self.sio.emit("error", error_payload(ErrorCode(rej.code), "move"), to=c.sid)
         self._expire(now)
         await self._drop_idle(now)
@@ -172,6 +193,8 @@ class Hub:
         # a patch back until 1/patch_hz has passed), as its own event, apart from the snapshots.
         # A separate 20 Hz task for this cost ~8% of the snapshot throughput of a saturated
         # node (bench/presence.py N=1000 against the pre-split server).
+        if self.salon is not None:
+            self.salon.on_tick(now)  # presence cards and lock expiry, before the rooms' patches go
         await self.run_rooms(dt, now)
         await self.consult.on_tick(now)  # before gone_local is cleared: it reads who left
         self.meta_dirty.clear()

@@ -157,6 +157,8 @@ class Replicator:
     def _upsert(self, rec: list, now: float) -> None:
         aid, name, style, color, role, qx, qy, qh, zone = rec[:9]
         away = bool(rec[9]) if len(rec) > 9 else False  # a node of the previous protocol sends 9
+        # the salon card its owner's node set from the session (nodes trust one another's records)
+        card = rec[10] if len(rec) > 10 and isinstance(rec[10], dict) else None
         a = self.world.avatars.get(aid)
         if a is not None and a.local:
             return  # we own it (resumed here); the other node's view is stale
@@ -166,12 +168,14 @@ class Replicator:
         if a is None:
             a = Avatar(id=aid, name=name, style=style, color=color, role=Role(role), x=qx / 100, y=qy / 100, heading=qh * 360 / 256, zone=zone, local=False)
             a.away = away
+            _set_card(a, card)
             self.world.avatars[aid] = a
             self._dirty(aid)
         else:
             if (a.name, a.style, a.color, a.zone, a.away) != (name, style, color, zone, away):
                 self._dirty(aid)
             a.name, a.style, a.color, a.zone, a.away = name, style, color, zone, away
+            _set_card(a, card)
             a.x, a.y, a.heading = qx / 100, qy / 100, qh * 360 / 256
         self.remote_seen[aid] = now
 
@@ -214,3 +218,10 @@ class Replicator:
 
 
 __all__ = ["KEYFRAME_S", "REMOTE_TTL_S", "Replicator", "pack_batch", "pack_chat", "pack_claim", "pack_revoke", "unpack", "zone_channel"]
+
+
+def _set_card(a: Avatar, card: dict | None) -> None:
+    """A replica's salon identity: the verified mark and municipality the zone rule reads."""
+    muni = card.get("municipality") if card else None
+    a.card, a.verified = card, bool(card and card.get("verified"))
+    a.municipality = muni.get("code") if isinstance(muni, dict) else None

@@ -87,9 +87,11 @@ def test_registry():
     from yakuba.server.protocol.consult_events import CONSULT_EVENTS
     from yakuba.server.protocol.hall_events import HALL_EVENTS
     from yakuba.server.protocol.media_events import MEDIA_EVENTS
+    from yakuba.server.protocol.salon_events import SALON_EVENTS
 
-    consult_in = {e.name for e in CONSULT_EVENTS + MEDIA_EVENTS + HALL_EVENTS if e.direction == "in"}
-    consult_out = {e.name for e in CONSULT_EVENTS + MEDIA_EVENTS + HALL_EVENTS if e.direction == "out"}
+    feature = CONSULT_EVENTS + MEDIA_EVENTS + HALL_EVENTS + SALON_EVENTS
+    consult_in = {e.name for e in feature if e.direction == "in"}
+    consult_out = {e.name for e in feature if e.direction == "out"}
     assert "queue.take" in consult_in and "queue.invite" in consult_out
     assert set(INCOMING) == {"join", "move", "chat", "appearance", "leave"} | consult_in
     assert set(OUTGOING) == {"snap", "chat", "zone", "error", "notice", "room", "room_patch"} | consult_out

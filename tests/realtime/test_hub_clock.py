@@ -41,9 +41,18 @@ async def test_staff_principal_is_asked_by_the_policy_for_zone_entry():
     hub = make_hub(clock=clock)
     await attach(hub, 1)
     await attach(hub, 2, principal=Principal(kind=Kind.STAFF, staff_id=3))
-    x, y = hub.world.layout.zones["salon-lounge"].anchor
-    assert hub.world.set_target(1, x, y) == "zone_forbidden"  # the salon is for staff
+    verified = dict(kind=Kind.STAFF, staff_id=4, municipality="271403", verified=True)
+    await attach(hub, 3, principal=Principal(**verified))
+    await attach(hub, 4, principal=Principal(**verified, salon_conduct=True))
+    x, y = hub.world.layout.zones["staffroom"].anchor
+    assert hub.world.set_target(1, x, y) == "zone_forbidden"  # the staff room is for staff
     assert hub.world.set_target(2, x, y) is None
+    # the salon (issue #20): verified staff who accepted the code of conduct
+    x, y = hub.world.layout.zones["salon-lounge"].anchor
+    assert hub.world.set_target(1, x, y) == "salon_staff_only"
+    assert hub.world.set_target(2, x, y) == "salon_staff_only"  # staff without the server's verified mark
+    assert hub.world.set_target(3, x, y) == "conduct_required"
+    assert hub.world.set_target(4, x, y) is None
 
 
 async def test_room_patches_go_out_at_the_room_rate_not_the_tick_rate():

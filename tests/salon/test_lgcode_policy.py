@@ -33,8 +33,8 @@ VERIFIED = Principal(kind=Kind.STAFF, staff_id=3, municipality="271403", verifie
 
 def test_salon_admits_only_verified_staff_of_a_municipality():
     assert decide(VERIFIED, Action.ENTER_SALON)
-    assert decide(resident("1.2.3.4"), Action.ENTER_SALON).code == "forbidden"
-    assert decide(Principal(), Action.ENTER_SALON).code == "forbidden"  # anonymous guest
+    assert decide(resident("1.2.3.4"), Action.ENTER_SALON).code == "salon_staff_only"
+    assert decide(Principal(), Action.ENTER_SALON).code == "salon_staff_only"  # anonymous guest
     # staff without the server's mark (a session from before issue #20), or without a municipality
     assert not decide(Principal(kind=Kind.STAFF, staff_id=3, municipality="271403"), Action.ENTER_SALON)
     assert not decide(Principal(kind=Kind.ADMIN, roles=frozenset({"admin"}), verified=True), Action.ENTER_SALON)

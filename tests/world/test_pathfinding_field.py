@@ -24,7 +24,8 @@ def layout():
 
 
 def avatar(world: World, aid: int, x: float, y: float, role: Role = Role.RESIDENT) -> Avatar:
-    a = Avatar(id=aid, name=f"a{aid}", style="round", color="#000000", role=role, x=x, y=y, heading=0, zone=world.layout.zone_at(x, y).id)
+    a = Avatar(id=aid, name=f"a{aid}", style="round", color="#000000", role=role, x=x, y=y, heading=0, zone=world.layout.zone_at(x, y).id,
+               verified=role is Role.STAFF)  # staff here are verified (the salon's rule, issue #20)
     world.add(a)
     return a
 

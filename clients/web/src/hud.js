@@ -73,7 +73,9 @@ export function makeHud(S, getNet) {
     const who = document.createElement('span');
     who.className = 'who';
     who.textContent = (m.name || '?') + ':';
-    li.append(who, document.createTextNode(m.text));
+    if (m.card) li.append(cardLine(m.card)); // in the salon: the server-issued identity, not the avatar's name
+    else li.append(who);
+    li.append(document.createTextNode(m.text));
     log.appendChild(li);
     while (log.children.length > 100) log.firstElementChild.remove();
     log.scrollTop = log.scrollHeight;
@@ -86,6 +88,26 @@ export function makeHud(S, getNet) {
     log.replaceChildren(li); // the chat is scoped to the zone: a new zone starts a new conversation
   }
   return { setZone, refreshHud, refreshNearby, showBanner, hideBanner, toast, showError, errorText, addChat, addSystemLine };
+}
+
+/** A salon card (server-issued: display name, municipality / department, verified mark) as a line head. */
+export function cardLine(card) {
+  const who = document.createElement('span');
+  who.className = 'who salon-card';
+  const name = document.createElement('b');
+  name.textContent = card.display_name || '?';
+  const org = document.createElement('span');
+  org.className = 'org';
+  org.textContent = [card.municipality?.name, card.department].filter(Boolean).join(' / ');
+  who.append(name, org);
+  if (card.verified) {
+    const mark = document.createElement('span');
+    mark.className = 'verified';
+    mark.title = t('salon.verifiedTitle');
+    mark.textContent = '✔ ' + t('salon.verified');
+    who.append(mark);
+  }
+  return who;
 }
 
 // world/layout.py DEFAULT_AREAS: zones seen as one open-plan area (a plan zone may name its own)

@@ -9,6 +9,7 @@ import { mountConsult } from './consult/resident.js';
 import { mountMedia } from './media/index.js';
 import { mountHallTools, offerHallWatch } from './hall/tools.js'; // hall tools
 import { mountHallScreen } from './hall/screen.js'; // hall screen
+import { mountSalon } from './salon/index.js'; // the inter-municipal salon (issue #20)
 
 const $ = (id) => document.getElementById(id);
 const PREFS = 'yakuba.prefs';
@@ -34,6 +35,7 @@ let media = null; // voice, screen and documents in booths, the hall and salons 
 // hall tools: the event hall's agenda, questions, reactions and polls (hall/tools.js); it follows
 // the hall room through net.on('room' / 'room_patch' / 'zone'); hook lines below say "hall tools"
 let hall = null;
+let salon = null; // the salon: conduct at the door, who is here, reports, locks (salon/index.js)
 const worldChunk = import('./world.js'); // start fetching while the visitor fills the form
 const planReady = loadPlan();
 
@@ -56,6 +58,7 @@ window.__yakuba = Object.freeze({
       media: media ? media.state() : null,
       hall: hall ? hall.state() : null, // hall tools
       hallScreen: hallScreen ? hallScreen.state() : null, // hall screen
+      salon: salon ? salon.state() : null,
     };
   },
   /** The media peers' RTP counters (getStats), for tests and support. */
@@ -190,6 +193,7 @@ async function enter() {
       if (!hall) { hall = mountHallTools({ S, getNet: () => net, toast }); hall.wire(net); } // hall tools
       hall.joined(); // hall tools
       hallScreenJoined(); // hall screen
+      if (!salon) { salon = mountSalon({ S, getNet: () => net, toast, showError }); salon.wire(net); }
       refreshHud();
       buildGoto();
     },
@@ -296,7 +300,7 @@ function loop(now) {
     const list = [...net.avatars.values()];
     const me = S.me ? net.avatars.get(S.me.id) : null;
     if (world) {
-      world.frame(dt, list, me, { staff: t('tag.staff'), you: t('tag.you') });
+      world.frame(dt, list, me, { staff: t('tag.staff'), you: t('tag.you'), cards: salon?.cards() });
       // first frame = first one drawn with the building in it (what a visitor actually sees)
       if (!S.firstFrameAt && world.info.building !== 'loading') S.firstFrameAt = performance.now();
       S.frames++;

@@ -73,7 +73,11 @@ export const EVENTS = Object.freeze({
     "queue.call",
     "queue.checkin",
     "queue.leave",
-    "queue.take"
+    "queue.take",
+    "salon.conduct",
+    "salon.hide",
+    "salon.lock",
+    "salon.report"
   ]
 });
 
@@ -90,6 +94,7 @@ export const ERROR_CODES = Object.freeze({
   "busy": "the server is busy; try again shortly",
   "cancelled": "the job was cancelled",
   "check_in_window": "this reservation cannot be checked in now",
+  "conduct_required": "please accept the salon's code of conduct first",
   "csrf_failed": "the request did not come from this site's page",
   "empty": "empty upload",
   "event_closed": "this event has ended or was cancelled",
@@ -129,6 +134,10 @@ export const ERROR_CODES = Object.freeze({
   "queue_empty": "nobody is waiting for the topics of this booth",
   "rate_limited": "too many events; slow down",
   "registration_cancelled": "this registration was already cancelled",
+  "salon_room_booked": "the room is already booked at that time",
+  "salon_room_locked": "this meeting room is locked by another municipality's meeting",
+  "salon_room_not_booked": "your municipality has no booking of this room now",
+  "salon_staff_only": "the salon is for verified municipal staff only",
   "server_draining": "the server is restarting; you will be reconnected",
   "session_expired": "your session has ended; please log in again",
   "slot_full": "this time is fully booked; please choose another",

@@ -331,13 +331,15 @@ export function createWorld({ container, plan, canvasLabel, reducedMotion, onTap
       if (pv.z > 1 || pv.x < -1.2 || pv.x > 1.2 || pv.y < -1.2 || pv.y > 1.2) continue;
       keep.add(a.id);
       let el = tagPool.get(a.id);
-      const key = `${a.name}|${a.role}|${a.id === meId}|${labels.staff}`;
+      const card = labels.cards?.get(a.id); // in the salon: the server-issued name, municipality and mark
+      const name = card ? `${card.display_name || '?'}（${card.municipality?.name || ''}）${card.verified ? ' ✔' : ''}` : a.name;
+      const key = `${name}|${a.role}|${a.id === meId}|${labels.staff}`;
       if (!el) { el = document.createElement('div'); el.className = 'tag'; el.dataset.id = a.id; tagLayer.appendChild(el); tagPool.set(a.id, el); }
       if (el._key !== key) {
         el._key = key;
         el.textContent = '';
         if (a.role === 'staff') { const b = document.createElement('span'); b.className = 'badge'; b.textContent = labels.staff; el.appendChild(b); }
-        el.appendChild(document.createTextNode(a.name || '?'));
+        el.appendChild(document.createTextNode(name || '?'));
         if (a.id === meId) { const y = document.createElement('span'); y.className = 'you'; y.textContent = `(${labels.you})`; el.appendChild(y); el.classList.add('me'); }
         else el.classList.remove('me');
       }
