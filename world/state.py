@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .layout import Layout, Zone
 from .movement import MAX_SPEED, WALK_SPEED, Collider, Rect, clamp_velocity
-from .zones import BoothState, Role, may_enter
+from .zones import BoothState, Role, RoomHold, may_enter
 
 ARRIVE_EPS = 0.05
 
@@ -40,6 +40,7 @@ class Avatar:
     # code, and the card others see in the salon (display name, municipality, department).
     verified: bool = False
     municipality: str | None = None
+    staff: int | None = None  # the staff account's id (salon holds admit event guests by it)
     card: dict | None = None
 
     @property
@@ -81,8 +82,9 @@ class World:
         self.collider = collider or Collider(layout)
         self.avatars: dict[int, Avatar] = {}
         self.booths: dict[str, BoothState] = {z.id: BoothState() for z in layout.zones.values() if z.access == "members_when_locked"}
-        # Salon meeting rooms locked by a municipality: zone id -> its code (server/salon/desk.py)
-        self.salon_locks: dict[str, str] = {}
+        # Held salon rooms (locked by a municipality, or an event running): zone id -> who they
+        # admit (server/salon/desk.py)
+        self.salon_locks: dict[str, RoomHold] = {}
         self._rng = random.Random(seed)
         self._forbidden_cache: dict[tuple, tuple[Rect, ...]] = {}
         # Who may be in a zone: the pure rule by default; the server injects its policy (which
@@ -123,7 +125,8 @@ class World:
     def pure_access(self, avatar: Avatar, zone: Zone, booth: BoothState | None) -> str | None:
         """The world's own rule, from what the avatar carries (also for other nodes' avatars)."""
         return may_enter(zone, avatar.id, avatar.role, booth, verified=avatar.verified,
-                         municipality=avatar.municipality, held_by=self.salon_locks.get(zone.id))
+                         municipality=avatar.municipality, staff=avatar.staff,
+                         held_by=self.salon_locks.get(zone.id))
 
     # -- intents ----------------------------------------------------------------------------
     def set_velocity(self, avatar_id: int, vx: float, vy: float) -> bool:
@@ -225,9 +228,9 @@ class World:
         """Rectangles of the zones this avatar may not enter, so paths route around them. The
         tuple is also the key of the collider's path floods: avatars with the same rights share
         them. Cached per what the rule looks at: role, the verified mark, locked booths the avatar
-        is not a member of, salon rooms locked by another municipality."""
+        is not a member of, held salon rooms that do not admit it."""
         closed = tuple(sorted(z for z, b in self.booths.items() if b.locked and a.id not in b.members))
-        held = tuple(sorted(z for z, m in self.salon_locks.items() if m != a.municipality))
+        held = tuple(sorted(z for z, h in self.salon_locks.items() if not h.admits(a.municipality, a.staff)))
         key = (a.role, a.verified, closed, held, self.rule_key(a) if self.rule_key is not None else None)
         rects = self._forbidden_cache.get(key)
         if rects is None:

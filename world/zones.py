@@ -21,6 +21,24 @@ class BoothState:
     members: set[int] = field(default_factory=set)
 
 
+@dataclass(frozen=True)
+class RoomHold:
+    """Who a held salon room admits (issue #20): a municipality's staff (a meeting room locked
+    under that municipality's booking) and named staff (a running event's registrants and its
+    organiser). ``muted``: staff the organiser muted, who may stay but not speak. Staff are
+    identified by their account id, which the server issued with the avatar's card."""
+
+    municipality: str | None = None
+    guests: frozenset[int] = frozenset()
+    muted: frozenset[int] = frozenset()
+    organiser: int | None = None  # a running event's organiser (staff id): the room's screen is theirs
+
+    def admits(self, municipality: str | None, staff: int | None) -> bool:
+        if self.municipality is not None and municipality == self.municipality:
+            return True
+        return staff is not None and staff in self.guests
+
+
 # Reasons returned by may_enter (they are also the wire error codes).
 ZONE_FORBIDDEN = "zone_forbidden"
 BOOTH_LOCKED = "booth_locked"
@@ -29,12 +47,14 @@ SALON_ROOM_LOCKED = "salon_room_locked"
 
 
 def may_enter(zone: Zone, avatar_id: int, role: Role, booth: BoothState | None = None, *,
-              verified: bool = False, municipality: str | None = None, held_by: str | None = None) -> str | None:
+              verified: bool = False, municipality: str | None = None, staff: int | None = None,
+              held_by: RoomHold | None = None) -> str | None:
     """None when the avatar may be in ``zone``, else the reason code.
 
     Salon zones (access ``salon``, issue #20) take staff whose identity the server verified
     (``verified``, set from the session, carried with the avatar to other nodes); a salon meeting
-    room locked by a municipality (``held_by``, its code) takes only that municipality's staff.
+    room that is held (``held_by``: locked by a municipality, or a running event) takes only those
+    the hold admits; those already inside are not this rule's business.
     """
     if zone.access == "public":
         return None
@@ -43,7 +63,7 @@ def may_enter(zone: Zone, avatar_id: int, role: Role, booth: BoothState | None =
     if zone.access == "salon":
         if role is not Role.STAFF or not verified:
             return SALON_STAFF_ONLY
-        return None if held_by is None or held_by == municipality else SALON_ROOM_LOCKED
+        return None if held_by is None or held_by.admits(municipality, staff) else SALON_ROOM_LOCKED
     if zone.access == "members_when_locked":
         if booth is None or not booth.locked:
             return None

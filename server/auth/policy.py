@@ -17,7 +17,7 @@ from typing import Any
 
 from yakuba.server.auth.principal import Kind, Principal
 from yakuba.world.layout import Zone
-from yakuba.world.zones import BoothState, may_enter
+from yakuba.world.zones import BoothState, RoomHold, may_enter
 
 
 class Action(str, Enum):
@@ -66,6 +66,9 @@ class Action(str, Enum):
     LOCK_SALON_ROOM = "lock_salon_room"  # resource: SalonRoomResource; the booking's municipality, from inside
     REPORT_CONDUCT = "report_conduct"  # report someone in the salon to the administrators: salon members
     READ_REPORTS = "read_reports"  # the reports: administrators
+    CANCEL_SALON_BOOKING = "cancel_salon_booking"  # resource: SalonRoomResource (booked_by); its municipality, administrators
+    RUN_SALON_EVENT = "run_salon_event"  # cancel, mute, remove; resource: the event's organiser (staff id): them, administrators
+    PIN_SALON_BOOTH = "pin_salon_booth"  # a department booth's topic and links; resource: standing at it (bool)
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class ZoneResource:
     avatar_id: int
     booth: BoothState | None = None
     full: bool = False  # the hall during an event whose places are taken (realtime/hub.py _zone_rule)
-    held_by: str | None = None  # a salon meeting room locked by this municipality (its code)
+    held_by: RoomHold | None = None  # a held salon room: who it admits, who is muted (world/zones.py)
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,8 @@ class MediaResource:
     member: bool
     presenter: int | None = None  # the hall's presenter (avatar id)
     source: str | None = None  # publish: "mic", "camera" or "screen"
+    muted: bool = False  # a salon event's organiser muted the actor
+    event_screen: bool | None = None  # a salon event runs in the room: is the actor its organiser?
 
 
 _MEDIA_ROOMS = frozenset({"booth", "hall", "salon"})  # never the open lobby: no one is recorded walking by
@@ -140,6 +145,10 @@ def _media(p: Principal, action: "Action", m: MediaResource) -> Decision:
         return _deny("media_forbidden", "the salon is for staff")
     if action is Action.SUBSCRIBE_MEDIA:
         return ALLOW
+    if m.muted:
+        return _deny("salon_muted", "muted by the event's organiser")
+    if m.event_screen is False and m.source == "screen":  # the venue's feed (hybrid) or slides
+        return _deny("media_forbidden", "during an event the organiser shares the screen")
     if m.room_type == "hall":  # the audience listens; the presenter (staff, Action.PRESENT) speaks and shows
         return ALLOW if m.presenter == m.actor_avatar else _deny("media_forbidden", "only the presenter shares in the hall")
     if action is Action.SHARE_DOC or m.source == "screen":
@@ -219,7 +228,9 @@ def decide(p: Principal, action: Action, resource: Any = None) -> Decision:
     if action in (Action.ENTER_ZONE, Action.CHAT):
         r: ZoneResource = resource
         why = may_enter(r.zone, r.avatar_id, p.world_role, r.booth, verified=p.is_verified_staff,
-                        municipality=p.municipality, held_by=r.held_by)
+                        municipality=p.municipality, staff=p.staff_id, held_by=r.held_by)
+        if why is None and action is Action.CHAT and r.held_by is not None and p.staff_id in r.held_by.muted:
+            why = "salon_muted"  # the event's organiser muted them: they may stay and listen
         if why is None and r.full and action is Action.ENTER_ZONE and not p.is_staff:
             why = "hall_full"  # a running event's places are taken: watch as a spectator (staff always enter)
         if why is None and r.zone.access == "salon":
@@ -261,6 +272,21 @@ def decide(p: Principal, action: Action, resource: Any = None) -> Decision:
         if r.booked_by != p.municipality:  # only the booking's municipality, while it runs
             return _deny("salon_room_not_booked", f"{r.room} is not booked by this municipality now")
         return ALLOW
+    if action is Action.CANCEL_SALON_BOOKING:
+        d = decide(p, Action.ENTER_SALON)
+        if d and not p.is_admin and (not isinstance(resource, SalonRoomResource) or resource.booked_by != p.municipality):
+            return _deny("forbidden", "a booking is cancelled by its municipality's staff")
+        return d
+    if action is Action.RUN_SALON_EVENT:
+        d = decide(p, Action.ENTER_SALON)
+        if d and resource is None:
+            return _deny("not_member", "no salon event runs here")
+        if d and not p.is_admin and resource != p.staff_id:
+            return _deny("forbidden", "the event is run by its organiser")
+        return d
+    if action is Action.PIN_SALON_BOOTH:
+        d = decide(p, Action.ENTER_SALON)
+        return d if not d or resource is True else _deny("not_member", "pin a booth's topic standing at the booth")
     if action is Action.READ_REPORTS:
         return ALLOW if p.is_admin else _deny("forbidden", "reports are read by an administrator")
     if action is Action.MANAGE_TENANTS:

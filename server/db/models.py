@@ -271,6 +271,9 @@ class SalonBooking(Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Locked from inside by its municipality's staff (salon.lock). Kept here, not only in memory,
+    # so a node that starts during the booking knows the lock.
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (Index("ix_salon_bookings_room_starts_at", "room", "starts_at"),)
 
@@ -298,4 +301,41 @@ class SalonReport(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-__all__ += ["SalonBooking", "SalonConduct", "SalonReport"]
+class SalonEvent(Base):
+    """An event in a salon room (a study session, a briefing between municipalities): it holds
+    the room through its own booking, so events and meetings never overlap."""
+
+    __tablename__ = "salon_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(100))
+    booking_id: Mapped[int] = mapped_column(ForeignKey("salon_bookings.id"))
+    organiser: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
+    capacity: Mapped[int] = mapped_column(Integer)
+    hybrid: Mapped[bool] = mapped_column(Boolean, default=False)  # the venue's feed shown as the room's screen
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SalonEventMember(Base):
+    """A member registered for a salon event; the organiser's moderation is kept on the row
+    (removed, muted) so every node, and one that starts during the event, applies it."""
+
+    __tablename__ = "salon_event_members"
+    event_id: Mapped[int] = mapped_column(ForeignKey("salon_events.id"), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"), primary_key=True)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SalonPin(Base):
+    """A department booth's pinned topic and links, set by a member standing at the booth."""
+
+    __tablename__ = "salon_pins"
+    booth: Mapped[str] = mapped_column(String(40), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(200))
+    links: Mapped[list] = mapped_column(JSON, default=list)  # [{"title": ..., "url": "https://..."}]
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+__all__ += ["SalonBooking", "SalonConduct", "SalonEvent", "SalonEventMember", "SalonPin", "SalonReport"]

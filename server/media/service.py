@@ -21,7 +21,7 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
 
 from yakuba.server.auth.policy import Action, MediaResource, decide
 from yakuba.server.auth.principal import Principal
@@ -78,6 +78,7 @@ class MediaService:
         self.reason_hint: dict[int, str] = {}  # avatar -> why it is about to leave a room (locked, removed)
         self._closing: set[asyncio.Task] = set()
         self.principal_of: Callable[[int], Principal | None] = lambda aid: None  # set by the desk (revalidate)
+        self.holds: Mapping[str, Any] = {}  # held salon rooms (world.salon_locks, set by the salon desk)
         backend.on_peer_closed = self._peer_closed
         rooms.left.append(self._on_left)
 
@@ -91,6 +92,12 @@ class MediaService:
         if bs is not None and bs.locked:
             member = member and avatar in bs.members  # a locked booth: only those the staff admitted
         presenter = room.state.get("presenter") if room.type == "hall" else None
+        hold = self.holds.get(room_id)
+        if hold is not None and room.type == "salon":  # a salon event's moderation (server/salon)
+            p = self.principal_of(avatar)
+            staff = p.staff_id if p is not None else None
+            return MediaResource(room_id, room.type, avatar, member, presenter, source, muted=staff in hold.muted,
+                                 event_screen=None if hold.organiser is None else staff == hold.organiser)
         return MediaResource(room_id, room.type, avatar, member, presenter, source)
 
     def check(self, p: Principal, action: Action, room_id: str, avatar: int, source: str | None = None) -> None:

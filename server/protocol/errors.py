@@ -73,6 +73,9 @@ class ErrorCode(str, Enum):
     SALON_ROOM_LOCKED = "salon_room_locked"  # a meeting room locked by another municipality's booking
     SALON_ROOM_BOOKED = "salon_room_booked"  # the slot overlaps another booking of the room
     SALON_ROOM_NOT_BOOKED = "salon_room_not_booked"  # a lock without this municipality's booking running now
+    SALON_MUTED = "salon_muted"  # chat or media while the event's organiser has muted one
+    SALON_REMOVED = "salon_removed"  # notice: the event's organiser removed one from the room
+    SALON_EVENT_FULL = "salon_event_full"  # registration when the event's places are taken
     # --- HTTP: requests and bodies ----------------------------------------------------------
     INVALID_JSON = "invalid_json"
     INVALID_REQUEST = "invalid_request"
@@ -120,6 +123,9 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.SALON_ROOM_LOCKED: "this meeting room is locked by another municipality's meeting",
     ErrorCode.SALON_ROOM_BOOKED: "the room is already booked at that time",
     ErrorCode.SALON_ROOM_NOT_BOOKED: "your municipality has no booking of this room now",
+    ErrorCode.SALON_MUTED: "the event's organiser has muted you",
+    ErrorCode.SALON_REMOVED: "the event's organiser asked you to leave the room",
+    ErrorCode.SALON_EVENT_FULL: "the event's places are taken",
     ErrorCode.INVALID_PAYLOAD: "the event's payload does not match its schema",
     ErrorCode.UNKNOWN_EVENT: "no such event",
     ErrorCode.RATE_LIMITED: "too many events; slow down",
@@ -224,6 +230,9 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.SALON_ROOM_LOCKED: 403,
     ErrorCode.SALON_ROOM_BOOKED: 409,
     ErrorCode.SALON_ROOM_NOT_BOOKED: 403,
+    ErrorCode.SALON_MUTED: 403,
+    ErrorCode.SALON_REMOVED: 403,
+    ErrorCode.SALON_EVENT_FULL: 409,
     ErrorCode.MEDIA_UNAVAILABLE: 503,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.BUSY: 429,

@@ -4,12 +4,16 @@ Who someone is in the salon is the server's (``Principal.card``, written at logi
 goes out with chat lines and the presence list, and no incoming event has a field that reaches it.
 A salon room's state (event ``room``, then ``room_patch``), besides the media keys:
   people [SalonPersonOut] (who is in this salon room, on any node; hidden ones left out),
-  locked (municipality code | null: a meeting room locked by that municipality's booking).
+  locked (municipality code | null: a meeting room locked by that municipality's booking),
+  event ({id, title, hybrid, organiser, end, muted} | null: the event running in the room),
+  board ([{code, name, people: [{avatar, room, display_name, department}]}]: who is online in the
+    whole salon, by municipality, on every node),
+  booths (salon-depts only: [{id, name, rect, topic, links, staff, at}]: the department booths).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictInt
 
@@ -61,6 +65,27 @@ class SalonReportIn(_In):
     note: Annotated[str, Field(min_length=1, max_length=NOTE_MAX)] | None = None
 
 
+class SalonModerateIn(_In):
+    """`salon.moderate`: the organiser of the event running in one's room mutes (chat and voice),
+    unmutes or removes (back to the lounge, not admitted again during the event) a member."""
+
+    avatar: StrictInt
+    action: Literal["mute", "unmute", "remove"]
+
+
+class SalonLinkIn(_In):
+    title: Annotated[str, Field(min_length=1, max_length=60)]
+    url: Annotated[str, Field(pattern=r"^https://[^\s<>\"']{3,300}$")]
+
+
+class SalonPinIn(_In):
+    """`salon.pin`: a department booth's pinned topic and links (https only), set standing at it."""
+
+    booth: Literal["bousai", "kosodate", "dx", "fukushi"]
+    topic: Annotated[str, Field(min_length=1, max_length=200)]
+    links: Annotated[list[SalonLinkIn], Field(max_length=5)] = []
+
+
 class SalonHideIn(_In):
     """`salon.hide`: leave oneself out of the salon's presence lists (or show again)."""
 
@@ -72,6 +97,8 @@ SALON_EVENTS: tuple[EventSpec, ...] = (
     EventSpec("salon.lock", "in", SalonLockIn, ack=(OkAck, ErrorAck)),
     EventSpec("salon.report", "in", SalonReportIn, ack=(OkAck, ErrorAck)),
     EventSpec("salon.hide", "in", SalonHideIn, ack=(OkAck, ErrorAck)),
+    EventSpec("salon.moderate", "in", SalonModerateIn, ack=(OkAck, ErrorAck)),
+    EventSpec("salon.pin", "in", SalonPinIn, ack=(OkAck, ErrorAck)),
 )
 
-__all__ = ["NOTE_MAX", "SALON_EVENTS", "SalonCardOut", "SalonConductIn", "SalonHideIn", "SalonLockIn", "SalonPersonOut", "SalonReportIn"]
+__all__ = ["NOTE_MAX", "SALON_EVENTS", "SalonCardOut", "SalonConductIn", "SalonHideIn", "SalonLockIn", "SalonModerateIn", "SalonPinIn", "SalonPersonOut", "SalonReportIn"]

@@ -86,6 +86,37 @@ class BookingOut(BaseModel):
     staff: int
     start: str
     end: str
+    locked: bool
+
+
+class SalonEventIn(_Body):
+    """POST /api/salon/events (salon members): an event in a meeting room, which it books for the
+    organiser's municipality (so it never overlaps a meeting). ``hybrid``: the venue's feed is
+    shown to everyone in the room as its shared screen (only the organiser shares the screen)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    title: Annotated[Text, Field(min_length=1, max_length=100)]
+    room: Annotated[Text, Field(pattern=r"^salon-meeting[0-9]{1,2}$")]
+    start: Annotated[Text, Field(max_length=40)]
+    end: Annotated[Text, Field(max_length=40)]
+    capacity: Annotated[int, Field(ge=1, le=200)]
+    hybrid: bool = False
+
+
+class SalonEventOut(BaseModel):
+    """GET /api/salon/events: the events not yet ended, soonest first."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: int
+    title: str
+    room: str
+    start: str
+    end: str
+    capacity: int
+    taken: int
+    hybrid: bool
+    organiser: dict
+    registered: bool
 
 
 class ReportOut(BaseModel):
@@ -101,6 +132,6 @@ class ReportOut(BaseModel):
     note: str | None
 
 
-SALON_HTTP_MODELS = [MunicipalityIn, InvitationIn, AcceptIn, MunicipalityOut, InvitationOut, BookingIn, BookingOut, ReportOut]
+SALON_HTTP_MODELS = [MunicipalityIn, InvitationIn, AcceptIn, MunicipalityOut, InvitationOut, BookingIn, BookingOut, SalonEventIn, SalonEventOut, ReportOut]
 
-__all__ = ["AcceptIn", "BookingIn", "BookingOut", "ReportOut", "InvitationIn", "InvitationOut", "MunicipalityIn", "MunicipalityOut", "SALON_HTTP_MODELS"]
+__all__ = ["AcceptIn", "BookingIn", "BookingOut", "ReportOut", "SalonEventIn", "SalonEventOut", "InvitationIn", "InvitationOut", "MunicipalityIn", "MunicipalityOut", "SALON_HTTP_MODELS"]

@@ -77,6 +77,7 @@ class Client:
 def stamp(a: Avatar, p: Principal) -> None:
     """The avatar carries its owner's server-issued salon identity (to other nodes as well)."""
     a.verified, a.municipality = p.is_verified_staff, p.municipality if p.is_staff else None
+    a.staff = p.staff_id if p.is_verified_staff else None
     a.card = p.card() if p.is_verified_staff else None
 
 

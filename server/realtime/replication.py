@@ -225,3 +225,5 @@ def _set_card(a: Avatar, card: dict | None) -> None:
     muni = card.get("municipality") if card else None
     a.card, a.verified = card, bool(card and card.get("verified"))
     a.municipality = muni.get("code") if isinstance(muni, dict) else None
+    staff = card.get("staff") if card else None
+    a.staff = staff if isinstance(staff, int) else None

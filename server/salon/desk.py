@@ -17,6 +17,7 @@ the code of conduct and reports.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -27,7 +28,10 @@ import msgpack
 from yakuba.server.auth.policy import Action, SalonRoomResource, ZoneResource, decide
 from yakuba.server.protocol import ErrorCode, ProtocolError, error_payload
 from yakuba.server.rooms.salon import SalonRoom
-from yakuba.server.salon import records
+from yakuba.server.salon import booths, events, records
+from yakuba.server.salon.board import Board
+from yakuba.server.salon.booths import Booths
+from yakuba.server.salon.holds import Schedule, holds_at, running_event
 from yakuba.server.store.base import CONTROL_CHANNEL, StoreUnavailable
 
 if TYPE_CHECKING:
@@ -36,7 +40,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("yakuba.salon")
 
-SALON_CODES = frozenset({"salon_staff_only", "conduct_required", "salon_room_locked", "salon_room_not_booked"})
+SALON_CODES = frozenset({"salon_staff_only", "conduct_required", "salon_room_locked", "salon_room_not_booked", "salon_muted"})
+RELOAD_S = 30.0  # the schedule is reloaded at least this often (a missed bus message heals)
 
 
 def _public(card: dict) -> dict:
@@ -46,13 +51,18 @@ def _public(card: dict) -> dict:
 class SalonDesk:
     def __init__(self, hub: "Hub", db: Any, refusals: Any = None, audit: Any = None) -> None:
         self.hub, self.db, self.refusals, self.audit = hub, db, refusals, audit
-        self.locks: dict[str, tuple[str, float]] = {}  # room -> (municipality code, wall-clock end)
+        self.schedule = Schedule()  # locked bookings and events of the next hours (reload)
+        self._reload_at, self._reloading = 0.0, None  # the first tick loads it
+        self.wall = time.time  # bookings and events are wall-clock times (tests may set a clock)
+        self.board = Board(hub)
+        self.booths = Booths(hub)
         self.salon_zones = {z.id for z in hub.world.layout.zones.values() if z.access == "salon"}
         hub.salon = self
         hub.store.subscribe(CONTROL_CHANNEL, self._on_bus)
         g = hub.gateway
         for event, fn in (("salon.conduct", self.on_conduct), ("salon.lock", self.on_lock),
-                          ("salon.report", self.on_report), ("salon.hide", self.on_hide)):
+                          ("salon.report", self.on_report), ("salon.hide", self.on_hide),
+                          ("salon.moderate", self.on_moderate), ("salon.pin", self.on_pin)):
             hub.sio.on(event, g._guard(event, fn))
 
     # -- refusals and the door ----------------------------------------------------------------
@@ -74,13 +84,16 @@ class SalonDesk:
         await self.hub.sio.emit("error", error_payload(code, "join"), to=c.sid)
         return False
 
-    # -- presence and lock expiry, once per tick ----------------------------------------------
+    # -- once per tick: holds (locks, events) from the schedule, presence, the board ---------
     def on_tick(self, now: float) -> None:
-        wall = time.time()
-        for room_id, (_, until) in list(self.locks.items()):
-            if until <= wall:
-                self._set_lock(room_id, None, 0.0)
+        wall = self.wall()
+        if wall >= self._reload_at and self._reloading is None:
+            self._reloading = asyncio.ensure_future(self.reload())
+        self._apply_holds(holds_at(self.schedule, wall), wall)
+        if self.hub.media is not None:
+            self.hub.media.holds = self.hub.world.salon_locks  # one dict, changed in place
         rooms = [r for r in self.hub.rooms.rooms.values() if isinstance(r, SalonRoom) and r.members]
+        self.board.tick(wall, rooms)
         if not rooms:
             return
         people: dict[str, list] = {r.id: [] for r in rooms}
@@ -92,55 +105,125 @@ class SalonDesk:
             if r.state.get("people") != lst:
                 r.update({"people": lst})
 
-    # -- meeting-room locks -------------------------------------------------------------------
-    def _set_lock(self, room_id: str, municipality: str | None, until: float) -> None:
+    # -- holds: meeting-room locks and running events -----------------------------------------
+    async def reload(self) -> None:
+        """The schedule from SQL (locked bookings, events of the next hours with their members):
+        at start, after every change on any node (``changed``), and every RELOAD_S regardless."""
+        try:
+            now = records.utcnow()
+            async with self.db.session() as s:
+                self.schedule = Schedule(tuple(await records.locked_slots(s, now)), tuple(await events.slots(s, now)))
+                self.booths.load(await booths.pins(s))
+        except Exception:
+            log.exception("salon schedule not reloaded")  # the previous one stays; retried soon
+        finally:
+            self._reload_at = self.wall() + RELOAD_S
+            self._reloading = None
+        self._apply_holds(holds_at(self.schedule, self.wall()), self.wall())  # now, not at the next tick
+
+    async def changed(self) -> None:
+        """After a booking, lock, event, registration, moderation or pin changed in SQL: this
+        node reloads now and tells the others to."""
+        await self.reload()
+        hub = self.hub
+        if hub.store.shared:
+            try:
+                await hub.store.publish(CONTROL_CHANNEL, msgpack.packb({"n": hub.store.node_id, "salon_reload": 1}))
+            except StoreUnavailable:
+                log.warning("salon change not published: store unavailable (others reload within %ss)", RELOAD_S)
+
+    def _apply_holds(self, holds: dict, wall: float) -> None:
         world = self.hub.world
-        if municipality is None:
-            self.locks.pop(room_id, None)
-            world.salon_locks.pop(room_id, None)
-        else:
-            self.locks[room_id] = (municipality, until)
-            world.salon_locks[room_id] = municipality
+        if holds == world.salon_locks:
+            return
+        for room_id in set(holds) | set(world.salon_locks):
+            old, new = world.salon_locks.get(room_id), holds.get(room_id)
+            if old == new:
+                continue
+            if new is None:
+                world.salon_locks.pop(room_id, None)
+            else:
+                world.salon_locks[room_id] = new
+            ev = running_event(self.schedule, room_id, wall)
+            self.hub.rooms.get(room_id).update({
+                "locked": new.municipality if new is not None else None,
+                "event": None if ev is None else {"id": ev.id, "title": ev.title, "hybrid": ev.hybrid,
+                                                  "organiser": ev.organiser, "end": ev.ends,
+                                                  "muted": sorted(ev.muted)}})
+            if ev is not None:
+                self._evict(room_id, new, ev.removed)
+            if self.hub.media is not None:  # a muted member's voice, a screen not the organiser's
+                asyncio.ensure_future(self.hub.media.revalidate(room_id, "moderated"))
         world.rules_changed()
-        self.hub.rooms.get(room_id).update({"locked": municipality})
+
+    def _evict(self, room_id: str, hold: Any, removed: frozenset[int]) -> None:
+        """A running event's room keeps its registrants only: this node's avatars it does not
+        admit (someone the organiser removed, or not registered when it began) go back to the
+        lounge, with a notice. A lock lets those inside stay; an event does not."""
+        hub = self.hub
+        lounge = hub.world.layout.zones.get("salon-lounge")
+        for a in list(hub.world.avatars.values()):
+            if not a.local or a.zone != room_id or hold.admits(a.municipality, a.staff) or lounge is None:
+                continue
+            a.x, a.y = lounge.anchor
+            a.path, a.vx, a.vy = [], 0.0, 0.0
+            a.zone = lounge.id
+            hub.meta_dirty.add(a.id)
+            c = hub.by_avatar.get(a.id)
+            if c is not None:
+                code = ErrorCode.SALON_REMOVED if a.staff in removed else ErrorCode.SALON_ROOM_LOCKED
+                asyncio.ensure_future(hub.sio.emit("error", error_payload(code, "move"), to=c.sid))
+                asyncio.ensure_future(hub.gateway.enter_zone(c, lounge.id))
 
     async def _on_bus(self, channel: str, data: bytes) -> None:
         try:
             m = msgpack.unpackb(data)
-            if not isinstance(m, dict) or "salon_lock" not in m or m.get("n") == self.hub.store.node_id:
+            if not isinstance(m, dict) or m.get("n") == self.hub.store.node_id:
                 return
-            room, muni, until = m["salon_lock"], m.get("m"), m.get("until", 0.0)
-            if room in self.salon_zones and (muni is None or isinstance(muni, str)) and isinstance(until, (int, float)):
-                self._set_lock(room, muni, float(until))
+            if "salon_reload" in m:
+                await self.reload()
+            elif "salon_board" in m:
+                self.board.on_bus(m, self.wall())
         except Exception:
             self.hub.metrics.rejected.labels("bad_bus_message").inc()
             log.exception("bad salon bus message")
 
     async def on_lock(self, c: "Client", msg: Any) -> dict:
-        hub = self.hub
-        a = hub.world.avatars[c.avatar_id]  # type: ignore[index]
+        a = self.hub.world.avatars[c.avatar_id]  # type: ignore[index]
         if msg.room not in self.salon_zones or "meeting" not in msg.room:
             raise ProtocolError(ErrorCode.UNKNOWN_ZONE)
         async with self.db.session() as s:
             b = await records.running(s, msg.room)
             booked_by = b.municipality_code if b is not None else None
-            until = b.ends_at.timestamp() if b is not None else 0.0
-        d = decide(c.principal, Action.LOCK_SALON_ROOM, SalonRoomResource(msg.room, a.zone == msg.room, booked_by))
-        if not d:
-            if self.audit is not None:
-                self.audit.refused(c.principal, "lock_salon_room", d.code or "forbidden", msg.room)
-            raise ProtocolError(ErrorCode(d.code or "forbidden"))
-        muni = c.principal.municipality if msg.locked else None
-        self._set_lock(msg.room, muni, until)
-        if hub.store.shared:
-            try:
-                await hub.store.publish(CONTROL_CHANNEL, msgpack.packb(
-                    {"n": hub.store.node_id, "salon_lock": msg.room, "m": muni, "until": until}))
-            except StoreUnavailable:
-                log.warning("salon lock room=%s not published: store unavailable", msg.room)
+            d = decide(c.principal, Action.LOCK_SALON_ROOM, SalonRoomResource(msg.room, a.zone == msg.room, booked_by))
+            if not d:
+                if self.audit is not None:
+                    self.audit.refused(c.principal, "lock_salon_room", d.code or "forbidden", msg.room)
+                raise ProtocolError(ErrorCode(d.code or "forbidden"))
+            await records.set_locked(s, msg.room, msg.locked)
+        await self.changed()
         if self.audit is not None:
             self.audit.record("salon_room_locked" if msg.locked else "salon_room_unlocked", c.principal,
                               action="lock_salon_room", resource=msg.room)
+        return {"ok": True}
+
+    async def on_moderate(self, c: "Client", msg: Any) -> dict:
+        """The organiser of the event running in the room mutes, unmutes or removes someone."""
+        world = self.hub.world
+        me = world.avatars[c.avatar_id]  # type: ignore[index]
+        ev = running_event(self.schedule, me.zone, self.wall())
+        target = world.avatars.get(msg.avatar)
+        d = decide(c.principal, Action.RUN_SALON_EVENT, ev.organiser if ev is not None else None)
+        if not d:
+            raise ProtocolError(ErrorCode(d.code or "forbidden"))
+        if target is None or target.zone != me.zone or target.staff is None or target.staff == ev.organiser:  # type: ignore[union-attr]
+            raise ProtocolError(ErrorCode.NOT_MEMBER, "moderate someone in the event's room")
+        async with self.db.session() as s:
+            await events.moderate(s, ev.id, target.staff, msg.action)  # type: ignore[union-attr]
+        await self.changed()
+        if self.audit is not None:
+            self.audit.record(f"salon_{msg.action}", c.principal, action="moderate_salon_event",
+                              resource=f"event:{ev.id}:staff:{target.staff}")  # type: ignore[union-attr]
         return {"ok": True}
 
     # -- conduct, reports, hiding -------------------------------------------------------------
@@ -183,6 +266,19 @@ class SalonDesk:
         if a.card is not None:
             a.card = {**a.card, "hidden": True} if msg.hidden else _public(a.card)
             self.hub.meta_dirty.add(a.id)  # the bus record carries it to the other nodes
+        return {"ok": True}
+
+    async def on_pin(self, c: "Client", msg: Any) -> dict:
+        a = self.hub.world.avatars[c.avatar_id]  # type: ignore[index]
+        here = a.zone == booths.ROOM and booths.at_booth(msg.booth, a.x, a.y)
+        d = decide(c.principal, Action.PIN_SALON_BOOTH, here)
+        if not d:
+            raise ProtocolError(ErrorCode(d.code or "forbidden"))
+        async with self.db.session() as s:
+            await booths.pin(s, msg.booth, msg.topic, [link.model_dump() for link in msg.links], c.principal.staff_id)  # type: ignore[arg-type]
+        await self.changed()
+        if self.audit is not None:
+            self.audit.record("salon_pin", c.principal, action="pin_salon_booth", resource=msg.booth)
         return {"ok": True}
 
 

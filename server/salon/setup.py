@@ -14,7 +14,7 @@ from yakuba.server.auth.oidc_routes import setup_oidc_routes
 from yakuba.server.salon.refusals import REFUSALS_KEY, Refusals
 from yakuba.server.salon.desk import SalonDesk, with_conduct
 from yakuba.server.salon.routes import setup_tenant_routes
-from yakuba.server.salon.space_routes import setup_space_routes
+from yakuba.server.salon.space_routes import DESK_KEY, setup_space_routes
 
 
 def setup_salon(app: web.Application, config: Any, identity: Identity, store: Any, audit: Any,
@@ -24,7 +24,7 @@ def setup_salon(app: web.Application, config: Any, identity: Identity, store: An
     setup_tenant_routes(app, config.invitation_ttl_s)
     setup_space_routes(app)  # bookings, conduct, reports (part 2)
     if hub is not None:  # the salon on the realtime node: doors, presence, locks, conduct, reports
-        SalonDesk(hub, identity.db, refusals, audit)
+        app[DESK_KEY] = SalonDesk(hub, identity.db, refusals, audit)
         hub.gateway.authenticate = with_conduct(hub.gateway.authenticate, identity.db)
     return refusals
 

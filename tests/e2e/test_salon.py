@@ -140,6 +140,22 @@ def test_two_municipalities_meet_in_the_lounge_and_a_resident_is_refused(browser
         assert "堺市 / 危機管理課" in b.locator("#chat-log p", has_text="堺市の花子です").inner_text()
         a.screenshot(path=str(shots / "salon-lounge-a.png"))
         b.screenshot(path=str(shots / "salon-lounge-b.png"))
+        # the board of who is online, by municipality; an event planned from the panel, b takes a place
+        a.wait_for_function("() => document.querySelectorAll('.salon-board-muni').length === 2", timeout=10_000)
+        assert "千代田区（1）" in a.inner_text(".salon-board") and "堺 花子 / 危機管理課" in b.inner_text(".salon-board")
+        a.click(".salon-schedule summary")
+        a.fill(".salon-schedule input[name=title]", "防災DX勉強会")
+        start = a.evaluate("() => { const d = new Date(Date.now() + 86400000); d.setMinutes(0, 0, 0);"
+                           " return new Date(d - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16); }")
+        a.fill(".salon-schedule input[name=start]", start)
+        a.check(".salon-schedule input[name=hybrid]")
+        a.click(".salon-schedule button[type=submit]")
+        a.wait_for_selector(".salon-events li[data-event]", timeout=10_000)
+        assert "防災DX勉強会（1/20）" in a.inner_text(".salon-events")
+        b.wait_for_selector(".salon-events li[data-event]", timeout=20_000)
+        b.click(".salon-events li[data-event] button")
+        b.wait_for_function("() => document.querySelector('.salon-events').textContent.includes('（2/20）')", timeout=10_000)
+        b.screenshot(path=str(shots / "salon-board-events-b.png"))
         # a resident: the salon is not in the go-to menu, and a click inside it is refused with a message
         enter(r, "住民")
         assert r.locator("#goto-list button[data-zone=salon-lounge]").count() == 0

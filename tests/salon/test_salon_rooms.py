@@ -12,6 +12,7 @@ import pytest
 from yakuba.server.app import HUB_KEY
 from yakuba.server.auth.sessions import COOKIE
 from yakuba.server.salon.refusals import REFUSALS_KEY
+from yakuba.world.zones import RoomHold
 
 from auth.helpers import session_for
 from server.realtime_client import running_app, until
@@ -106,6 +107,10 @@ async def test_two_nodes_on_redis_doors_cards_chat_and_locks(tmp_path, redis_ser
             await until(lambda: a.id in app2[HUB_KEY].world.avatars and app2[HUB_KEY].world.avatars[a.id].verified, 5, "replica of a")
             assert app2[HUB_KEY].world.avatars[a.id].municipality == A[0]
             await until(lambda: {p["staff"] for p in b.people()} == {sa, sb} == {p["staff"] for p in a.people()}, 10, "presence")
+            # the board of who is online, by municipality, is the same on both nodes
+            def board(p):
+                return {g["code"]: [x["avatar"] for x in g["people"]] for g in p.rooms["salon-lounge"].get("board") or []}
+            await until(lambda: board(a) == {A[0]: [a.id], B[0]: [b.id]} == board(b), 10, "board on both nodes")
             await b.emit("chat", {"text": "よろしくお願いします"})
             await until(lambda: any(c["text"] == "よろしくお願いします" for c in a.chats), 5, "chat across nodes")
             line = next(c for c in a.chats if c["text"] == "よろしくお願いします")
@@ -118,7 +123,7 @@ async def test_two_nodes_on_redis_doors_cards_chat_and_locks(tmp_path, redis_ser
             await a.emit("move", {"goto": "salon-meeting1"})
             await until(lambda: a_.zone == "salon-meeting1", 10, "a in the meeting room")
             assert (await a.call("salon.lock", {"room": "salon-meeting1", "locked": True}))["ok"]
-            await until(lambda: app2[HUB_KEY].world.salon_locks.get("salon-meeting1") == A[0], 5, "lock on node 2")
+            await until(lambda: app2[HUB_KEY].world.salon_locks.get("salon-meeting1") == RoomHold(A[0]), 5, "lock on node 2")
             await b.emit("move", {"goto": "salon-meeting1"})
             await refused(b, "salon_room_locked")
             assert app2[REFUSALS_KEY].counts["salon_room_locked"] >= 1

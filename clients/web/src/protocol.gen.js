@@ -77,6 +77,8 @@ export const EVENTS = Object.freeze({
     "salon.conduct",
     "salon.hide",
     "salon.lock",
+    "salon.moderate",
+    "salon.pin",
     "salon.report"
   ]
 });
@@ -134,6 +136,9 @@ export const ERROR_CODES = Object.freeze({
   "queue_empty": "nobody is waiting for the topics of this booth",
   "rate_limited": "too many events; slow down",
   "registration_cancelled": "this registration was already cancelled",
+  "salon_event_full": "the event's places are taken",
+  "salon_muted": "the event's organiser has muted you",
+  "salon_removed": "the event's organiser asked you to leave the room",
   "salon_room_booked": "the room is already booked at that time",
   "salon_room_locked": "this meeting room is locked by another municipality's meeting",
   "salon_room_not_booked": "your municipality has no booking of this room now",

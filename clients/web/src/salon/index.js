@@ -4,6 +4,7 @@
 // Everything shown of a person comes from the room state the server sends; nothing here can set it.
 import { t } from '../i18n.js';
 import { cardLine } from '../hud.js';
+import { mountSpaces } from './spaces.js';
 
 const $ = (id) => document.getElementById(id);
 const CONDUCT_VERSION = 1; // server/salon/records.py CONDUCT_VERSION
@@ -22,6 +23,7 @@ export function mountSalon({ S, getNet, toast, showError }) {
     <label class="salon-hide"><input type="checkbox" id="salon-hide"> <span></span></label>
     <button type="button" class="btn" id="salon-lock" hidden></button>`;
   document.body.appendChild(panel);
+  const spaces = mountSpaces(panel, { S, getNet, toast, showError });
   const dlg = document.createElement('dialog');
   dlg.id = 'dlg-conduct';
   dlg.className = 'dlg';
@@ -43,6 +45,7 @@ export function mountSalon({ S, getNet, toast, showError }) {
   function render() {
     texts();
     panel.hidden = !room;
+    spaces.render(room);
     if (!room) return;
     const people = room.state.people || [];
     const list = $('salon-people');
