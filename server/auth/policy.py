@@ -131,6 +131,7 @@ class MediaResource:
     source: str | None = None  # publish: "mic", "camera" or "screen"
     muted: bool = False  # a salon event's organiser muted the actor
     event_screen: bool | None = None  # a salon event runs in the room: is the actor its organiser?
+    near: bool | None = None  # subscribe in an open-plan room (the salon's lounge): is the owner within hearing?
 
 
 _MEDIA_ROOMS = frozenset({"booth", "hall", "salon"})  # never the open lobby: no one is recorded walking by
@@ -143,8 +144,8 @@ def _media(p: Principal, action: "Action", m: MediaResource) -> Decision:
         return _deny("media_forbidden", f"not a member of {m.room}")
     if m.room_type == "salon" and not p.is_staff:
         return _deny("media_forbidden", "the salon is for staff")
-    if action is Action.SUBSCRIBE_MEDIA:
-        return ALLOW
+    if action is Action.SUBSCRIBE_MEDIA:  # in the lounge one hears those near, as one reads their chat
+        return ALLOW if m.near is not False else _deny("media_forbidden", "out of hearing")
     if m.muted:
         return _deny("salon_muted", "muted by the event's organiser")
     if m.event_screen is False and m.source == "screen":  # the venue's feed (hybrid) or slides

@@ -32,6 +32,8 @@ from .documents import DocumentShelf
 
 log = logging.getLogger("yakuba.media")
 
+HEARING_MARGIN_M = 2.0  # a subscription in an open-plan room ends a little beyond hearing (no flapping at the edge)
+
 Emit = Callable[[int, str, dict], Awaitable[None]]  # (avatar, event, payload) to that avatar's socket
 
 
@@ -79,11 +81,17 @@ class MediaService:
         self._closing: set[asyncio.Task] = set()
         self.principal_of: Callable[[int], Principal | None] = lambda aid: None  # set by the desk (revalidate)
         self.holds: Mapping[str, Any] = {}  # held salon rooms (world.salon_locks, set by the salon desk)
+        # Open-plan rooms (the salon's lounge): the hearing distance, and between two avatars
+        # (set by the salon desk; None: everyone in the room hears everyone)
+        self.hearing_of: Callable[[str], float | None] = lambda room: None
+        self.distance: Callable[[int, int], float] = lambda a, b: 0.0
         backend.on_peer_closed = self._peer_closed
         rooms.left.append(self._on_left)
 
     # -- the policy's view of a room --------------------------------------------------------------
-    def resource(self, room_id: str, avatar: int, source: str | None = None) -> MediaResource:
+    def resource(self, room_id: str, avatar: int, source: str | None = None, owner: int | None = None) -> MediaResource:
+        """``owner``: for a subscription, the stream's owner (in an open-plan room whether they are
+        within hearing of ``avatar``: ``hearing_of`` the room, plus a margin against flapping)."""
         room: Room | None = self.rooms.rooms.get(room_id)
         if room is None:
             return MediaResource(room_id, "lobby", avatar, False)
@@ -92,6 +100,10 @@ class MediaService:
         if bs is not None and bs.locked:
             member = member and avatar in bs.members  # a locked booth: only those the staff admitted
         presenter = room.state.get("presenter") if room.type == "hall" else None
+        hearing = self.hearing_of(room_id) if owner is not None else None
+        if hearing is not None:
+            near = self.distance(avatar, owner) <= hearing + HEARING_MARGIN_M  # type: ignore[arg-type]
+            return MediaResource(room_id, room.type, avatar, member, presenter, source, near=near)
         hold = self.holds.get(room_id)
         if hold is not None and room.type == "salon":  # a salon event's moderation (server/salon)
             p = self.principal_of(avatar)
@@ -100,8 +112,9 @@ class MediaService:
                                  event_screen=None if hold.organiser is None else staff == hold.organiser)
         return MediaResource(room_id, room.type, avatar, member, presenter, source)
 
-    def check(self, p: Principal, action: Action, room_id: str, avatar: int, source: str | None = None) -> None:
-        d = decide(p, action, self.resource(room_id, avatar, source))
+    def check(self, p: Principal, action: Action, room_id: str, avatar: int, source: str | None = None,
+              owner: int | None = None) -> None:
+        d = decide(p, action, self.resource(room_id, avatar, source, owner))
         if not d:
             self.refused[action.value] = self.refused.get(action.value, 0) + 1
             if self.audit is not None:
@@ -139,9 +152,10 @@ class MediaService:
             raise MediaError("invalid_payload", "that is your own stream")
         if sum(1 for x in self.subs.values() if x.avatar == avatar) >= self.max_subscriptions:
             raise MediaError("media_limit", f"at most {self.max_subscriptions} subscriptions")
+        self.check(p, Action.SUBSCRIBE_MEDIA, room_id, avatar, owner=s.owner)  # within hearing, in the lounge
         sub_id = new_id()
         offer = await self.backend.subscribe(room_id, sub_id, stream_id, ice)
-        if stream_id not in self.streams or not decide(p, Action.SUBSCRIBE_MEDIA, self.resource(room_id, avatar)):
+        if stream_id not in self.streams or not decide(p, Action.SUBSCRIBE_MEDIA, self.resource(room_id, avatar, owner=s.owner)):
             await self.backend.close_peer(sub_id)
             raise MediaError("media_forbidden", "the stream or the membership ended while connecting")
         self.subs[sub_id] = Subscription(sub_id, room_id, stream_id, avatar)
@@ -235,14 +249,15 @@ class MediaService:
             if not self._allowed(Action.PUBLISH_MEDIA, room_id, s.owner, s.source):
                 ends += self._forget(s, reason)
         for sub in [x for x in self.subs.values() if x.room == room_id]:
-            if not self._allowed(Action.SUBSCRIBE_MEDIA, room_id, sub.avatar):
+            s = self.streams.get(sub.stream)
+            if not self._allowed(Action.SUBSCRIBE_MEDIA, room_id, sub.avatar, owner=s.owner if s is not None else None):
                 ends += self._forget(sub, reason)
         await self._close(ends)
         return len(ends)
 
-    def _allowed(self, action: Action, room_id: str, avatar: int, source: str | None = None) -> bool:
+    def _allowed(self, action: Action, room_id: str, avatar: int, source: str | None = None, owner: int | None = None) -> bool:
         p = self.principal_of(avatar)
-        return p is not None and bool(decide(p, action, self.resource(room_id, avatar, source)))
+        return p is not None and bool(decide(p, action, self.resource(room_id, avatar, source, owner)))
 
     async def _peer_closed(self, peer: str) -> None:
         x = self.streams.get(peer) or self.subs.get(peer)

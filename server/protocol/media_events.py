@@ -143,10 +143,12 @@ class MediaEndedOut(_Out):
     """`media.ended`: one of the client's publications or subscriptions ended on the server:
     ``locked`` (the booth locked and the client is not a member), ``left`` (the client left the
     room), ``removed`` (staff removed the client), ``stopped`` (the publisher stopped),
-    ``failed`` (the connection failed), ``denied`` (the policy no longer allows it)."""
+    ``failed`` (the connection failed), ``denied`` (the policy no longer allows it),
+    ``moderated`` (a salon event's organiser muted the publisher, or the screen is the organiser's),
+    ``out_of_hearing`` (in the salon's lounge, the subscriber walked out of the owner's hearing)."""
 
     id: MediaId
-    reason: Literal["locked", "left", "removed", "stopped", "failed", "denied"]
+    reason: Literal["locked", "left", "removed", "stopped", "failed", "denied", "moderated", "out_of_hearing"]
 
 
 MEDIA_EVENTS: tuple[EventSpec, ...] = (

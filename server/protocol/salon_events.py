@@ -8,6 +8,7 @@ A salon room's state (event ``room``, then ``room_patch``), besides the media ke
   event ({id, title, hybrid, organiser, end, muted} | null: the event running in the room),
   board ([{code, name, people: [{avatar, room, display_name, department}]}]: who is online in the
     whole salon, by municipality, on every node),
+  hearing_m (the lounge and the booths, an open-plan area: chat and voice reach this far),
   booths (salon-depts only: [{id, name, rect, topic, links, staff, at}]: the department booths).
 """
 

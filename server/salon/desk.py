@@ -20,13 +20,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
 import msgpack
 
 from yakuba.server.auth.policy import Action, SalonRoomResource, ZoneResource, decide
-from yakuba.server.protocol import ErrorCode, ProtocolError, error_payload
+from yakuba.server.protocol import CHAT_RADIUS_M, ErrorCode, ProtocolError, error_payload
+from yakuba.world.interest import area_of, zones_of_area
 from yakuba.server.rooms.salon import SalonRoom
 from yakuba.server.salon import booths, events, records
 from yakuba.server.salon.board import Board
@@ -57,6 +59,12 @@ class SalonDesk:
         self.board = Board(hub)
         self.booths = Booths(hub)
         self.salon_zones = {z.id for z in hub.world.layout.zones.values() if z.access == "salon"}
+        # the lounge and the booths are one open-plan area: one hears (voice) those one reads (chat)
+        layout = hub.world.layout
+        self.open_plan = {z for z in self.salon_zones if len(zones_of_area(layout, area_of(layout, z))) > 1}
+        for z in self.open_plan:
+            hub.rooms.get(z).update({"hearing_m": CHAT_RADIUS_M})
+        self._heard_at = 0.0
         hub.salon = self
         hub.store.subscribe(CONTROL_CHANNEL, self._on_bus)
         g = hub.gateway
@@ -90,8 +98,14 @@ class SalonDesk:
         if wall >= self._reload_at and self._reloading is None:
             self._reloading = asyncio.ensure_future(self.reload())
         self._apply_holds(holds_at(self.schedule, wall), wall)
-        if self.hub.media is not None:
-            self.hub.media.holds = self.hub.world.salon_locks  # one dict, changed in place
+        media = self.hub.media
+        if media is not None:
+            media.holds = self.hub.world.salon_locks  # one dict, changed in place
+            media.hearing_of, media.distance = self._hearing_of, self._distance
+            if wall - self._heard_at >= 1.0:  # who walked out of hearing stops hearing them, once a second
+                self._heard_at = wall
+                for room_id in {s.room for s in media.streams.values()} & self.open_plan:
+                    asyncio.ensure_future(media.revalidate(room_id, "out_of_hearing"))
         rooms = [r for r in self.hub.rooms.rooms.values() if isinstance(r, SalonRoom) and r.members]
         self.board.tick(wall, rooms)
         if not rooms:
@@ -104,6 +118,14 @@ class SalonDesk:
             lst = sorted(people[r.id], key=lambda p: p["avatar"])
             if r.state.get("people") != lst:
                 r.update({"people": lst})
+
+    def _hearing_of(self, room_id: str) -> float | None:
+        return CHAT_RADIUS_M if room_id in self.open_plan else None
+
+    def _distance(self, a: int, b: int) -> float:
+        av = self.hub.world.avatars
+        x, y = av.get(a), av.get(b)
+        return math.inf if x is None or y is None else math.hypot(x.x - y.x, x.y - y.y)
 
     # -- holds: meeting-room locks and running events -----------------------------------------
     async def reload(self) -> None:

@@ -146,3 +146,34 @@ async def test_suspension_on_one_node_drops_the_staff_socket_on_the_other(tmp_pa
                 assert st == 401
         finally:
             await peer.close()
+
+
+@pytest.mark.redis
+async def test_invitations_are_single_use_and_expire_across_two_nodes(tmp_path, redis_server):
+    """An invitation made on node A, accepted on node B, cannot be used again on A; an expired one
+    and forged identity fields are refused on B; each refusal is counted on the node that saw it."""
+    db_url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    common = dict(argon2_profile="test", api_token=TOKEN, redis_url=redis_server.url, database_url=db_url)
+    async with running_app(tmp_path / "a", **common) as (url_a, app_a), \
+            running_app(tmp_path / "b", **common) as (url_b, app_b):
+        async with session_for(url_a) as http:
+            assert (await _post(http, "/api/salon/municipalities", {"code": CODE, "name": "大阪市中央区"}, ADMIN))[0] == 201
+            st, inv = await _post(http, f"/api/salon/municipalities/{CODE}/invitations", {"department": "防災課"}, ADMIN)
+            assert st == 201
+        join = {"token": inv["token"], "username": "mori", "password": PASSWORD, "display_name": "森 一郎"}
+        async with session_for(url_b) as http:
+            st, body = await _post(http, "/api/salon/invitations/accept", {**join, "verified": True})
+            assert st == 400 and body["error"]["code"] == "invalid_request"  # a forged field: nothing used
+            st, body = await _post(http, "/api/salon/invitations/accept", join)
+            assert st == 201 and body["municipality"] == CODE
+        async with session_for(url_a) as http:
+            st, body = await _post(http, "/api/salon/invitations/accept", {**join, "username": "mori2"})
+            assert st == 403 and app_a[REFUSALS_KEY].counts["invitation_used"] == 1
+        async with app_a[DB_KEY].session() as s:
+            tok, row = await tenants.create_invitation(s, CODE, "admin:api-token", 60)
+            row.expires_at -= timedelta(seconds=61)
+        async with session_for(url_b) as http:
+            st, body = await _post(http, "/api/salon/invitations/accept", {**join, "token": tok, "username": "late"})
+            assert st == 403 and app_b[REFUSALS_KEY].counts["invitation_expired"] == 1
+            st, body, _ = await login(http, url_b, "mori")  # the account made on B logs in on B
+            assert st == 200 and (await _card(http))["verified"] is True

@@ -13,6 +13,7 @@ import { makePanel } from './panel.js';
 const MEDIA_ROOMS = new Set(['booth', 'hall', 'salon']);
 const NONE = Object.freeze({ show: false, voice: false, screen: false, doc: false });
 const RETRY_MS = 4000;
+const MARGIN_M = 2; // server/media/service.py HEARING_MARGIN_M
 
 export function mountMedia({ S, getNet, toast }) {
   const M = {
@@ -71,7 +72,7 @@ export function mountMedia({ S, getNet, toast }) {
     const a = allowed();
     if (!a.show) { stopAll(); changed(); return; }
     const me = meId();
-    const want = new Map(M.streams().filter((s) => s.owner !== me).map((s) => [s.id, s]));
+    const want = new Map(M.streams().filter((s) => s.owner !== me && inHearing(s.owner, M.subs.has(s.id) ? MARGIN_M : 0)).map((s) => [s.id, s]));
     for (const [sid, entry] of M.subs) {
       if (want.has(sid)) continue;
       M.subs.delete(sid);
@@ -86,6 +87,22 @@ export function mountMedia({ S, getNet, toast }) {
     voice.run(true);
     changed();
   }
+
+  // In an open-plan room (the salon's lounge: `hearing_m` in its state) one hears those within
+  // hearing, as one reads their chat; the server ends a subscription a little beyond that.
+  function inHearing(owner, margin) {
+    const hear = M.state?.hearing_m;
+    if (!hear) return true;
+    const net = getNet();
+    const a = net?.avatars.get(owner);
+    const me = net?.avatars.get(meId());
+    return !!(a && me && Math.hypot(a.x - me.x, a.y - me.y) <= hear + margin);
+  }
+  setInterval(() => { // people walk: who is within hearing changes without a room patch
+    if (!M.room || !M.state?.hearing_m) return;
+    M.refused.clear(); // refused as out of hearing a moment ago: ask again when near
+    sync();
+  }, 1000);
 
   async function subscribe(s) {
     const entry = { peer: null, stream: s };
@@ -115,7 +132,7 @@ export function mountMedia({ S, getNet, toast }) {
     if (peer.kind === 'pub') {
       voice.ended(peer);
       screen.ended(peer);
-      if (M.voice.pub == null && ['locked', 'removed', 'denied', 'left'].includes(reason)) M.voice.want = false;
+      if (M.voice.pub == null && ['locked', 'removed', 'denied', 'left', 'moderated'].includes(reason)) M.voice.want = false;
     } else {
       voice.detach(peer);
       for (const [sid, e] of M.subs) if (e.peer === peer || sid === peer.stream) M.subs.delete(sid);
@@ -127,7 +144,8 @@ export function mountMedia({ S, getNet, toast }) {
       for (const [sid, e] of M.subs) { M.subs.delete(sid); if (e.peer) closeSub(e.peer); M.refused.add(sid); }
     }
     const key = 'media.ended.' + reason;
-    if (!(reason === 'stopped' && peer.kind === 'sub')) sayOnce(t(key) === key ? t('media.failed') : t(key), reason !== 'stopped' && reason !== 'left');
+    // walked away from the speaker (the lounge): nothing to announce
+    if (!(reason === 'stopped' && peer.kind === 'sub') && reason !== 'out_of_hearing') sayOnce(t(key) === key ? t('media.failed') : t(key), reason !== 'stopped' && reason !== 'left');
     changed();
   }
   let lastSaid = '', lastSaidAt = 0;
