@@ -11,7 +11,7 @@ import pytest
 
 
 from .conftest import STAFF_PASSWORD, axe_serious, staffed_node
-from .test_web_client import DESKTOP, enter, state
+from .test_web_client import enter, goto, open_page, state
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = STAFF_PASSWORD
@@ -22,34 +22,15 @@ def node(tmp_path_factory):
     yield from staffed_node(tmp_path_factory, "yakuba-desk", "sato")
 
 
-def _page(browser, node, staff: bool = False):
-    ctx = browser.new_context(**DESKTOP)
-    if staff:
-        r = ctx.request.post(node.url + "/api/auth/login", data={"username": "sato", "password": PASSWORD}, headers={"Origin": node.url})
-        assert r.status == 200, r.text()
-    page = ctx.new_page()
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
-    page.goto(node.url + "/")
-    page.wait_for_selector("html[data-ready]", state="attached")
-    return ctx, page
-
-
-def _goto(page, zone: str) -> None:
-    page.click("#btn-goto")
-    page.click(f"#goto-list button[data-zone={zone}]")
-    page.wait_for_function("z => window.__yakuba.state.zone === z", arg=zone, timeout=60_000)
-
-
 def test_ticket_call_accept_enter_lock(browser, node, shots):
-    cs, staff = _page(browser, node, staff=True)
-    cr, res = _page(browser, node)
-    cb, by = _page(browser, node)
+    cs, staff = open_page(browser, node, staff=True)
+    cr, res = open_page(browser, node)
+    cb, by = open_page(browser, node)
     try:
         enter(staff, "佐藤")
         assert state(staff)["me"]["principal"]["kind"] == "staff"
         assert staff.is_visible("#btn-staff")
-        _goto(staff, "booth5")
+        goto(staff, "booth5")
         staff.keyboard.press("Alt+M")  # the console, from the keyboard
         staff.wait_for_selector("#staff-console:not([hidden]) #staff-call-next")
         assert staff.inner_text("#staff-booth-state")
@@ -92,7 +73,7 @@ def test_ticket_call_accept_enter_lock(browser, node, shots):
 
         # the bystander in the corridor: the door drawn closed with 相談中, nobody inside seen
         enter(by, "通りすがり")
-        _goto(by, "corridor")
+        goto(by, "corridor")
         by.wait_for_function("() => window.__yakuba.state.view.closed.includes('booth5')", timeout=10_000)
         names = [a["name"] for a in state(by)["avatars"]]
         assert "区民はなこ" not in names and "佐藤" not in names

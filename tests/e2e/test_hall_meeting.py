@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import STAFF_PASSWORD, axe_serious, staffed_node
-from .test_web_client import DESKTOP, enter, state
+from .conftest import axe_serious, staffed_node
+from .test_web_client import enter, open_page, state
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -31,20 +31,6 @@ WHY = "避難しやすいから"
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
     yield from staffed_node(tmp_path_factory, "yakuba-hall", "sato")
-
-
-def open_page(browser, node, staff: bool = False, path: str = "/", **ctx):
-    context = browser.new_context(**{**DESKTOP, **ctx})
-    if staff:
-        r = context.request.post(node.url + "/api/auth/login", data={"username": "sato", "password": STAFF_PASSWORD},
-                                 headers={"Origin": node.url})
-        assert r.status == 200, r.text()
-    page = context.new_page()
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
-    page.goto(node.url + path)
-    page.wait_for_selector("html[data-ready]", state="attached")
-    return context, page
 
 
 def hall(page) -> dict:

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from .conftest import STAFF_PASSWORD, axe_serious, staffed_node
-from .test_web_client import DESKTOP, enter
+from .conftest import axe_serious, staffed_node
+from .test_web_client import DESKTOP, enter, goto, open_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]
 DATASET = "osaka-sumiyoshi"  # yakuba import-defaults
@@ -32,25 +32,6 @@ def node(tmp_path_factory):
     subprocess.run([str(VENV_BIN / "yakuba"), "import-defaults", "--data", str(s.data)], check=True, capture_output=True)
     yield s
     gen.close()
-
-
-def _page(browser, node, staff: bool = False):
-    ctx = browser.new_context(**DESKTOP)
-    if staff:
-        r = ctx.request.post(node.url + "/api/auth/login", data={"username": "sato", "password": STAFF_PASSWORD}, headers={"Origin": node.url})
-        assert r.status == 200, r.text()
-    page = ctx.new_page()
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
-    page.goto(node.url + "/")
-    page.wait_for_selector("html[data-ready]", state="attached")
-    return ctx, page
-
-
-def _goto(page, zone: str) -> None:
-    page.click("#btn-goto")
-    page.click(f"#goto-list button[data-zone={zone}]")
-    page.wait_for_function("z => window.__yakuba.state.zone === z", arg=zone, timeout=60_000)
 
 
 def hs(page) -> dict:
@@ -83,14 +64,14 @@ def burnt(s: dict) -> int:
 
 
 def test_presenter_drives_two_attendees_big_screens(browser, node, shots):
-    cp, pres = _page(browser, node, staff=True)
-    c1, a1 = _page(browser, node)
-    c2, a2 = _page(browser, node)
+    cp, pres = open_page(browser, node, staff=True)
+    c1, a1 = open_page(browser, node)
+    c2, a2 = open_page(browser, node)
     everyone = (pres, a1, a2)
     try:
         for p, name in ((pres, "佐藤（市職員）"), (a1, "区民はなこ"), (a2, "区民たろう")):
             enter(p, name)
-            _goto(p, "hall")
+            goto(p, "hall")
         for p in everyone:  # in the hall: the big screen is up, at least 60 % of the viewport wide
             s = wait_hs(p, "s.shown && s.mounted")
             assert s["rect"]["width"] >= 0.6 * DESKTOP["viewport"]["width"], s["rect"]

@@ -8,17 +8,11 @@ import time
 
 import pytest
 
-from .test_web_client import PHONE, enter, open_page, state
+from .test_web_client import PHONE, enter, goto, open_page, state
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 COUNTER = (6, 18, 14, 19.2)  # assets/cityhall/plan.json furniture infodesk-counter
-
-
-def _goto(page, zone: str) -> None:
-    page.click("#btn-goto")
-    page.click(f"#goto-list button[data-zone={zone}]")
-    page.wait_for_function("z => window.__yakuba.state.zone === z", arg=zone, timeout=40_000)
 
 
 def _tap_floor(page, x: float, y: float) -> None:
@@ -65,7 +59,7 @@ def test_camera_comes_into_the_booth(browser, server, shots):
     context, page = open_page(browser, server)
     try:
         enter(page, "ブースさん")
-        _goto(page, "booth3")
+        goto(page, "booth3")
         page.wait_for_function("() => { const m = window.__yakuba.state.me; return Math.hypot(m.x - 15, m.y - 34.5) < 0.3 }", timeout=30_000)
         time.sleep(1.5)  # the camera eases in
         cam = state(page)["view"]["camera"]
@@ -74,7 +68,7 @@ def test_camera_comes_into_the_booth(browser, server, shots):
         assert cam["room"] == "booth3"
         page.screenshot(path=str(shots / "journey-booth-camera.png"))
         # out in the corridor again: the usual camera behind the avatar
-        _goto(page, "corridor")
+        goto(page, "corridor")
         time.sleep(2.0)
         assert state(page)["view"]["camera"]["room"] is None
     finally:
@@ -85,7 +79,7 @@ def test_desk_sign_never_hides_your_avatar(browser, server, shots):
     context, page = open_page(browser, server)
     try:
         enter(page, "案内さん")
-        _goto(page, "infodesk")
+        goto(page, "infodesk")
         page.wait_for_function("() => { const m = window.__yakuba.state.me; return Math.hypot(m.x - 10, m.y - 16.5) < 0.3 }", timeout=30_000)
 
         def desk_sign():
@@ -115,11 +109,11 @@ def test_nearby_count_follows_who_is_around(browser, server):
         a.wait_for_function("document.querySelector('#hud-nearby').dataset.count === '1'", timeout=10_000)
         assert "1" in a.inner_text("#hud-nearby")
         # B walks into the hall (another room): no longer near
-        _goto(b, "hall")
+        goto(b, "hall")
         a.wait_for_function("document.querySelector('#hud-nearby').dataset.count === '0'", timeout=10_000)
         # back, then B's browser goes away (closed tab, lost network): its avatar stays for the
         # grace period, marked away, and is not counted as someone near
-        _goto(b, "entrance")
+        goto(b, "entrance")
         a.wait_for_function("document.querySelector('#hud-nearby').dataset.count === '1'", timeout=10_000)
         cb.close()
         a.wait_for_function("document.querySelector('#hud-nearby').dataset.count === '0'", timeout=10_000)

@@ -17,8 +17,8 @@ import pytest
 
 from media.janus_netns import janus_server  # noqa: F401 (the janus case's module-scoped Janus)
 
-from .conftest import MEDIA_ENV, STAFF_PASSWORD, axe_serious, staffed_node
-from .test_web_client import DESKTOP, enter, state
+from .conftest import MEDIA_ENV, axe_serious, staffed_node
+from .test_web_client import enter, goto, open_page, state
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 BOOTH = "booth5"
@@ -36,23 +36,8 @@ def node(request, tmp_path_factory):
     yield from staffed_node(tmp_path_factory, "yakuba-media-" + request.param, "sato", env=env)
 
 
-def open_page(browser, node, staff: bool = False, **ctx):
-    context = browser.new_context(**{**DESKTOP, **ctx})
-    if staff:
-        r = context.request.post(node.url + "/api/auth/login", data={"username": "sato", "password": STAFF_PASSWORD},
-                                 headers={"Origin": node.url})
-        assert r.status == 200, r.text()
-    page = context.new_page()
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
-    page.goto(node.url + "/")
-    page.wait_for_selector("html[data-ready]", state="attached")
-    return context, page
-
-
 def start_walk(page, zone: str) -> None:
-    page.click("#btn-goto")
-    page.click(f"#goto-list button[data-zone={zone}]")
+    goto(page, zone, wait=False)
 
 
 def wait_zone(page, zone: str, timeout: int = 90_000) -> None:

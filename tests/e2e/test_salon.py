@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from .conftest import STAFF_PASSWORD, _ensure_built
-from .test_web_client import DESKTOP, enter, state
+from .test_web_client import DESKTOP, enter, goto, open_page, state
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,30 +40,9 @@ def node(tmp_path_factory):
     s.stop()
 
 
-def _page(browser, node, user: str | None):
-    ctx = browser.new_context(**DESKTOP)
-    if user:  # the password login, as login.html does it
-        r = ctx.request.post(node.url + "/api/auth/login", data={"username": user, "password": STAFF_PASSWORD},
-                             headers={"Origin": node.url})
-        assert r.status == 200, r.text()
-    page = ctx.new_page()
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
-    page.goto(node.url + "/")
-    page.wait_for_selector("html[data-ready]", state="attached")
-    return ctx, page
-
-
-def _goto(page, zone: str, wait: bool = True) -> None:
-    page.click("#btn-goto")
-    page.click(f"#goto-list button[data-zone={zone}]")
-    if wait:
-        page.wait_for_function("z => window.__yakuba.state.zone === z", arg=zone, timeout=60_000)
-
-
 def _to_salon(page, shots, name: str) -> None:
     """Through the door: it asks for the code of conduct once; accepting walks on into the lounge."""
-    _goto(page, "salon-lounge", wait=False)
+    goto(page, "salon-lounge", wait=False)
     page.wait_for_selector("#dlg-conduct[open]", timeout=30_000)
     assert "個人情報" in page.inner_text("#conduct-text")
     page.screenshot(path=str(shots / f"salon-conduct-{name}.png"))
@@ -113,9 +92,9 @@ def _tap_toward_door(page, goal_x: float = 46.0, lane_y: float = 26.0) -> None:
 
 
 def test_two_municipalities_meet_in_the_lounge_and_a_resident_is_refused(browser, node, shots):
-    ca, a = _page(browser, node, "hanako")
-    cb, b = _page(browser, node, "jiro")
-    cr, r = _page(browser, node, None)
+    ca, a = open_page(browser, node, "hanako")
+    cb, b = open_page(browser, node, "jiro")
+    cr, r = open_page(browser, node, None)
     try:
         enter(a, "hanako")
         enter(b, "jiro")
@@ -160,7 +139,7 @@ def test_two_municipalities_meet_in_the_lounge_and_a_resident_is_refused(browser
         enter(r, "住民")
         assert r.locator("#goto-list button[data-zone=salon-lounge]").count() == 0
         r.keyboard.press("Escape")
-        _goto(r, "corridor")
+        goto(r, "corridor")
         _tap_toward_door(r)  # a point just inside the salon's door
         r.wait_for_function("() => window.__yakuba.state.lastError === 'salon_staff_only'", timeout=10_000)
         assert "認証済みの自治体職員専用" in r.inner_text("#alert-text")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from .conftest import Server, axe_serious
+from .conftest import STAFF_PASSWORD, Server, axe_serious
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -19,15 +19,29 @@ def state(page) -> dict:
     return page.evaluate("window.__yakuba.state")
 
 
-def open_page(browser, server, **ctx):
+def open_page(browser, node, staff: bool | str = False, path: str = "/", **ctx):
+    """A fresh browser context on the node's page, ready; ``staff``: signed in first with the
+    password login, as login.html does it (True: the fixtures' "sato", or a username)."""
     context = browser.new_context(**{**DESKTOP, **ctx})
+    if staff:
+        user = "sato" if staff is True else staff
+        r = context.request.post(node.url.rstrip("/") + "/api/auth/login", data={"username": user, "password": STAFF_PASSWORD},
+                                 headers={"Origin": node.url.rstrip("/")})
+        assert r.status == 200, r.text()
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(server.url)
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
+    page.goto(node.url.rstrip("/") + path)
     page.wait_for_selector("html[data-ready]", state="attached")
-    page.errors = errors  # type: ignore[attr-defined]
     return context, page
+
+
+def goto(page, zone: str, wait: bool = True, timeout: int = 60_000) -> None:
+    """Walk there with the go-to menu, as a person would; ``wait``: until the avatar is in the zone."""
+    page.click("#btn-goto")
+    page.click(f"#goto-list button[data-zone={zone}]")
+    if wait:
+        page.wait_for_function("z => window.__yakuba.state.zone === z", arg=zone, timeout=timeout)
 
 
 def enter(page, name: str | None = None, lang: str | None = None, size: str | None = None) -> dict:
