@@ -14,7 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     from yakuba.gis import cli as gis_cli
     from yakuba.gis.firespread import cli as fire_cli
     from yakuba.server import accounts_cli, serve_cli
-    from yakuba.server.protocol import export as protocol_export
+    from yakuba.server import protocol_cli
 
     parser = argparse.ArgumentParser(prog="yakuba", description="Yakuba metaverse city hall (役場)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     accounts_cli.register(sub)  # municipality, staff, db
     gis_cli.register(sub)
     fire_cli.register(sub)
-    protocol_export.register(sub)  # protocol export [--check]
+    protocol_cli.register(sub)  # protocol export [--check]
     return parser
 
 

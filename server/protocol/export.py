@@ -193,25 +193,14 @@ def run(root: Path, check: bool) -> int:
     return 0
 
 
-def _cmd(args: argparse.Namespace) -> int:
-    return run(Path(args.root) if args.root else repo_root(), args.check)
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("protocol", help="the wire protocol: generated client module and JSON Schema")
-    psub = p.add_subparsers(dest="protocol_command", required=True)
-    e = psub.add_parser("export", help="write clients/web/src/protocol.gen.js and docs/protocol.schema.json")
-    e.add_argument("--check", action="store_true", help="write nothing; exit 1 if a generated file is stale")
-    e.add_argument("--root", default=None, help="the checkout to write into (default: this source tree)")
-    e.set_defaults(func=_cmd)
-
-
 def main(argv: list[str] | None = None) -> int:
+    from yakuba.server.protocol_cli import register
+
     parser = argparse.ArgumentParser(prog="python -m yakuba.server.protocol.export")
     sub = parser.add_subparsers(dest="command", required=True)
     register(sub)
     args = parser.parse_args(["protocol", *(argv if argv is not None else sys.argv[1:])])
-    return _cmd(args)
+    return int(args.func(args))
 
 
 if __name__ == "__main__":
