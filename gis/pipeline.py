@@ -54,9 +54,10 @@ import orjson
 
 from . import packed
 from . import tiles as tiles_mod
+from .tile_sink import TILE_PROPS, TileOptions, cell_extent, tile_tasks, write_tile, write_tileset
 from .citygml import Chunk, LineCounter, RawBuilding, iter_buildings, materialize, plan_chunks, read_header
 from .codelists import UNKNOWN, CodelistResolver, merge_labels
-from .crs import LocalFrame, local_to_ecef_matrix, origin_for, pick_plane_zone
+from .crs import GEOID_MODEL, LocalFrame, geoid_at_origin, local_to_ecef_matrix, origin_for, pick_plane_zone, vertical_grid
 from .errors import Cancelled, CrsError, DatasetError, InputError, ParseError
 from .mesh import ROW_CODES, Processed, attrs_of, lod1_batch, lod1_z_only, process
 from .table_parts import PartFiles, PartRef, TablePart, attr_lines, copy_attrs, rename_duplicates, summarize_parts, write_table
@@ -242,7 +243,6 @@ class FileResult:
     error: dict | None = None
 
 
-TILE_PROPS = ("gml_id", "height", "storeys_above", "year", "structure_code", "fireproof_code", "usage_code")
 
 
 class _ProcessFiles:
@@ -529,80 +529,6 @@ def _run_file_proc(task: FileTask) -> FileResult:
 # ----------------------------------------------------------------------------- parent
 
 
-@dataclass
-class TileTask:
-    key: tuple[int, int, int]  # tiles.group_cells: (level, x, y)
-    chunks: list[tuple[tuple[str, int, int], int]]  # (spill chunk (file, offset, length), row offset of its task)
-    out: str
-    renamed: dict[int, str]  # row -> new gml:id, for duplicates among this tile's rows
-
-
-def write_tile(t: TileTask) -> dict:
-    """One GLB from its spill chunks; runs in a pool worker. Returns the tileset entry."""
-    poss, idxs, rows, prow, props = [], [], [], [], {c: [] for c in TILE_PROPS}
-    nv = 0
-    for (p, at, length), off in t.chunks:
-        z = packed.unpack(packed.read_at(p, at, length))
-        poss.append(z["pos"])
-        idxs.append(z["idx"] + np.uint32(nv))
-        rows.append(z["ids"] + off)
-        prow.append(z["p_id"] + off)
-        for c in TILE_PROPS:
-            props[c].append(z["p_" + c])
-        nv += len(z["pos"])
-    pos = np.concatenate(poss)
-    idx = np.concatenate(idxs)
-    row = np.concatenate(rows)
-    uniq, local = np.unique(row, return_inverse=True)
-    pr = np.concatenate(prow)
-    order = np.argsort(pr, kind="stable")  # each building is in exactly one chunk: pr[order] == uniq
-    col = {c: np.concatenate(v)[order] for c, v in props.items()}
-    gml = col["gml_id"].tolist()
-    if t.renamed:
-        gml = [t.renamed.get(r, g) for r, g in zip(uniq.tolist(), gml)]
-    cols = {
-        "gml_id": gml,
-        "row": uniq.tolist(),
-        "height": col["height"].astype(np.float64).tolist(),
-        "storeys_above": col["storeys_above"].astype(np.int64).tolist(),
-        "year": col["year"].astype(np.int64).tolist(),
-        "structure_code": col["structure_code"].tolist(),
-        "fireproof_code": col["fireproof_code"].tolist(),
-        "usage_code": col["usage_code"].tolist(),
-    }
-    name = tiles_mod.tile_name(t.key)
-    Path(t.out, name).write_bytes(tiles_mod.build_glb(pos, idx, row, local, cols))
-    lo, hi = pos.min(0).astype(np.float64), pos.max(0).astype(np.float64)
-    return {"uri": f"tiles/{name}", "lo": lo.tolist(), "hi": hi.tolist(), "features": int(len(uniq))}
-
-
-def _tile_tasks(
-    out_dir: Path, results: list[FileResult], offsets: list[int], renamed: dict[int, str], tiling: dict[str, int]
-) -> list[TileTask]:
-    refs: dict[tuple[int, int], list[tuple[tuple[str, int, int], int]]] = {}
-    spans: dict[tuple[int, int], set[tuple[int, int]]] = {}
-    cells: dict[tuple[int, int], tuple[int, int]] = {}
-    for r, off in zip(results, offsets):
-        for k, rs in r.chunks.items():
-            refs.setdefault(k, []).extend((c, off) for c in rs)
-            spans.setdefault(k, set()).add((off, off + r.n_rows))
-        for k, (n, v) in r.cells.items():
-            n0, v0 = cells.get(k, (0, 0))
-            cells[k] = (n0 + n, v0 + v)
-    tdir = out_dir / "tiles"
-    tdir.mkdir(parents=True, exist_ok=True)
-    tasks = []
-    # Cells in order, each cell's chunks in task order: a tile's buildings come in the same
-    # order however the files were split between workers.
-    for key, members in tiles_mod.group_cells(cells, **tiling).items():
-        chunks = [c for m in members for c in refs[m]]
-        span = set().union(*(spans[m] for m in members))
-        # Renamed rows are few: each tile gets those within its chunks' row ranges.
-        mine = {r: g for r, g in renamed.items() if any(a <= r < b for a, b in span)} if renamed else {}
-        tasks.append(TileTask(key, chunks, str(tdir), mine))
-    return tasks
-
-
 COVERAGE_KEYS = ("height", "storeys_above", "year", "total_floor_area", "structure_code", "fireproof_code", "usage_code", "class_code")
 
 
@@ -618,16 +544,19 @@ def import_dataset(
     workers: int | None = None,
     tile_size: float = tiles_mod.TILE_SIZE,
     tiling: dict[str, int] | None = None,
+    tile_options: TileOptions | None = None,
 ) -> ImportResult:
     """Import GML files as one dataset into ``data_dir/datasets/<id>``; the public entry point.
 
     ``tile_size`` is the grid cell; ``tiling`` overrides tiles.group_cells' budget
-    (max_level, max_buildings, max_vertices).
+    (max_level, max_buildings, max_vertices); ``tile_options`` switches normals and the coarse
+    levels (both on by default).
 
     Raises InputError (ParseError/CrsError; ``.errors`` lists every failed file) or Cancelled.
     """
     t0 = time.perf_counter()
     fb = feedback or Feedback()
+    topts = tile_options or TileOptions()
     tiling = {"max_level": tiles_mod.MAX_TILE_LEVEL, "max_buildings": tiles_mod.MAX_TILE_BUILDINGS,
               "max_vertices": tiles_mod.MAX_TILE_VERTICES, **(tiling or {})}
     ds_id = check_dataset_id(dataset_id if dataset_id is not None else slugify(name))
@@ -672,14 +601,22 @@ def import_dataset(
         # Tiles are written by the workers while this process finds duplicate ids and writes the
         # table and attributes. Duplicates are rare: the few tiles holding a renamed row are
         # written again once the names are known.
-        tiles = pool.map(write_tile, _tile_tasks(work, results, offsets, {}, tiling))
-        summary = summarize_parts(parts, COVERAGE_KEYS)
-        renamed = rename_duplicates(parts, summary)
         labels: dict[str, dict[str, str]] = {}
         labels_en: dict[str, dict[str, str]] = {}
         for r in results:
             merge_labels(labels, r.labels, fb.warn)
             merge_labels(labels_en, r.labels_en, lambda k, m: None)
+        # Heights: orthometric in the source, above the ellipsoid on the globe. The geoid at the
+        # origin goes into the root transform; its change across the city and the globe's
+        # curvature go into each vertex (crs.vertical_grid).
+        xy_extent = cell_extent(results, origin, tile_size)
+        n_origin = geoid_at_origin(frame, *xy_extent)
+        transform = local_to_ecef_matrix(frame, n_origin or 0.0)
+        vgrid = vertical_grid(frame, *xy_extent, transform, geoid=n_origin is not None)
+        tile_args = (tiling, labels, vgrid, topts)
+        tiles = pool.map(write_tile, tile_tasks(work, results, offsets, {}, *tile_args))
+        summary = summarize_parts(parts, COVERAGE_KEYS)
+        renamed = rename_duplicates(parts, summary)
         # zlib releases the GIL: the table compresses on a thread while the attributes stream.
         saver = stack.enter_context(ThreadPoolExecutor(1)).submit(
             write_table, work / "buildings.npz", parts, summary, renamed, f"EPSG:{zone_epsg}", origin, labels
@@ -702,16 +639,15 @@ def import_dataset(
         t_table = time.perf_counter()
         entries = list(tiles)
         if renamed:
-            redo = [t for t in _tile_tasks(work, results, offsets, renamed, tiling) if t.renamed]
+            redo = [t for t in tile_tasks(work, results, offsets, renamed, *tile_args) if t.renamed]
             for _ in pool.map(write_tile, redo):
                 pass  # the same geometry and bounds, now with the new names
+        tree = write_tileset(work, entries, renamed, labels, transform, ds_id, tile_size, topts, pool.map)
         t_tiles = time.perf_counter()
         lo = np.min([e["lo"] for e in entries], axis=0) if entries else np.full(3, np.inf)
         hi = np.max([e["hi"] for e in entries], axis=0) if entries else np.full(3, -np.inf)
         shutil.rmtree(spill_dir, ignore_errors=True)
-        transform = local_to_ecef_matrix(frame)
-        ts = tiles_mod.tileset_json(entries, transform, ds_id)
-        (work / "tileset.json").write_bytes(orjson.dumps(ts, option=orjson.OPT_INDENT_2))
+        (work / "tileset.json").write_bytes(orjson.dumps(tree["tileset"], option=orjson.OPT_INDENT_2))
 
         n = summary.n
         coverage = dict(summary.coverage)
@@ -739,9 +675,16 @@ def import_dataset(
             "sources": sources,
             "lod": lod,
             "crs": {"source": f"EPSG:{srs[paths[0]]}", "local": f"EPSG:{zone_epsg}", "origin": list(origin),
-                    "height": "source heights (orthometric for EPSG:6697), no geoid applied"},
+                    "height": "source heights (orthometric for EPSG:6697)",
+                    "vertical_datum": {
+                        "tiles": "ellipsoidal (GRS80) heights" if n_origin is not None else "source heights: outside the geoid model, none applied",
+                        "geoid_model": GEOID_MODEL if n_origin is not None else None,
+                        "geoid_height_at_origin_m": None if n_origin is None else round(n_origin, 4),
+                        "extent_z": "tileset frame: local metres, the origin's ellipsoidal height subtracted",
+                    }},
             "extent": extent,
             "counts": {"buildings": n, "building_parts": sum(r.n_parts for r in results), "tiles": len(entries),
+                       "coarse_tiles": tree["coarse_tiles"],
                        "lods": {str(k): v for k, v in sorted(lods_total.items())}},
             "coverage": coverage,
             "warnings": dict(fb.warnings),
@@ -750,6 +693,7 @@ def import_dataset(
             "code_labels_en": labels_en,
             "tile_size": tile_size,
             "tiling": tiling,
+            "tile_options": {"normals": topts.normals, "hierarchy": topts.hierarchy},
             "seconds": round(seconds, 3),
             "credit": "出典：国土交通省 Project PLATEAU 3D都市モデル",
         }

@@ -51,6 +51,20 @@ def accessor(js: dict, blob: bytes, i: int) -> np.ndarray:
     )
 
 
+def walk_tiles(ts: dict):
+    """Every tile of a tileset.json, parents before children."""
+    stack = [ts["root"]]
+    while stack:
+        t = stack.pop()
+        yield t
+        stack.extend(reversed(t.get("children", [])))
+
+
+def fine_tiles(ts: dict) -> list[dict]:
+    """The leaves with content: full detail, one feature per building (tiles/t*.glb)."""
+    return [t for t in walk_tiles(ts) if not t.get("children") and "content" in t]
+
+
 def tile_ints(path: Path, name: str) -> list[int]:
     """A UINT32 property of a tile's EXT_structural_metadata table."""
     js, blob = read_glb(path)

@@ -15,7 +15,7 @@ from yakuba.gis.buildings import BuildingTable
 from yakuba.gis.errors import Cancelled, DatasetError
 from yakuba.gis.pipeline import Feedback, import_dataset
 
-from .conftest import SAMPLES, accessor, read_glb, tile_ints, tile_strings
+from .conftest import SAMPLES, accessor, fine_tiles, read_glb, tile_ints, tile_strings
 
 OSAKA = SAMPLES / "udx" / "bldg" / "51357309_bldg_6697_op.gml"
 
@@ -29,7 +29,7 @@ def test_dataset_layout_and_golden_values(tmp_path: Path) -> None:
     assert sorted(p.name for p in d.iterdir()) == ["attributes.jsonl", "buildings.npz", "dataset.json", "tiles", "tileset.json"]
     assert sum(seen) == OSAKA.stat().st_size  # progress covers the whole file
     meta = json.loads((d / "dataset.json").read_text())
-    assert meta["crs"]["local"] == "EPSG:6674" and meta["counts"] == {"buildings": 63, "building_parts": 0, "tiles": 1, "lods": {"0": 63, "1": 63}}
+    assert meta["crs"]["local"] == "EPSG:6674" and meta["counts"] == {"buildings": 63, "building_parts": 0, "tiles": 1, "coarse_tiles": 0, "lods": {"0": 63, "1": 63}}
     assert meta["code_labels"]["structure_code"] == {"601": "木造・土蔵造", "610": "非木造", "611": "不明"}
     assert meta["code_labels_en"]["structure_code"]["601"] == "wooden"
     assert meta["credit"].startswith("出典：国土交通省 Project PLATEAU")
@@ -41,7 +41,7 @@ def test_dataset_layout_and_golden_values(tmp_path: Path) -> None:
     ts = json.loads((d / "tileset.json").read_text())
     # Its 63 buildings lie in two 250 m cells, (-184, -625) and (-184, -626): both fit one tile,
     # the 4 km block that holds them (cell >> 4).
-    assert [c["content"]["uri"] for c in ts["root"]["children"]] == ["tiles/t4_-12_-40.glb"]
+    assert [c["content"]["uri"] for c in fine_tiles(ts)] == ["tiles/t4_-12_-40.glb"]
     assert meta["tiling"] == {"max_level": 4, "max_buildings": 2048, "max_vertices": 131072} and meta["tile_size"] == 250.0
     # The root transform's origin is the local origin, which lies inside the data's extent.
     m = np.array(ts["root"]["transform"]).reshape(4, 4).T
@@ -54,7 +54,7 @@ def test_dataset_layout_and_golden_values(tmp_path: Path) -> None:
 def _tile_rows(d: Path) -> dict[str, list[int]]:
     """Each tile's buildings (rows of buildings.npz), read back from the GLBs' feature ids."""
     out = {}
-    for glb in sorted((d / "tiles").glob("*.glb")):
+    for glb in sorted((d / "tiles").glob("t*.glb")):
         js, blob = read_glb(glb)
         rows = accessor(js, blob, js["meshes"][0]["primitives"][0]["attributes"]["_FEATURE_ID_0"])
         out[glb.name] = sorted(set(rows.astype(int).tolist()))
@@ -154,7 +154,7 @@ def test_split_file_imports_like_one_task(tmp_path: Path, monkeypatch: pytest.Mo
 def test_string_property_bytes_and_offsets(col: list) -> None:
     """A tile's string property: the UTF-8 of each value back to back, and n + 1 offsets
     (ASCII columns take one join; anything else is encoded value by value)."""
-    from yakuba.gis.tiles import _utf8_column
+    from yakuba.gis.glb import _utf8_column
 
     values, offs = _utf8_column(col)
     enc = [str(v).encode("utf-8") for v in col]

@@ -1,0 +1,168 @@
+"""The tile sink: spill chunks -> fine GLBs, the coarse levels above them, and tileset.json.
+
+Fine tiles are written by pool workers, one ``TileTask`` each (the cells tiles.group_cells put
+together); each returns its tileset entry and its buildings' oriented boxes, from which the
+parent builds the coarse levels (lod_tree). Heights are moved into the tileset's frame here,
+once per vertex, from the dataset's VerticalGrid (geoid + curvature; crs.vertical_grid).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import lod_tree, packed
+from . import tiles as tiles_mod
+from .crs import VerticalGrid
+from .glb import build_glb
+
+TILE_PROPS = ("gml_id", "height", "storeys_above", "year", "structure_code", "fireproof_code", "usage_code")
+
+
+@dataclass
+class TileOptions:
+    """What the tiles carry beyond geometry and the property table (the benchmark's switches)."""
+
+    normals: bool = True
+    hierarchy: bool = True
+
+
+@dataclass
+class TileTask:
+    key: tuple[int, int, int]  # tiles.group_cells: (level, x, y)
+    chunks: list[tuple[tuple[str, int, int], int]]  # (spill chunk (file, offset, length), row offset of its task)
+    out: str
+    renamed: dict[int, str]  # row -> new gml:id, for duplicates among this tile's rows
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)  # code column -> code -> label
+    vertical: VerticalGrid | None = None
+    options: TileOptions = field(default_factory=TileOptions)
+
+
+def write_tile(t: TileTask) -> dict:
+    """One GLB from its spill chunks; runs in a pool worker. Returns the tileset entry (with the
+    buildings' boxes under "boxes" when the hierarchy is on)."""
+    poss, idxs, rows, prow, props = [], [], [], [], {c: [] for c in TILE_PROPS}
+    nv = 0
+    for (p, at, length), off in t.chunks:
+        z = packed.unpack(packed.read_at(p, at, length))
+        poss.append(z["pos"])
+        idxs.append(z["idx"] + np.uint32(nv))
+        rows.append(z["ids"] + off)
+        prow.append(z["p_id"] + off)
+        for c in TILE_PROPS:
+            props[c].append(z["p_" + c])
+        nv += len(z["pos"])
+    pos = np.concatenate(poss)
+    if t.vertical is not None:
+        pos[:, 2] += t.vertical.at(pos[:, 0], pos[:, 1]).astype(np.float32)
+    idx = np.concatenate(idxs)
+    row = np.concatenate(rows)
+    uniq, local = np.unique(row, return_inverse=True)
+    pr = np.concatenate(prow)
+    order = np.argsort(pr, kind="stable")  # each building is in exactly one chunk: pr[order] == uniq
+    col = {c: np.concatenate(v)[order] for c, v in props.items()}
+    gml = col["gml_id"].tolist()
+    if t.renamed:
+        gml = [t.renamed.get(r, g) for r, g in zip(uniq.tolist(), gml)]
+    cols = {
+        "gml_id": gml,
+        "row": uniq.tolist(),
+        "height": col["height"].astype(np.float64).tolist(),
+        "storeys_above": col["storeys_above"].astype(np.int64).tolist(),
+        "year": col["year"].astype(np.int64).tolist(),
+        "structure_code": col["structure_code"].tolist(),
+        "fireproof_code": col["fireproof_code"].tolist(),
+        "usage_code": col["usage_code"].tolist(),
+    }
+    name = tiles_mod.tile_name(t.key)
+    Path(t.out, name).write_bytes(build_glb(pos, idx, row, local, cols, t.labels, normals=t.options.normals))
+    lo, hi = pos.min(0).astype(np.float64), pos.max(0).astype(np.float64)
+    entry: dict[str, Any] = {"key": t.key, "uri": f"tiles/{name}", "lo": lo.tolist(), "hi": hi.tolist(), "features": int(len(uniq))}
+    if t.options.hierarchy:
+        _, boxes = lod_tree.building_boxes(pos, row)  # rows ascending: the same order as cols
+        boxes.cols = cols
+        entry["boxes"] = boxes
+    return entry
+
+
+@dataclass
+class NodeTask:
+    path: str
+    boxes: lod_tree.Boxes
+    labels: dict[str, dict[str, str]]
+    normals: bool
+
+
+def write_node(t: NodeTask) -> None:
+    """A coarse level's GLB: its buildings' boxes, with the same feature ids and table columns
+    as the fine tiles (the simulation recolours them too)."""
+    pos, idx, row = lod_tree.box_mesh(t.boxes)
+    local = np.repeat(np.arange(len(t.boxes.row)), 8)
+    Path(t.path).write_bytes(build_glb(pos, idx, row, local, t.boxes.cols, t.labels, normals=t.normals))
+
+
+def tile_tasks(
+    out_dir: Path, results: list, offsets: list[int], renamed: dict[int, str], tiling: dict[str, int],
+    labels: dict[str, dict[str, str]], vertical: VerticalGrid | None, options: TileOptions,
+) -> list[TileTask]:
+    refs: dict[tuple[int, int], list[tuple[tuple[str, int, int], int]]] = {}
+    spans: dict[tuple[int, int], set[tuple[int, int]]] = {}
+    cells: dict[tuple[int, int], tuple[int, int]] = {}
+    for r, off in zip(results, offsets):
+        for k, rs in r.chunks.items():
+            refs.setdefault(k, []).extend((c, off) for c in rs)
+            spans.setdefault(k, set()).add((off, off + r.n_rows))
+        for k, (n, v) in r.cells.items():
+            n0, v0 = cells.get(k, (0, 0))
+            cells[k] = (n0 + n, v0 + v)
+    tdir = out_dir / "tiles"
+    tdir.mkdir(parents=True, exist_ok=True)
+    tasks = []
+    # Cells in order, each cell's chunks in task order: a tile's buildings come in the same
+    # order however the files were split between workers.
+    for key, members in tiles_mod.group_cells(cells, **tiling).items():
+        chunks = [c for m in members for c in refs[m]]
+        span = set().union(*(spans[m] for m in members))
+        # Renamed rows are few: each tile gets those within its chunks' row ranges.
+        mine = {r: g for r, g in renamed.items() if any(a <= r < b for a, b in span)} if renamed else {}
+        tasks.append(TileTask(key, chunks, str(tdir), mine, labels, vertical, options))
+    return tasks
+
+
+def cell_extent(results: list, origin: tuple[float, float], tile_size: float) -> tuple[np.ndarray, np.ndarray]:
+    """Local x, y bounds of every cell holding a building (for the vertical grid)."""
+    keys = np.array([k for r in results for k in r.cells], dtype=np.float64).reshape(-1, 2)
+    if not len(keys):
+        return np.zeros(2), np.zeros(2)
+    o = np.asarray(origin, np.float64)
+    return keys.min(0) * tile_size - o, (keys.max(0) + 1) * tile_size - o
+
+
+def write_tileset(
+    work: Path, entries: list[dict], renamed: dict[int, str], labels: dict[str, dict[str, str]], transform: list[float],
+    ds_id: str, tile_size: float, options: TileOptions, pool_map: Callable[[Callable, list], Any],
+) -> dict:
+    """tileset.json over the fine tiles, with the coarse levels above them when the hierarchy
+    is on (their GLBs written through ``pool_map``). Returns the tileset and counts."""
+    boxes_of = [e.pop("boxes", None) for e in entries]
+    if not options.hierarchy or not entries:
+        return {"tileset": tiles_mod.tileset_json(entries, transform, ds_id), "coarse_tiles": 0}
+    boxes = lod_tree.Boxes.concat(boxes_of)
+    if renamed:
+        boxes.cols["gml_id"] = [renamed.get(r, g) for r, g in zip(boxes.row.tolist(), boxes.cols["gml_id"])]
+    # Each building's cell is its fine tile's corner cell: quadrants split exactly as the tiles.
+    corner = np.concatenate([np.repeat([[e["key"][1] << e["key"][0], e["key"][2] << e["key"][0]]], len(b.row), axis=0)
+                             for e, b in zip(entries, boxes_of)]).astype(np.int64)
+    root = lod_tree.build_tree({tuple(e["key"]): e for e in entries}, boxes, corner)
+    tasks = []
+    for node in lod_tree.walk(root):
+        if node.content is not None:
+            name = lod_tree.node_name(node.key)
+            node.uri = f"tiles/{name}"
+            tasks.append(NodeTask(str(work / "tiles" / name), node.content, labels, options.normals))
+    for _ in pool_map(write_node, tasks):
+        pass
+    return {"tileset": lod_tree.tileset_json(root, transform, ds_id), "coarse_tiles": len(tasks)}
