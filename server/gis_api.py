@@ -32,6 +32,7 @@ from yakuba.gis.errors import UploadError
 from yakuba.gis.pipeline import DATASET_ID_RE
 from yakuba.server.auth.policy import Action
 from yakuba.server.http.authorize import authorize
+from yakuba.server.http.cors import Cors
 from yakuba.server.jobs.routes import JOBS_KEY, job_out, limit_error, setup_jobs
 from yakuba.server.settings import Settings
 from yakuba.server.jobs.runner import JobLimit
@@ -323,9 +324,12 @@ def setup_gis_routes(app: web.Application, settings: Settings) -> GisApi:
     api = GisApi(settings.data_dir, max_upload=settings.max_upload_bytes, max_uncompressed=settings.max_uncompressed_bytes)
     app[GIS_API_KEY] = api
     r = app.router
-    r.add_get("/api/datasets", _json_errors(api.list_datasets))
+    cors = Cors(settings.cors_origins)  # the read-only dataset routes, for viewers on other sites
+    r.add_get("/api/datasets", cors.wrap(_json_errors(api.list_datasets)))
     r.add_post("/api/datasets", _json_errors(api.upload))
-    r.add_get("/api/datasets/{id}", _json_errors(api.get_dataset))
-    r.add_get("/api/datasets/{id}/buildings/{gml_id}", _json_errors(api.get_building))
-    r.add_get("/datasets/{id}/{path:.+}", _json_errors(api.static))
+    r.add_get("/api/datasets/{id}", cors.wrap(_json_errors(api.get_dataset)))
+    r.add_get("/api/datasets/{id}/buildings/{gml_id}", cors.wrap(_json_errors(api.get_building)))
+    r.add_get("/datasets/{id}/{path:.+}", cors.wrap(_json_errors(api.static)))
+    for path in ("/api/datasets", "/api/datasets/{id}", "/api/datasets/{id}/buildings/{gml_id}", "/datasets/{id}/{path:.+}"):
+        r.add_route("OPTIONS", path, cors.preflight)
     return api

@@ -28,10 +28,10 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 async def make_client(data_dir: Path, token: str | None = TOKEN, max_upload: int | None = None,
-                      max_uncompressed: int | None = None) -> TestClient:
+                      max_uncompressed: int | None = None, cors_origins: str | None = None) -> TestClient:
     """The whole app (auth middleware, policy, jobs), as `yakuba serve` builds it."""
     settings = Settings.load(data_dir=data_dir, api_token=token, max_upload_bytes=max_upload,
-                             max_uncompressed_bytes=max_uncompressed, argon2_profile="test")
+                             max_uncompressed_bytes=max_uncompressed, argon2_profile="test", cors_origins=cors_origins)
     client = TestClient(TestServer(create_app(settings)))
     await client.start_server()
     return client
@@ -254,3 +254,31 @@ async def test_only_regular_files_inside_the_dataset_are_served(tmp_path: Path, 
     finally:
         await c.close()
     assert refused == 9
+
+
+async def test_cors_only_for_the_configured_origins(data_dir: Path) -> None:
+    viewer = "https://viewer.example.org"
+    c = await make_client(data_dir)  # default: no origin beyond the app's own
+    try:
+        r = await c.get("/datasets/osaka/tileset.json", headers={"Origin": viewer})
+        assert r.status == 200 and "Access-Control-Allow-Origin" not in r.headers
+        r = await c.options("/datasets/osaka/tileset.json", headers={"Origin": viewer, "Access-Control-Request-Method": "GET"})
+        assert r.status == 403 and "Access-Control-Allow-Origin" not in r.headers
+    finally:
+        await c.close()
+    c = await make_client(data_dir, cors_origins=viewer)
+    try:
+        ts = await (await c.get("/datasets/osaka/tileset.json")).json(content_type=None)
+        for path in ("/api/datasets", "/api/datasets/osaka", "/datasets/osaka/tileset.json", f"/datasets/osaka/{fine_tiles(ts)[0]['content']['uri']}"):
+            r = await c.get(path, headers={"Origin": viewer, "Accept-Encoding": "gzip"})
+            assert r.status == 200 and r.headers["Access-Control-Allow-Origin"] == viewer, path
+            assert "Origin" in r.headers["Vary"] and "Access-Control-Allow-Credentials" not in r.headers
+        r = await c.get("/datasets/osaka/tiles/nope.glb", headers={"Origin": viewer})
+        assert r.status == 404 and r.headers["Access-Control-Allow-Origin"] == viewer  # the viewer sees why
+        r = await c.get("/datasets/osaka/tileset.json", headers={"Origin": "https://evil.example"})
+        assert "Access-Control-Allow-Origin" not in r.headers
+        r = await c.options("/datasets/osaka/tiles/x.glb", headers={"Origin": viewer, "Access-Control-Request-Method": "GET"})
+        assert r.status == 204 and "GET" in r.headers["Access-Control-Allow-Methods"]
+        assert "POST" not in r.headers["Access-Control-Allow-Methods"]  # uploads stay same-origin
+    finally:
+        await c.close()
