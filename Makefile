@@ -35,7 +35,8 @@ serve: setup
 sysdeps-test:
 	@bash scripts/install-system-deps.sh
 
-# npm packages only the tests use (the OpenID providers of tests/salon/oidc), from their lock files.
+# npm packages only the tests use (the OpenID providers of tests/salon/oidc, CesiumJS for
+# tests/cesium), from their lock files.
 test-npm: sysdeps-test
 	@bash scripts/install-test-npm.sh
 
@@ -46,4 +47,4 @@ bench: setup
 	$(PY) bench/presence.py
 
 clean:
-	rm -rf $(VENV) $(WEB)/node_modules $(WEB)/dist tests/salon/oidc/node_modules
+	rm -rf $(VENV) $(WEB)/node_modules $(WEB)/dist tests/salon/oidc/node_modules tests/cesium/node_modules

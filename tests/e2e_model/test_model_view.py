@@ -58,7 +58,7 @@ def test_model_view_tiles_click_attributes(page, server, shots):
     m = page.evaluate("({b: __model.buildingCount, f: __model.featureCount, t: __model.tilesLoaded})")
     assert m["b"] == meta["counts"]["buildings"] == 63
     assert m["f"] == meta["counts"]["buildings"], "every building's feature id appears in the loaded tiles"
-    assert m["t"] == meta["counts"]["tiles"]
+    assert m["t"] >= meta["counts"]["tiles"]  # the fine tiles, and the coarse level seen on the way in
     # credit line always visible
     credit = page.locator("#m-credit")
     assert credit.is_visible() and "出典：国土交通省 Project PLATEAU 3D都市モデル" in credit.inner_text()
