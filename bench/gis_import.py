@@ -69,8 +69,9 @@ def _rates(n: int, nbytes: int, seconds: float) -> dict:
 # ----------------------------------------------------------------------------- children
 
 
-def child_import(files: list[str], lod: int, workers: int) -> dict:
+def child_import(files: list[str], lod: int, workers: int, bare: bool = False) -> dict:
     from yakuba.gis.pipeline import import_dataset, pool_start_method
+    from yakuba.gis.tile_sink import TileOptions
 
     # What `yakuba import` does: with no other thread in the process its pool forks (a sampling
     # thread here would make it start a fork server, ~0.5 s the CLI never pays). Forked workers
@@ -78,13 +79,18 @@ def child_import(files: list[str], lod: int, workers: int) -> dict:
     start = pool_start_method()
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
-        r = import_dataset([Path(f) for f in files], "bench", Path(d), lod=lod, workers=workers)
+        opts = TileOptions(normals=False, hierarchy=False, textures=False) if bare else TileOptions()
+        r = import_dataset([Path(f) for f in files], "bench", Path(d), lod=lod, workers=workers, tile_options=opts)
         dt = time.perf_counter() - t0
+        tiles = list((r.path / "tiles").glob("*.glb"))
+        tiles_mb = round(sum(t.stat().st_size for t in tiles) / 1e6, 2)
+        coarse = sum(t.name.startswith("n") for t in tiles)
     import multiprocessing as mp
 
     for p in mp.active_children():  # the pool's workers exit after the import returns: reap them
         p.join()
-    return {**_rates(r.buildings, sum(os.path.getsize(f) for f in files), dt), "tiles": r.tiles, "workers": workers,
+    return {**_rates(r.buildings, sum(os.path.getsize(f) for f in files), dt), "tiles": r.tiles, "coarse_tiles": coarse,
+            "tiles_mb": tiles_mb, "tile_options": "bare" if bare else "normals+hierarchy+textures", "workers": workers,
             "pool_start": start, "warnings": r.warnings, **_rss()}
 
 
@@ -225,9 +231,10 @@ def main() -> int:
     ap.add_argument("--no-plateaukit", action="store_true")
     ap.add_argument("--quick", action="store_true", help="only the synthetic LOD1 inputs (no real samples, no LOD2)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per measurement; the median is reported")
+    ap.add_argument("--bare", action="store_true", help="(child) tiles without normals, coarse levels or textures")
     a = ap.parse_args()
     if a.child == "import":
-        print(json.dumps(child_import(a.files, a.lod, a.workers)))
+        print(json.dumps(child_import(a.files, a.lod, a.workers, a.bare)))
         return 0
     if a.child == "scan":
         print(json.dumps(child_scan(a.files)))
@@ -256,13 +263,16 @@ def main() -> int:
             inputs.append((label, files, [2 if lod2 else 1]))
     for label, files, lods in inputs:
         jobs = [(sys.executable, "scan", label, [])]
-        jobs += [(sys.executable, "import", {**label, "lod": lod}, ["--lod", str(lod), "--workers", "2"]) for lod in lods]
+        # Each LOD with the tiles as shipped (normals, coarse levels, textures) and bare, in the
+        # same rounds: what the viewer-facing features cost in time and bytes.
+        jobs += [(sys.executable, "import", {**label, "lod": lod}, ["--lod", str(lod), "--workers", "2", *flag])
+                 for lod in lods for flag in ([], ["--bare"])]
         if pk:
             jobs.append((pk, "plateaukit", label, []))
         res = measure(jobs, files, a.repeat)
-        scan, imports, ref = res[0], res[1 : 1 + len(lods)], (res[-1] if pk else None)
+        scan, imports, ref = res[0], res[1 : 1 + 2 * len(lods)], (res[-1] if pk else None)
         for imp in imports:
-            ratios(label, scan, imp, ref)
+            ratios({**label, "tile_options": imp.get("tile_options") if imp else None}, scan, imp, ref)
     return 0
 
 

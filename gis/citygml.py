@@ -92,6 +92,7 @@ def _gml_id(el: etree._Element) -> str | None:
 class Surface:
     kind: str  # roof | wall | ground | closure | other
     rings: PolygonRings
+    ring_ids: list[str | None] | None = None  # each ring's gml:id (texture lookup), when read
 
 
 @dataclass
@@ -658,8 +659,9 @@ def _building_py(el: etree._Element, is_part: bool, warn: Warn, lod: int = 2) ->
                 continue
             for g in surf:
                 if _ln(g.tag) == "lod2MultiSurface":
-                    for rings in _polygons(g, rec, ids, warn):
-                        rec.lod2.append(Surface(kind or "other", rings))
+                    ring_ids: list[list[str | None]] = []
+                    for rings, rid in zip(_polygons(g, rec, ids, warn, ring_ids=ring_ids), ring_ids):
+                        rec.lod2.append(Surface(kind or "other", rings, rid))
     if not rec.lod2 and lod2_direct:
         # No thematic surfaces: take the solid/multisurface itself, resolving xlink:href into
         # polygons defined elsewhere in this building.
@@ -726,7 +728,8 @@ def _gml_tags(tag: str) -> tuple[str, str, str]:
 
 
 def _polygons(
-    prop: etree._Element, rec: RawBuilding, ids: dict[str, PolygonRings] | None, warn: Warn, resolve: bool = False
+    prop: etree._Element, rec: RawBuilding, ids: dict[str, PolygonRings] | None, warn: Warn, resolve: bool = False,
+    ring_ids: list[list[str | None]] | None = None,
 ) -> list[PolygonRings]:
     """Polygons under a geometry property, each a list of rings (exterior first). Rings stay
     text until ``materialize`` parses a whole batch. ``ids``: where to register polygons by
@@ -754,20 +757,24 @@ def _polygons(
             else:
                 rec.lazy.extend([(p, 0) for p in out])
                 return out
-    return _walk(prop, rec, ids, warn, resolve, dim)
+    return _walk(prop, rec, ids, warn, resolve, dim, ring_ids)
 
 
 def _walk(
-    prop: etree._Element, rec: RawBuilding, ids: dict[str, PolygonRings] | None, warn: Warn, resolve: bool, dim: int
+    prop: etree._Element, rec: RawBuilding, ids: dict[str, PolygonRings] | None, warn: Warn, resolve: bool, dim: int,
+    ring_ids: list[list[str | None]] | None = None,
 ) -> list[PolygonRings]:
     """Polygon by polygon: GML orders exterior before interior, so document order of the
-    LinearRings gives each polygon's rings without touching exterior/interior elements."""
+    LinearRings gives each polygon's rings without touching exterior/interior elements.
+    ``ring_ids``: filled with each returned polygon's rings' gml:ids (textures name rings)."""
     out: list[PolygonRings] = []
+    rids: list[list[str | None]] = []
     rings: PolygonRings | None = None
     for e in prop.iter("{*}Polygon", "{*}LinearRing"):
         if _ln(e.tag) == "Polygon":
             rings = []
             out.append(rings)
+            rids.append([])
             if ids is not None:
                 pid = _gml_id(e)
                 if pid:
@@ -775,7 +782,9 @@ def _walk(
         elif rings is not None:
             rec.lazy.append((rings, len(rings)))
             rings.append(_ring_text(e, dim))  # type: ignore[arg-type]
+            rids[-1].append(_gml_id(e))
     if out and not all(out):
+        rids = [i for r, i in zip(out, rids) if r]
         out = [r for r in out if r]  # a Polygon without rings
     if resolve:
         for sm in prop.iter("{*}surfaceMember", "{*}baseSurface"):
@@ -786,6 +795,9 @@ def _walk(
                     warn("unresolved_href", f"xlink:href {href} at line {sm.sourceline} not found in its building")
                 else:
                     out.append(target)
+                    rids.append([])
+    if ring_ids is not None:
+        ring_ids.extend(rids)
     return out
 
 

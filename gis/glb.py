@@ -37,23 +37,24 @@ PROPERTIES: dict[str, tuple[dict, object, object]] = {
 def flat_normals(pos: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split vertices shared by faces that face different ways, so each face is lit flat.
 
-    Returns (source vertex of each new vertex, new indices, unit normals). Corners are grouped
-    by (vertex, face normal quantised to 1/127): the triangles of one planar polygon keep
-    sharing vertices, a prism's wall and roof do not. A LOD1 prism of n corners grows from 2n
-    to 6n vertices, about what a glTF exporter writes for the same flat shading."""
-    tri = idx.reshape(-1, 3).astype(np.int64)
-    p = pos.astype(np.float64)
-    fn = np.cross(p[tri[:, 1]] - p[tri[:, 0]], p[tri[:, 2]] - p[tri[:, 0]])
-    ln = np.linalg.norm(fn, axis=1)
-    ok = ln > 1e-12
+    Returns (source vertex of each new vertex, new indices, normals as int8 x 127). Corners are
+    grouped by (vertex, face normal quantised to 1/127): the triangles of one planar polygon
+    keep sharing vertices, a prism's wall and roof do not. A LOD1 prism of n corners grows from
+    2n to 6n vertices, about what a glTF exporter writes for the same flat shading. The
+    normals stay quantised (KHR_mesh_quantization): a quarter of the bytes of float32, and
+    1/127 is finer than any lighting difference on a wall."""
+    tri = idx.reshape(-1, 3)
+    a = pos[tri[:, 0]]
+    fn = np.cross(pos[tri[:, 1]] - a, pos[tri[:, 2]] - a)  # float32: local metres, plenty here
+    ln = np.sqrt(np.einsum("ij,ij->i", fn, fn))
+    ok = ln > 1e-9
     fn[ok] /= ln[ok, None]
     fn[~ok] = (0.0, 0.0, 1.0)  # degenerate triangles: any unit normal is valid, none is seen
-    q = np.rint(fn * 127).astype(np.int64) + 128
-    code = (q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2]
-    key = (tri << 24) | code[:, None]
+    q = np.rint(fn * 127).astype(np.int64)
+    code = ((q[:, 0] + 128) << 16) | ((q[:, 1] + 128) << 8) | (q[:, 2] + 128)
+    key = (tri.astype(np.int64) << 24) | code[:, None]
     uniq, first, inv = np.unique(key.reshape(-1), return_index=True, return_inverse=True)
-    normals = np.repeat(fn, 3, axis=0)[first].astype(np.float32)
-    return (uniq >> 24), inv.astype(np.uint32), normals
+    return (uniq >> 24), inv.astype(np.uint32), q.astype(np.int8)[first // 3]
 
 
 class _Bin:
@@ -116,15 +117,20 @@ def build_glb(
     table: dict[str, list],
     labels: dict[str, dict[str, str]] | None = None,
     normals: bool = True,
+    texture: tuple[np.ndarray, np.ndarray, bytes] | None = None,
 ) -> bytes:
     """Assemble one GLB. ``table`` holds PROPERTIES columns for the tile's features in local order:
     one per distinct ``feature_row`` (so both feature ids count ``len(table["row"])``).
-    ``labels``: code column -> code -> label, for the enums' descriptions."""
+    ``labels``: code column -> code -> label, for the enums' descriptions. ``texture``: (uv per
+    vertex, textured per vertex, the atlas as WebP): textured triangles become a second
+    primitive with the atlas as its base colour (EXT_texture_webp)."""
     n_features = len(table["row"])
     attrs_extra: dict[str, int] = {}
     if normals:
         src, indices, nrm = flat_normals(positions_zup, indices)
         positions_zup, feature_row, feature_local = positions_zup[src], feature_row[src], feature_local[src]
+        if texture is not None:
+            texture = (texture[0][src], texture[1][src], texture[2])
     # glTF is y-up: (x east, y north, z up) -> (x, z, -y); 3D Tiles rotates it back.
     pos = np.ascontiguousarray(np.column_stack((positions_zup[:, 0], positions_zup[:, 2], -positions_zup[:, 1])), dtype=np.float32)
     b = _Bin()
@@ -136,11 +142,20 @@ def build_glb(
 
     a_pos = acc(b.add(pos.tobytes(), 34962), 5126, len(pos), "VEC3", min=pos.min(0).tolist(), max=pos.max(0).tolist())
     if normals:
-        n_yup = np.ascontiguousarray(np.column_stack((nrm[:, 0], nrm[:, 2], -nrm[:, 1])), dtype=np.float32)
-        attrs_extra["NORMAL"] = acc(b.add(n_yup.tobytes(), 34962), 5126, len(pos), "VEC3")
+        # int8 x 3 padded to 4 bytes: vertex attributes must be 4-byte aligned (byteStride 4).
+        n4 = np.zeros((len(pos), 4), np.int8)
+        n4[:, 0], n4[:, 1], n4[:, 2] = nrm[:, 0], nrm[:, 2], -nrm[:, 1]  # y-up, as the positions
+        view = b.add(n4.tobytes(), 34962)
+        b.views[view]["byteStride"] = 4
+        attrs_extra["NORMAL"] = acc(view, 5120, len(pos), "VEC3", normalized=True)
     a_f0 = acc(b.add(feature_row.astype(np.float32).tobytes(), 34962), 5126, len(pos), "SCALAR")
     a_f1 = acc(b.add(feature_local.astype(np.float32).tobytes(), 34962), 5126, len(pos), "SCALAR")
-    a_idx = acc(b.add(indices.astype(np.uint32).tobytes(), 34963), 5125, len(indices), "SCALAR")
+    tri = indices.reshape(-1, 3)
+    on = texture[1][tri].all(axis=1) if texture is not None else np.zeros(len(tri), bool)
+    index_sets = [(tri[~on], 0, {})] if (~on).any() or not on.any() else []
+    if on.any():
+        a_uv = acc(b.add(np.ascontiguousarray(texture[0], np.float32).tobytes(), 34962), 5126, len(pos), "VEC2")
+        index_sets.append((tri[on], 1, {"TEXCOORD_0": a_uv}))
 
     props_json, enums = {}, {}
     for name, (_cls, dtype, nodata) in PROPERTIES.items():
@@ -165,10 +180,43 @@ def build_glb(
                 arr = np.array([nodata if (v is None or (isinstance(v, float) and math.isnan(v))) else v for v in col], dtype=dtype)
             props_json[name] = {"values": b.add(arr.tobytes())}
 
+    mesh_features = {"EXT_mesh_features": {"featureIds": [
+        {"featureCount": n_features, "attribute": 1, "propertyTable": 0, "label": "tile_feature"},
+        {"featureCount": n_features, "attribute": 0, "label": "building_row"},
+    ]}}
+    primitives = []
+    for t, material, extra in index_sets:
+        a_idx = acc(b.add(np.ascontiguousarray(t, np.uint32).tobytes(), 34963), 5125, t.size, "SCALAR")
+        primitives.append({
+            "attributes": {"POSITION": a_pos, **attrs_extra, **extra, "_FEATURE_ID_0": a_f0, "_FEATURE_ID_1": a_f1},
+            "indices": a_idx, "material": material, "mode": 4, "extensions": mesh_features,
+        })
+    textured = len(index_sets) and index_sets[-1][1] == 1
+    # Double-sided: real LOD2 rings are not always wound outward.
+    materials: list[dict] = [{
+        "pbrMetallicRoughness": {"baseColorFactor": [0.86, 0.85, 0.82, 1.0], "metallicFactor": 0.0, "roughnessFactor": 1.0},
+        "doubleSided": True,
+    }]
+    extras: dict = {}
+    if textured:
+        img_view = b.add(texture[2])
+        materials.append({"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}, "metallicFactor": 0.0, "roughnessFactor": 1.0},
+                          "doubleSided": True})
+        extras = {
+            # Clamp: the atlas's images must not wrap into each other.
+            "samplers": [{"magFilter": 9729, "minFilter": 9987, "wrapS": 33071, "wrapT": 33071}],
+            "images": [{"bufferView": img_view, "mimeType": "image/webp"}],
+            "textures": [{"sampler": 0, "extensions": {"EXT_texture_webp": {"source": 0}}}],
+        }
+    required = (["KHR_mesh_quantization"] if normals else []) + (["EXT_texture_webp"] if textured else [])
+    if required:
+        extras["extensionsRequired"] = required
     blob = b.blob()
     gltf = {
         "asset": {"version": "2.0", "generator": "yakuba.gis"},
-        "extensionsUsed": ["EXT_mesh_features", "EXT_structural_metadata"],
+        "extensionsUsed": ["EXT_mesh_features", "EXT_structural_metadata"] + (["KHR_mesh_quantization"] if normals else [])
+        + (["EXT_texture_webp"] if textured else []),
+        **extras,
         "extensions": {
             "EXT_structural_metadata": {
                 "schema": {
@@ -182,33 +230,8 @@ def build_glb(
         "scene": 0,
         "scenes": [{"nodes": [0]}],
         "nodes": [{"mesh": 0}],
-        "meshes": [
-            {
-                "primitives": [
-                    {
-                        "attributes": {"POSITION": a_pos, **attrs_extra, "_FEATURE_ID_0": a_f0, "_FEATURE_ID_1": a_f1},
-                        "indices": a_idx,
-                        "material": 0,
-                        "mode": 4,
-                        "extensions": {
-                            "EXT_mesh_features": {
-                                "featureIds": [
-                                    {"featureCount": n_features, "attribute": 1, "propertyTable": 0, "label": "tile_feature"},
-                                    {"featureCount": n_features, "attribute": 0, "label": "building_row"},
-                                ]
-                            }
-                        },
-                    }
-                ]
-            }
-        ],
-        # Double-sided: real LOD2 rings are not always wound outward.
-        "materials": [
-            {
-                "pbrMetallicRoughness": {"baseColorFactor": [0.86, 0.85, 0.82, 1.0], "metallicFactor": 0.0, "roughnessFactor": 1.0},
-                "doubleSided": True,
-            }
-        ],
+        "meshes": [{"primitives": primitives}],
+        "materials": materials,
         "accessors": accessors,
         "bufferViews": b.views,
         "buffers": [{"byteLength": len(blob)}],

@@ -37,7 +37,7 @@ class Boxes:
     hv: np.ndarray  # half extent across it
     z0: np.ndarray
     z1: np.ndarray
-    cols: dict[str, list] = field(default_factory=dict)  # property table columns, same order
+    cols: dict[str, np.ndarray] = field(default_factory=dict)  # property table columns, same order
 
     @property
     def size(self) -> np.ndarray:
@@ -46,12 +46,12 @@ class Boxes:
 
     def take(self, sel: np.ndarray) -> "Boxes":
         return Boxes(self.row[sel], self.cx[sel], self.cy[sel], self.angle[sel], self.hu[sel], self.hv[sel],
-                     self.z0[sel], self.z1[sel], {k: [v[i] for i in sel.tolist()] for k, v in self.cols.items()})
+                     self.z0[sel], self.z1[sel], {k: v[sel] for k, v in self.cols.items()})
 
     @staticmethod
     def concat(parts: list["Boxes"]) -> "Boxes":
         cat = lambda a: np.concatenate([getattr(p, a) for p in parts]) if parts else np.zeros(0)  # noqa: E731
-        cols = {k: [x for p in parts for x in p.cols[k]] for k in (parts[0].cols if parts else {})}
+        cols = {k: np.concatenate([p.cols[k] for p in parts]) for k in (parts[0].cols if parts else {})}
         return Boxes(cat("row").astype(np.int64), cat("cx"), cat("cy"), cat("angle"), cat("hu"), cat("hv"), cat("z0"), cat("z1"), cols)
 
 

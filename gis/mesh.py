@@ -18,8 +18,9 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.validation import make_valid
 
-from .citygml import PolygonRings, RawBuilding, undefer_lod1
+from .citygml import PolygonRings, RawBuilding, Surface, undefer_lod1
 from .crs import LocalFrame
+from .textures import TextureIndex, ring_uv
 
 Warn = Callable[[str, str], None]
 NO_HEIGHT_SLAB = 0.5  # metres: a building with no height is drawn as a thin slab, height stays NaN
@@ -29,6 +30,9 @@ NO_HEIGHT_SLAB = 0.5  # metres: a building with no height is drawn as a thin sla
 class Mesh:
     positions: np.ndarray  # (N, 3) float32, local z-up
     indices: np.ndarray  # (M,) uint32, triangles
+    # Textured LOD2: each vertex's (s, t) and image (index into the file's TextureIndex; -1 none).
+    uv: np.ndarray | None = None  # (N, 2) float32
+    tex: np.ndarray | None = None  # (N,) int32
 
     @staticmethod
     def concat(meshes: list["Mesh"]) -> "Mesh":
@@ -38,10 +42,14 @@ class Mesh:
         if not meshes:
             return Mesh(np.zeros((0, 3), np.float32), np.zeros(0, np.uint32))
         offs = np.cumsum([0] + [len(m.positions) for m in meshes[:-1]])
-        return Mesh(
+        out = Mesh(
             np.concatenate([m.positions for m in meshes]).astype(np.float32, copy=False),
             np.concatenate([m.indices + np.uint32(o) for m, o in zip(meshes, offs)]).astype(np.uint32, copy=False),
         )
+        if any(m.tex is not None for m in meshes):
+            out.uv = np.concatenate([m.uv if m.uv is not None else np.zeros((len(m.positions), 2), np.float32) for m in meshes])
+            out.tex = np.concatenate([m.tex if m.tex is not None else np.full(len(m.positions), -1, np.int32) for m in meshes])
+        return out
 
 
 @dataclass
@@ -328,10 +336,26 @@ def triangulate_polygon(rings: PolygonRings) -> Mesh | None:
     return Mesh(pts.astype(np.float32), t.reshape(-1).astype(np.uint32))
 
 
-def _lod2_mesh(rec: RawBuilding, warn: Warn, gml_id: str) -> Mesh | None:
+def _polygon_uv(surf: Surface, textures: TextureIndex | None) -> tuple[np.ndarray, int] | None:
+    """A polygon's (s, t) per position (rings in order) and its image, when every ring has one."""
+    if textures is None or not surf.ring_ids or len(surf.ring_ids) != len(surf.rings):
+        return None
+    parts, image = [], -1
+    for ring, rid in zip(surf.rings, surf.ring_ids):
+        t = textures.rings.get(rid) if rid else None
+        uv = ring_uv(t, len(ring)) if t is not None else None
+        if uv is None or (image >= 0 and t.image != image):
+            return None
+        parts.append(uv)
+        image = t.image
+    return (parts[0] if len(parts) == 1 else np.concatenate(parts)), image
+
+
+def _lod2_mesh(rec: RawBuilding, warn: Warn, gml_id: str, textures: TextureIndex | None = None) -> Mesh | None:
     """All LOD2 polygons of one building at once: Newell normals and winding fixes are
     vectorised over the building (per-polygon numpy calls dominated the profile); only earcut
-    runs per polygon, and triangles skip it."""
+    runs per polygon, and triangles skip it. ``textures``: the file's, to carry each textured
+    polygon's (s, t) and image along with its vertices."""
     polys = [s.rings for s in rec.lod2]
     if not polys:
         return None
@@ -350,7 +374,8 @@ def _lod2_mesh(rec: RawBuilding, warn: Warn, gml_id: str) -> Mesh | None:
     ok = np.linalg.norm(normals, axis=1) > 1e-9
     drop = np.argmax(np.abs(normals), axis=1)
     keeps = ((1, 2), (0, 2), (0, 1))
-    pos_parts, idx_parts, poly_of_tri = [], [], []
+    pos_parts, idx_parts, poly_of_tri, uv_parts, tex_parts = [], [], [], [], []
+    textured = False
     base = 0
     bad = 0
     tri3 = np.array([0, 1, 2], dtype=np.uint32)
@@ -368,6 +393,10 @@ def _lod2_mesh(rec: RawBuilding, warn: Warn, gml_id: str) -> Mesh | None:
                 bad += 1
                 continue
         pos_parts.append(pts)
+        pt = _polygon_uv(rec.lod2[i], textures)
+        textured |= pt is not None
+        uv_parts.append(pt[0] if pt is not None else np.zeros((len(pts), 2), np.float32))
+        tex_parts.append(np.full(len(pts), pt[1] if pt is not None else -1, np.int32))
         idx_parts.append(tri + np.uint32(base))
         poly_of_tri.append(np.full(len(tri) // 3, i))
         base += len(pts)
@@ -383,16 +412,20 @@ def _lod2_mesh(rec: RawBuilding, warn: Warn, gml_id: str) -> Mesh | None:
     cr = np.column_stack((u[:, 1] * v[:, 2] - u[:, 2] * v[:, 1], u[:, 2] * v[:, 0] - u[:, 0] * v[:, 2], u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]))
     flip = np.einsum("ij,ij->i", cr, pn) < 0
     t = np.where(flip[:, None], t[:, ::-1], t)
-    return Mesh(pos.astype(np.float32), t.reshape(-1).astype(np.uint32))
+    m = Mesh(pos.astype(np.float32), t.reshape(-1).astype(np.uint32))
+    if textured:
+        m.uv, m.tex = np.concatenate(uv_parts).astype(np.float32), np.concatenate(tex_parts)
+    return m
 
 
 def _one_mesh(
-    rec: RawBuilding, lod: int, warn: Warn, gml_id: str, height: float | None, fp: Polygon | MultiPolygon | None = None
+    rec: RawBuilding, lod: int, warn: Warn, gml_id: str, height: float | None, fp: Polygon | MultiPolygon | None = None,
+    textures: TextureIndex | None = None,
 ) -> tuple[Mesh | None, int, tuple[float, float]]:
     """Mesh for one Building or BuildingPart (its own geometry only). ``fp``: its footprint
     when already computed; the LOD1 solid's own base is used only when there is no LOD0."""
     if lod >= 2 and rec.lod2:
-        m = _lod2_mesh(rec, warn, gml_id)
+        m = _lod2_mesh(rec, warn, gml_id, textures)
         if m is not None:
             return m, 2, (float(m.positions[:, 2].min()), float(m.positions[:, 2].max()))
     base = _lod1_base(rec)
@@ -418,9 +451,11 @@ def process(
     lod: int,
     warn: Warn,
     gml_id: str,
+    textures: TextureIndex | None = None,
 ) -> Processed | None:
     """RawBuilding (source CRS) -> Processed (local metres, repaired, meshed) or None if it has
-    no usable geometry at all (a ``no_geometry`` warning is counted)."""
+    no usable geometry at all (a ``no_geometry`` warning is counted). ``textures``: the file's
+    textured rings (LOD2 only)."""
     _to_local(rec, frame_for)
     pieces = [rec] + rec.parts
     fps = []
@@ -464,7 +499,7 @@ def process(
     zmin, zmax = math.inf, -math.inf
     for r, own in zip(pieces, own_fp):
         ph = r.attrs.get("measured_height", h if r is rec else None)
-        m, used, (z0, z1) = _one_mesh(r, lod, warn, gml_id, ph if isinstance(ph, float) else None, own)
+        m, used, (z0, z1) = _one_mesh(r, lod, warn, gml_id, ph if isinstance(ph, float) else None, own, textures)
         if m is not None:
             meshes.append(m)
             lods_used.add(used)

@@ -59,7 +59,8 @@ from .citygml import Chunk, LineCounter, RawBuilding, iter_buildings, materializ
 from .codelists import UNKNOWN, CodelistResolver, merge_labels
 from .crs import GEOID_MODEL, LocalFrame, geoid_at_origin, local_to_ecef_matrix, origin_for, pick_plane_zone, vertical_grid
 from .errors import Cancelled, CrsError, DatasetError, InputError, ParseError
-from .mesh import ROW_CODES, Processed, attrs_of, lod1_batch, lod1_z_only, process
+from .mesh import ROW_CODES, Mesh, Processed, attrs_of, lod1_batch, lod1_z_only, process
+from .textures import texture_index
 from .table_parts import PartFiles, PartRef, TablePart, attr_lines, copy_attrs, rename_duplicates, summarize_parts, write_table
 from shapely.errors import GEOSException
 
@@ -219,6 +220,7 @@ class FileTask:
     spill_dir: str
     chunk: Chunk | None = None  # a byte range of the file (large files are split across workers)
     part: int = 0
+    textures: bool = False  # LOD2: read the file's facade textures (whole-file tasks only)
 
 
 @dataclass
@@ -241,6 +243,7 @@ class FileResult:
     lods: dict[int, int] = field(default_factory=dict)
     zrange: tuple[float, float] = (math.inf, -math.inf)
     error: dict | None = None
+    images: list[str] = field(default_factory=list)  # texture images its chunks' "tex" index
 
 
 
@@ -288,16 +291,17 @@ class _Spill:
         self.path = files.spill_path
         self.f = files.spill
         self.part = part
-        self.buf: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray, int]]] = {}
+        self.buf: dict[tuple[int, int], list[tuple[Mesh, int]]] = {}
         self.nverts = 0
         self.first = len(part)  # the buffer holds buildings of rows [first, len(part))
 
-    def add(self, key: tuple[int, int], pos: np.ndarray, idx: np.ndarray, local_id: int) -> None:
-        self.buf.setdefault(key, []).append((pos, idx, local_id))
-        self.nverts += len(pos)
+    def add(self, key: tuple[int, int], mesh: Mesh, local_id: int) -> None:
+        self.buf.setdefault(key, []).append((mesh, local_id))
+        n = len(mesh.positions)
+        self.nverts += n
         w = self.res.cells.setdefault(key, [0, 0])
         w[0] += 1
-        w[1] += len(pos)
+        w[1] += n
         if self.nverts >= SPILL_VERTICES:
             self.flush()
 
@@ -311,7 +315,9 @@ class _Spill:
         for c in TILE_PROPS[1:]:
             cols[c] = np.array(part.cols[c][lo:hi])
         for key, items in self.buf.items():
-            ps, ixs, locs = zip(*items)
+            meshes, locs = zip(*items)
+            ps = [m.positions for m in meshes]
+            ixs = [m.indices for m in meshes]
             counts = np.fromiter(map(len, ps), dtype=np.int64, count=len(ps))
             offs = np.zeros(len(ps), dtype=np.uint32)  # each building's first vertex in the chunk
             np.cumsum(counts[:-1], out=offs[1:])
@@ -322,7 +328,12 @@ class _Spill:
             props = {f"p_{c}": v[local - lo] for c, v in cols.items()}
             # Our own temporary file, read back only by this import's processes (gis.packed:
             # pickle spent ~10 us reducing each array; npz ~15 us per building on zip headers).
-            blob = packed.pack({"pos": pos, "idx": idx, "ids": ids, "p_id": local, **props})
+            arrays = {"pos": pos, "idx": idx, "ids": ids, "p_id": local, **props}
+            if any(m.tex is not None for m in meshes):  # textured LOD2: (s, t) and image per vertex
+                uv = np.concatenate([m.uv if m.uv is not None else np.zeros((len(m.positions), 2), np.float32) for m in meshes])
+                tex = np.concatenate([m.tex if m.tex is not None else np.full(len(m.positions), -1, np.int32) for m in meshes])
+                arrays.update(uv=uv, tex=tex, tex_paths=np.array(self.res.images, dtype=np.str_))
+            blob = packed.pack(arrays)
             self.res.chunks.setdefault(key, []).append((self.path, self.f.tell(), len(blob)))
             self.f.write(blob)
         self.buf.clear()
@@ -376,6 +387,9 @@ def _run_file(task: FileTask, fb: Feedback, label_cache: dict | None) -> FileRes
             return frames[e]
 
         codes = CodelistResolver(path, local_fb.warn, label_cache)
+        textures = texture_index(path, local_fb.warn) if task.textures and task.lod >= 2 else None
+        if textures is not None:
+            res.images = textures.images
         lods: Counter[int] = Counter()
         zr = [math.inf, -math.inf]
         files = _process_files(task.spill_dir)
@@ -417,12 +431,12 @@ def _run_file(task: FileTask, fb: Feedback, label_cache: dict | None) -> FileRes
             zr[0], zr[1] = min(zr[0], pb.zrange[0]), max(zr[1], pb.zrange[1])
             key = tiles_mod.tile_key(pb.centroid[0] + task.origin[0], pb.centroid[1] + task.origin[1], task.tile_size)
             if len(pb.mesh.indices):
-                spill.add(key, pb.mesh.positions, pb.mesh.indices, local_id)
+                spill.add(key, pb.mesh, local_id)
 
         def handle(rec: RawBuilding) -> None:
             gml_id = name_of(rec)
             try:
-                pb = process(rec, frame_for, task.lod, local_fb.warn, gml_id)
+                pb = process(rec, frame_for, task.lod, local_fb.warn, gml_id, textures)
             except CrsError:
                 raise
             except (ValueError, ArithmeticError, GEOSException) as e:
@@ -466,7 +480,7 @@ def _run_file(task: FileTask, fb: Feedback, label_cache: dict | None) -> FileRes
                 for l in attrs["lods"]:
                     lods[l] += 1
                 m = fast.meshes[k]
-                spill.add(tuple(keys[k]), m.positions, m.indices, local_id)
+                spill.add(tuple(keys[k]), m, local_id)
 
         batch: list[RawBuilding] = []
         recs = iter_buildings(path, local_fb.warn, fb.progress, task.chunk, lazy=True, lod=task.lod, digest=digest, z_only=LOD1_Z_ONLY)
@@ -578,7 +592,7 @@ def import_dataset(
     stack = contextlib.ExitStack()
     try:
         nworkers = workers or os.cpu_count() or 1
-        tasks = _plan_tasks(paths, srs, zone_epsg, origin, lod, tile_size, str(spill_dir), nworkers)
+        tasks = _plan_tasks(paths, srs, zone_epsg, origin, lod, tile_size, str(spill_dir), nworkers, topts.textures)
         nworkers = min(nworkers, len(tasks))
         pool = stack.enter_context(_Pool(nworkers, fb))
         results = pool.files(tasks)
@@ -722,11 +736,12 @@ MAX_CHUNK_BYTES = 16 << 20  # larger files are always cut: a worker holds one ch
 
 def _plan_tasks(
     paths: list[Path], srs: dict[Path, int], zone_epsg: int, origin: tuple[float, float], lod: int, tile_size: float,
-    spill_dir: str, nworkers: int,
+    spill_dir: str, nworkers: int, textures: bool = False,
 ) -> list[FileTask]:
     """One task per file, except that with several workers a large file is cut into byte
     ranges at member boundaries (citygml.plan_chunks) so one file keeps every core busy; rows
-    stay in file then document order because results are merged in task order."""
+    stay in file then document order because results are merged in task order. Textured LOD2
+    files are not cut: a file's texture coordinates can sit anywhere in it."""
     total = sum(p.stat().st_size for p in paths)
     target = max(SPLIT_MIN_BYTES, total / (2 * nworkers)) if nworkers > 1 else math.inf
     target = min(target, MAX_CHUNK_BYTES)  # a worker holds one task's rows: bound it
@@ -734,9 +749,10 @@ def _plan_tasks(
     for i, p in enumerate(paths):
         size = p.stat().st_size
         # Line numbers are counted later, chunk by chunk, while workers already parse (_Pool.files).
-        chunks = plan_chunks(p, math.ceil(size / target), count_lines=False) if size > target else None
+        split = size > target and not (textures and lod >= 2)
+        chunks = plan_chunks(p, math.ceil(size / target), count_lines=False) if split else None
         for part, c in enumerate(chunks or [None]):
-            tasks.append(FileTask(i, str(p), srs[p], zone_epsg, origin, lod, tile_size, spill_dir, c, part))
+            tasks.append(FileTask(i, str(p), srs[p], zone_epsg, origin, lod, tile_size, spill_dir, c, part, textures))
     return tasks
 
 

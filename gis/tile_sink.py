@@ -18,6 +18,7 @@ from . import lod_tree, packed
 from . import tiles as tiles_mod
 from .crs import VerticalGrid
 from .glb import build_glb
+from .textures import atlas_uv, build_atlas
 
 TILE_PROPS = ("gml_id", "height", "storeys_above", "year", "structure_code", "fireproof_code", "usage_code")
 
@@ -28,6 +29,7 @@ class TileOptions:
 
     normals: bool = True
     hierarchy: bool = True
+    textures: bool = True  # LOD2 facade photos, when the data ships them (an atlas per tile)
 
 
 @dataclass
@@ -45,9 +47,18 @@ def write_tile(t: TileTask) -> dict:
     """One GLB from its spill chunks; runs in a pool worker. Returns the tileset entry (with the
     buildings' boxes under "boxes" when the hierarchy is on)."""
     poss, idxs, rows, prow, props = [], [], [], [], {c: [] for c in TILE_PROPS}
+    uvs, texs, paths = [], [], []  # textured chunks: (s, t), image per vertex (into ``paths``)
     nv = 0
     for (p, at, length), off in t.chunks:
         z = packed.unpack(packed.read_at(p, at, length))
+        if "tex" in z and t.options.textures:
+            names = z["tex_paths"].tolist()
+            remap = np.array([_slot(paths, n) for n in names] + [-1], np.int32)  # -1 -> -1
+            uvs.append(z["uv"])
+            texs.append(remap[z["tex"]])
+        else:
+            uvs.append(np.zeros((len(z["pos"]), 2), np.float32))
+            texs.append(np.full(len(z["pos"]), -1, np.int32))
         poss.append(z["pos"])
         idxs.append(z["idx"] + np.uint32(nv))
         rows.append(z["ids"] + off)
@@ -77,15 +88,28 @@ def write_tile(t: TileTask) -> dict:
         "fireproof_code": col["fireproof_code"].tolist(),
         "usage_code": col["usage_code"].tolist(),
     }
+    texture = None
+    if paths:
+        atlas = build_atlas(paths)
+        if atlas is not None:
+            uv, textured = atlas_uv(np.concatenate(uvs), np.concatenate(texs), paths, atlas)
+            texture = (uv, textured, atlas.webp)
     name = tiles_mod.tile_name(t.key)
-    Path(t.out, name).write_bytes(build_glb(pos, idx, row, local, cols, t.labels, normals=t.options.normals))
+    Path(t.out, name).write_bytes(build_glb(pos, idx, row, local, cols, t.labels, normals=t.options.normals, texture=texture))
     lo, hi = pos.min(0).astype(np.float64), pos.max(0).astype(np.float64)
     entry: dict[str, Any] = {"key": t.key, "uri": f"tiles/{name}", "lo": lo.tolist(), "hi": hi.tolist(), "features": int(len(uniq))}
     if t.options.hierarchy:
         _, boxes = lod_tree.building_boxes(pos, row)  # rows ascending: the same order as cols
-        boxes.cols = cols
+        # numpy columns: they travel back to the parent in a few pickled buffers, not 100k objects
+        boxes.cols = {"gml_id": np.asarray(gml), "row": uniq, **{c: col[c] for c in TILE_PROPS[1:]}}
         entry["boxes"] = boxes
     return entry
+
+
+def _slot(paths: list[str], name: str) -> int:
+    if name not in paths:
+        paths.append(name)
+    return paths.index(name)
 
 
 @dataclass
@@ -152,7 +176,7 @@ def write_tileset(
         return {"tileset": tiles_mod.tileset_json(entries, transform, ds_id), "coarse_tiles": 0}
     boxes = lod_tree.Boxes.concat(boxes_of)
     if renamed:
-        boxes.cols["gml_id"] = [renamed.get(r, g) for r, g in zip(boxes.row.tolist(), boxes.cols["gml_id"])]
+        boxes.cols["gml_id"] = np.asarray([renamed.get(r, g) for r, g in zip(boxes.row.tolist(), boxes.cols["gml_id"].tolist())])
     # Each building's cell is its fine tile's corner cell: quadrants split exactly as the tiles.
     corner = np.concatenate([np.repeat([[e["key"][1] << e["key"][0], e["key"][2] << e["key"][0]]], len(b.row), axis=0)
                              for e, b in zip(entries, boxes_of)]).astype(np.int64)

@@ -30,6 +30,7 @@ from yakuba_testing import CHROME_ARGS, CHROMIUM, free_port
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 SAMPLE = REPO / "assets" / "samples" / "plateau" / "udx" / "bldg" / "51357309_bldg_6697_op.gml"
+TEXTURED = REPO / "assets" / "samples" / "plateau" / "udx" / "bldg" / "52397519_bldg_6697_op.gml"  # LOD2, 3 facade JPEGs
 SHOTS = REPO / "artifacts" / "screenshots"
 NS = {"gml": "http://www.opengis.net/gml", "bldg": "http://www.opengis.net/citygml/building/2.0"}
 
@@ -107,6 +108,7 @@ def viewer(tmp_path_factory: pytest.TempPathFactory):
 
     data = tmp_path_factory.mktemp("cesium")
     r = import_dataset([SAMPLE], "Osaka", data, dataset_id="osaka", workers=1)
+    tex = import_dataset([TEXTURED], "Yokosuka", data, dataset_id="yokosuka", lod=2, workers=1)
     page_port = free_port()
     page_origin = f"http://127.0.0.1:{page_port}"
     handler = functools.partial(_Quiet, directory=str(HERE))
@@ -124,7 +126,8 @@ def viewer(tmp_path_factory: pytest.TempPathFactory):
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"{page_origin}/viewer.html")
             page.wait_for_function("window.yakubaReady === true", timeout=60000)
-            yield {"page": page, "meta": meta, "tiles": f"http://127.0.0.1:{yak.port}/datasets/osaka/tileset.json", "errors": errors}
+            yield {"page": page, "meta": meta, "tiles": f"http://127.0.0.1:{yak.port}/datasets/osaka/tileset.json", "errors": errors,
+                   "textured": (f"http://127.0.0.1:{yak.port}/datasets/yokosuka/tileset.json", json.loads((tex.path / "dataset.json").read_text()))}
             browser.close()
     finally:
         static.shutdown()
@@ -173,4 +176,17 @@ def test_cesium_picks_styles_and_places_buildings(viewer: dict) -> None:
     assert len(roof_err) >= 0.95 * len(buildings) and len(base_err) >= 0.95 * len(buildings), (len(roof_err), len(base_err))
     assert max(base_err) < 1.0, sorted(base_err)[-3:]
     assert max(roof_err) < 1.0, sorted(roof_err)[-3:]
+    assert viewer["errors"] == []
+
+
+def test_cesium_draws_textured_lod2(viewer: dict) -> None:
+    """LOD2 facades keep their photos: an atlas per tile (WebP), which Cesium loads and draws."""
+    page = viewer["page"]
+    url, meta = viewer["textured"]
+    ext = meta["extent"]
+    lon, lat = (ext["lon_min"] + ext["lon_max"]) / 2, (ext["lat_min"] + ext["lat_max"]) / 2
+    # From the south, looking down at 35 degrees: walls and roofs both in view.
+    info = page.evaluate("([u, lon, lat]) => window.yakuba.load(u, lon, lat - 0.0025, 200, -35)", [url, lon, lat])
+    assert info["textureBytes"] > 10_000, info
+    page.screenshot(path=str(SHOTS / "cesium-yokosuka-textured.png"))
     assert viewer["errors"] == []

@@ -41,7 +41,8 @@ def test_normals_are_unit_and_face_the_way_the_triangles_do(osaka: Path) -> None
     pos = accessor(js, blob, p["attributes"]["POSITION"]).astype(np.float64)
     nrm = accessor(js, blob, p["attributes"]["NORMAL"]).astype(np.float64)
     tri = accessor(js, blob, p["indices"]).reshape(-1, 3)
-    assert np.allclose(np.linalg.norm(nrm, axis=1), 1, atol=1e-5)
+    assert np.allclose(np.linalg.norm(nrm, axis=1), 1, atol=0.02)  # int8 x 127: within 1/127
+    assert "KHR_mesh_quantization" in js["extensionsRequired"]
     face = np.cross(pos[tri[:, 1]] - pos[tri[:, 0]], pos[tri[:, 2]] - pos[tri[:, 0]])
     area = np.linalg.norm(face, axis=1)
     ok = area > 1e-6
