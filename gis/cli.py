@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default="var", type=Path, help="data directory (datasets/ is created inside)")
     p.add_argument("--workers", type=int, default=None, help="processes for several files (default: all cores)")
     p.add_argument("--json", action="store_true", help="print one JSON summary object on stdout")
+    p.add_argument("--no-textures", action="store_true", help="leave LOD2 facade photos out of the tiles")
+    p.add_argument("--no-normals", action="store_true", help="tiles without normals (smaller; viewers draw them flat white)")
+    p.add_argument("--no-coarse-levels", action="store_true", help="only full-detail tiles, no coarser levels above them")
     p.set_defaults(func=cmd_import)
 
     d = sub.add_parser("import-defaults", help="import the shipped sample district into --data (used by make setup)")
@@ -55,6 +58,7 @@ def _progress_bar(total: int, enabled: bool):  # -> (callback, close)
 
 def cmd_import(args: argparse.Namespace) -> int:
     from .pipeline import Feedback, import_dataset
+    from .tile_sink import TileOptions
 
     total = 0
     for p in args.paths:
@@ -68,6 +72,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         res = import_dataset(
             list(args.paths), args.name, args.data, dataset_id=args.dataset_id, lod=args.lod, zone=args.zone,
             feedback=fb, workers=args.workers,
+            tile_options=TileOptions(normals=not args.no_normals, hierarchy=not args.no_coarse_levels, textures=not args.no_textures),
         )
     except KeyboardInterrupt:
         fb.cancel()

@@ -50,7 +50,7 @@ def accessor(js: dict, blob: bytes, i: int) -> np.ndarray:
         raw = np.frombuffer(blob, np.int8, count=a["count"] * stride, offset=v["byteOffset"]).reshape(-1, stride)[:, :n]
         return np.maximum(raw / 127.0, -1.0) if a.get("normalized") else raw
     dt = {5126: np.float32, 5125: np.uint32}[a["componentType"]]
-    n = {"SCALAR": 1, "VEC3": 3}[a["type"]]
+    n = {"SCALAR": 1, "VEC2": 2, "VEC3": 3}[a["type"]]
     return np.frombuffer(blob, dtype=dt, count=a["count"] * n, offset=v["byteOffset"]).reshape(-1, n) if n > 1 else np.frombuffer(
         blob, dtype=dt, count=a["count"], offset=v["byteOffset"]
     )

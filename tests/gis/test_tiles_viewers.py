@@ -205,3 +205,57 @@ def test_switches_leave_normals_and_levels_out(tmp_path: Path) -> None:
     assert ts["root"]["refine"] == "ADD" and all("children" not in c for c in ts["root"]["children"])
     js, _ = read_glb(r.path / fine_tiles(ts)[0]["content"]["uri"])
     assert "NORMAL" not in _prim(js)["attributes"]
+
+
+LOD2_TEXTURED = {  # shipped with their appearance folders: CityGML 2.0 and 3.0 ways of writing textures
+    "citygml2": SAMPLES / "udx" / "bldg" / "52397519_bldg_6697_op.gml",
+    "citygml3": SAMPLES / "udx" / "bldg" / "53394517_bldg_6697_op.gml",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LOD2_TEXTURED))
+def test_lod2_textures_in_an_atlas(kind: str, tmp_path: Path, gltf_validator) -> None:
+    r = import_dataset([LOD2_TEXTURED[kind]], kind, tmp_path, dataset_id=kind, lod=2, workers=1)
+    ts = json.loads((r.path / "tileset.json").read_text())
+    glbs = [r.path / t["content"]["uri"] for t in fine_tiles(ts)]
+    js, blob = read_glb(glbs[0])
+    assert js["extensionsRequired"] == ["KHR_mesh_quantization", "EXT_texture_webp"]
+    assert js["images"][0]["mimeType"] == "image/webp"
+    view = js["bufferViews"][js["images"][0]["bufferView"]]
+    webp = blob[view["byteOffset"] : view["byteOffset"] + view["byteLength"]]
+    assert webp[:4] == b"RIFF" and webp[8:12] == b"WEBP"
+    from PIL import Image
+    import io
+
+    atlas = Image.open(io.BytesIO(webp))
+    assert max(atlas.size) <= 4096
+    prims = js["meshes"][0]["primitives"]
+    textured = [p for p in prims if "TEXCOORD_0" in p["attributes"]]
+    assert len(textured) == 1 and js["materials"][textured[0]["material"]]["pbrMetallicRoughness"]["baseColorTexture"]["index"] == 0
+    uv = accessor(js, blob, textured[0]["attributes"]["TEXCOORD_0"])
+    tri = accessor(js, blob, textured[0]["indices"])
+    used = uv[tri]
+    assert used.min() >= 0 and used.max() <= 1 and np.ptp(used, axis=0).min() > 0.05  # spread over the atlas
+    # The textured triangles sample real image content, not the atlas's grey background.
+    px = np.asarray(atlas.convert("RGB"), np.int32)
+    h, w = px.shape[:2]
+    sample = px[np.clip((used[:, 1] * (h - 1)).astype(int), 0, h - 1), np.clip((used[:, 0] * (w - 1)).astype(int), 0, w - 1)]
+    assert (np.abs(sample - 200).sum(axis=1) > 30).mean() > 0.5
+    reports = gltf_validator(glbs)
+    assert [r for r in reports if r["errors"] or r["warnings"]] == []
+    # The switch leaves them out: one plain primitive, no image, no WebP extension.
+    off = import_dataset([LOD2_TEXTURED[kind]], kind, tmp_path / "off", dataset_id=kind, lod=2, workers=1,
+                         tile_options=TileOptions(textures=False))
+    js, _ = read_glb(off.path / fine_tiles(json.loads((off.path / "tileset.json").read_text()))[0]["content"]["uri"])
+    assert "images" not in js and len(js["meshes"][0]["primitives"]) == 1 and "EXT_texture_webp" not in js["extensionsUsed"]
+
+
+def test_missing_texture_images_are_a_warning(tmp_path: Path) -> None:
+    src = LOD2_TEXTURED["citygml3"]
+    lone = tmp_path / "src" / src.name
+    lone.parent.mkdir()
+    lone.write_bytes(src.read_bytes())  # without its appearance folder
+    r = import_dataset([lone], "lone", tmp_path, dataset_id="lone", lod=2, workers=1)
+    assert r.warnings["texture_missing"] == 2
+    js, _ = read_glb(r.path / fine_tiles(json.loads((r.path / "tileset.json").read_text()))[0]["content"]["uri"])
+    assert "images" not in js
