@@ -45,16 +45,30 @@ def flat_normals(pos: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarr
     1/127 is finer than any lighting difference on a wall."""
     tri = idx.reshape(-1, 3)
     a = pos[tri[:, 0]]
-    fn = np.cross(pos[tri[:, 1]] - a, pos[tri[:, 2]] - a)  # float32: local metres, plenty here
+    u, v = pos[tri[:, 1]] - a, pos[tri[:, 2]] - a  # float32: local metres, plenty here
+    fn = np.empty_like(u)  # the cross product by components: np.cross is 3x slower on (N, 3)
+    fn[:, 0] = u[:, 1] * v[:, 2] - u[:, 2] * v[:, 1]
+    fn[:, 1] = u[:, 2] * v[:, 0] - u[:, 0] * v[:, 2]
+    fn[:, 2] = u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
     ln = np.sqrt(np.einsum("ij,ij->i", fn, fn))
     ok = ln > 1e-9
     fn[ok] /= ln[ok, None]
     fn[~ok] = (0.0, 0.0, 1.0)  # degenerate triangles: any unit normal is valid, none is seen
     q = np.rint(fn * 127).astype(np.int64)
     code = ((q[:, 0] + 128) << 16) | ((q[:, 1] + 128) << 8) | (q[:, 2] + 128)
-    key = (tri.astype(np.int64) << 24) | code[:, None]
-    uniq, first, inv = np.unique(key.reshape(-1), return_index=True, return_inverse=True)
-    return (uniq >> 24), inv.astype(np.uint32), q.astype(np.int8)[first // 3]
+    key = ((tri.astype(np.int64) << 24) | code[:, None]).reshape(-1)
+    # Corners come in runs of rising vertex ids (building after building): a stable sort (timsort)
+    # finds them, 2.5x quicker than np.unique's quicksort here.
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    starts = np.empty(len(sk), bool)
+    starts[:1] = True
+    np.not_equal(sk[1:], sk[:-1], out=starts[1:])
+    inv = np.empty(len(key), np.uint32)
+    inv[order] = np.cumsum(starts) - 1
+    nrm = np.empty((int(starts.sum()), 3), np.int8)
+    nrm[inv] = np.repeat(q.astype(np.int8), 3, axis=0)
+    return sk[starts] >> 24, inv, nrm
 
 
 class _Bin:
@@ -65,7 +79,9 @@ class _Bin:
         self.size = 0
         self.views: list[dict] = []
 
-    def add(self, data: bytes, target: int | None = None) -> int:
+    def add(self, data: bytes | np.ndarray, target: int | None = None) -> int:
+        if isinstance(data, np.ndarray):  # no copy: the final join reads the array's buffer
+            data = np.ascontiguousarray(data).reshape(-1).view(np.uint8)
         pad = (-self.size) % 8
         if pad:
             self.parts.append(b"\0" * pad)
@@ -78,9 +94,10 @@ class _Bin:
         self.views.append(view)
         return len(self.views) - 1
 
-    def blob(self) -> bytes:
-        b = b"".join(self.parts)
-        return b + b"\0" * ((-len(b)) % 4)
+    def chunks(self) -> tuple[list, int]:
+        """The binary chunk as parts to join once into the file, and its padded length."""
+        pad = (-self.size) % 4
+        return self.parts + [b"\0" * pad], self.size + pad
 
 
 def _utf8_column(col: list) -> tuple[bytes, np.ndarray]:
@@ -126,6 +143,7 @@ def build_glb(
     primitive with the atlas as its base colour (EXT_texture_webp)."""
     n_features = len(table["row"])
     attrs_extra: dict[str, int] = {}
+    feature_row, feature_local = feature_row.astype(np.float32), feature_local.astype(np.float32)
     if normals:
         src, indices, nrm = flat_normals(positions_zup, indices)
         positions_zup, feature_row, feature_local = positions_zup[src], feature_row[src], feature_local[src]
@@ -140,21 +158,23 @@ def build_glb(
         accessors.append({"bufferView": view, "componentType": ctype, "count": count, "type": typ, **kw})
         return len(accessors) - 1
 
-    a_pos = acc(b.add(pos.tobytes(), 34962), 5126, len(pos), "VEC3", min=pos.min(0).tolist(), max=pos.max(0).tolist())
+    a_pos = acc(b.add(pos, 34962), 5126, len(pos), "VEC3", min=pos.min(0).tolist(), max=pos.max(0).tolist())
     if normals:
         # int8 x 3 padded to 4 bytes: vertex attributes must be 4-byte aligned (byteStride 4).
         n4 = np.zeros((len(pos), 4), np.int8)
         n4[:, 0], n4[:, 1], n4[:, 2] = nrm[:, 0], nrm[:, 2], -nrm[:, 1]  # y-up, as the positions
-        view = b.add(n4.tobytes(), 34962)
+        view = b.add(n4, 34962)
         b.views[view]["byteStride"] = 4
         attrs_extra["NORMAL"] = acc(view, 5120, len(pos), "VEC3", normalized=True)
-    a_f0 = acc(b.add(feature_row.astype(np.float32).tobytes(), 34962), 5126, len(pos), "SCALAR")
-    a_f1 = acc(b.add(feature_local.astype(np.float32).tobytes(), 34962), 5126, len(pos), "SCALAR")
+    a_f0 = acc(b.add(feature_row, 34962), 5126, len(pos), "SCALAR")
+    a_f1 = acc(b.add(feature_local, 34962), 5126, len(pos), "SCALAR")
     tri = indices.reshape(-1, 3)
-    on = texture[1][tri].all(axis=1) if texture is not None else np.zeros(len(tri), bool)
-    index_sets = [(tri[~on], 0, {})] if (~on).any() or not on.any() else []
-    if on.any():
-        a_uv = acc(b.add(np.ascontiguousarray(texture[0], np.float32).tobytes(), 34962), 5126, len(pos), "VEC2")
+    on = texture[1][tri].all(axis=1) if texture is not None else None
+    if on is None or not on.any():
+        index_sets = [(tri, 0, {})]
+    else:
+        index_sets = [(tri[~on], 0, {})] if not on.all() else []
+        a_uv = acc(b.add(np.asarray(texture[0], np.float32), 34962), 5126, len(pos), "VEC2")
         index_sets.append((tri[on], 1, {"TEXCOORD_0": a_uv}))
 
     props_json, enums = {}, {}
@@ -162,14 +182,14 @@ def build_glb(
         col = table[name]
         if dtype == "enum":
             enums[name], arr = _enum(col, (labels or {}).get(name, {}))
-            props_json[name] = {"values": b.add(arr.tobytes())}
+            props_json[name] = {"values": b.add(arr)}
         elif dtype == "string":
             values, offs = _utf8_column(col)
             if not values:
                 continue  # a zero-length bufferView is invalid glTF; an absent property reads as unknown
             props_json[name] = {
                 "values": b.add(values),
-                "stringOffsets": b.add(offs.tobytes()),
+                "stringOffsets": b.add(offs),
                 "stringOffsetType": "UINT32",
             }
         else:
@@ -178,7 +198,7 @@ def build_glb(
                 arr = np.where(np.isnan(a), nodata, a).astype(dtype)
             except TypeError:  # None among the values
                 arr = np.array([nodata if (v is None or (isinstance(v, float) and math.isnan(v))) else v for v in col], dtype=dtype)
-            props_json[name] = {"values": b.add(arr.tobytes())}
+            props_json[name] = {"values": b.add(arr)}
 
     mesh_features = {"EXT_mesh_features": {"featureIds": [
         {"featureCount": n_features, "attribute": 1, "propertyTable": 0, "label": "tile_feature"},
@@ -186,7 +206,7 @@ def build_glb(
     ]}}
     primitives = []
     for t, material, extra in index_sets:
-        a_idx = acc(b.add(np.ascontiguousarray(t, np.uint32).tobytes(), 34963), 5125, t.size, "SCALAR")
+        a_idx = acc(b.add(np.asarray(t, np.uint32), 34963), 5125, t.size, "SCALAR")
         primitives.append({
             "attributes": {"POSITION": a_pos, **attrs_extra, **extra, "_FEATURE_ID_0": a_f0, "_FEATURE_ID_1": a_f1},
             "indices": a_idx, "material": material, "mode": 4, "extensions": mesh_features,
@@ -211,7 +231,7 @@ def build_glb(
     required = (["KHR_mesh_quantization"] if normals else []) + (["EXT_texture_webp"] if textured else [])
     if required:
         extras["extensionsRequired"] = required
-    blob = b.blob()
+    bin_parts, bin_len = b.chunks()
     gltf = {
         "asset": {"version": "2.0", "generator": "yakuba.gis"},
         "extensionsUsed": ["EXT_mesh_features", "EXT_structural_metadata"] + (["KHR_mesh_quantization"] if normals else [])
@@ -234,17 +254,15 @@ def build_glb(
         "materials": materials,
         "accessors": accessors,
         "bufferViews": b.views,
-        "buffers": [{"byteLength": len(blob)}],
+        "buffers": [{"byteLength": bin_len}],
     }
     js = orjson.dumps(gltf)  # compact UTF-8, as glTF wants; ~10x the stdlib encoder
     js += b" " * ((-len(js)) % 4)
-    total = 12 + 8 + len(js) + 8 + len(blob)
-    return b"".join(
-        (
-            struct.pack("<4sII", b"glTF", 2, total),
-            struct.pack("<I4s", len(js), b"JSON"),
-            js,
-            struct.pack("<I4s", len(blob), b"BIN\0"),
-            blob,
-        )
-    )
+    total = 12 + 8 + len(js) + 8 + bin_len
+    return b"".join([
+        struct.pack("<4sII", b"glTF", 2, total),
+        struct.pack("<I4s", len(js), b"JSON"),
+        js,
+        struct.pack("<I4s", bin_len, b"BIN\0"),
+        *bin_parts,
+    ])
