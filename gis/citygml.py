@@ -110,6 +110,18 @@ class RawBuilding:
     parts: list["RawBuilding"] = field(default_factory=list)
     lazy: list[tuple[list, int]] = field(default_factory=list)  # text rings not yet parsed
     lod2_skipped: bool = False  # has LOD2 geometry that an LOD1 import did not read
+    # Where the record's coordinates are. ``local``: everything is in local metres already
+    # (materialize transformed it). ``lod1_source``: the LOD1 rings are still in source
+    # coordinates (only their z was needed so far; mesh.localize_lod1 moves them when used).
+    local: bool = False
+    lod1_source: bool = False
+    # An LOD1 solid the compiled reader parsed but has not cut into rings (undefer_lod1), and
+    # its z range, which is all a simple LOD1 building needs.
+    lod1_deferred: "SolidValues | None" = None
+    lod1_z: tuple[float, float] | None = None
+    # mesh._lod1_base's answer, kept with the rings it was computed from (footprint and mesh
+    # both ask for it).
+    lod1_base: tuple | None = field(default=None, repr=False)
 
     def lods(self) -> set[int]:
         s = set()
@@ -416,7 +428,7 @@ def iter_buildings(
     ``digest`` (a hashlib object, whole files only) is fed every byte of the file once the
     last building is yielded. ``z_only`` (with ``lod`` < 2): a building whose LOD1 solid is
     wanted only for its z range (mesh.lod1_z_only) may come with that range and its LOD1 values
-    already parsed, its rings cut later (``_lod1_z``, ``_lod1_source``, undefer_lod1).
+    already parsed, its rings cut later (``lod1_z``, ``lod1_source``, undefer_lod1).
     """
     if digest is not None and chunk is not None:
         raise ValueError("digest needs the whole file")
@@ -598,9 +610,9 @@ def _from_fast(t: tuple, is_part: bool) -> RawBuilding:
     if z is not None:
         # The compiled reader kept the LOD1 solid as parsed source values (its rings are
         # placeholders until undefer_lod1) and its z range, as materialize's z_only would.
-        rec._lod1_z = (z[0], z[1])  # type: ignore[attr-defined]
-        rec._lod1_defer = SolidValues(z[2], z[3])  # type: ignore[attr-defined]
-        rec._lod1_source = True  # type: ignore[attr-defined]
+        rec.lod1_z = (z[0], z[1])
+        rec.lod1_deferred = SolidValues(z[2], z[3])
+        rec.lod1_source = True
     return rec
 
 
@@ -868,7 +880,7 @@ def materialize(
 
     ``z_only(rec)``: true for records whose LOD1 rings are wanted only for their z (see
     mesh.lod1_z_only). Their LOD1 rings then stay in source coordinates, z being the same in
-    both frames; such a record is marked ``_lod1_source`` and mesh.localize_lod1 transforms
+    both frames; such a record is marked ``lod1_source`` and mesh.localize_lod1 transforms
     them if they are wanted after all. (The compiled reader does more for such buildings: it
     hands over their solid already parsed, see iter_buildings' ``z_only``; this covers the
     buildings the Python walk reads.)"""
@@ -918,7 +930,7 @@ def materialize(
             _drop_bad_rings(recs)
     if to_local is not None:
         for rec in recs:
-            rec._local = True  # type: ignore[attr-defined]
+            rec.local = True
 
 
 def _lod1_in_source(
@@ -935,13 +947,13 @@ def _lod1_in_source(
             if mask is None:
                 mask = np.zeros(len(slots), dtype=bool)
             mask[s + 1 : s + k] = True
-            r._lod1_source = True  # type: ignore[attr-defined]
+            r.lod1_source = True
         s += k
     return mask
 
 
 class SolidValues(NamedTuple):
-    """An LOD1 solid the compiled reader parsed (``_lod1_defer``): float64 x y z values, and per
+    """An LOD1 solid the compiled reader parsed (``lod1_deferred``): float64 x y z values, and per
     ring (one polygon each) its point count and its count without the closing point (int64)."""
 
     values: bytes
@@ -949,9 +961,9 @@ class SolidValues(NamedTuple):
 
 
 def undefer_lod1(rec: RawBuilding) -> None:
-    """Cut the LOD1 rings the compiled reader parsed (``_lod1_defer``) into arrays, one polygon
-    per ring, closing point dropped, still in source coordinates (``_lod1_source``)."""
-    d: SolidValues | None = getattr(rec, "_lod1_defer", None)
+    """Cut the LOD1 rings the compiled reader parsed (``lod1_deferred``) into arrays, one polygon
+    per ring, closing point dropped, still in source coordinates (``lod1_source``)."""
+    d = rec.lod1_deferred
     if d is None:
         return
     pts = np.frombuffer(d.values).reshape(-1, 3).copy()
@@ -959,7 +971,7 @@ def undefer_lod1(rec: RawBuilding) -> None:
     at = np.zeros(len(counts), dtype=np.int64)
     np.cumsum(counts[:-1, 0], out=at[1:])
     rec.lod1 = [[pts[a : a + k]] for a, k in zip(at.tolist(), counts[:, 1].tolist())]
-    rec._lod1_defer = rec._lod1_z = None  # type: ignore[attr-defined]
+    rec.lod1_deferred = rec.lod1_z = None
 
 
 def _split_xyz(vals, se, counts, recs, group, to_local, source=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

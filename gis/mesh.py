@@ -90,8 +90,8 @@ def _put_back(recs: list[RawBuilding], out: list[np.ndarray]) -> None:
 def _to_local(rec: RawBuilding, frame_for: Callable[[int | None], LocalFrame]) -> None:
     """Transform every ring of rec (and its parts) in one pyproj call; replaces in place."""
     undefer_lod1(rec)
-    if not getattr(rec, "_local", False):
-        rec._lod1_source = False  # type: ignore[attr-defined]  # its LOD1 goes with the rest below
+    if not rec.local:
+        rec.lod1_source = False  # its LOD1 goes with the rest below
     to_local_batch([rec], frame_for)
     localize_lod1(rec, frame_for)
 
@@ -106,17 +106,17 @@ def lod1_z_only(rec: RawBuilding, lod: int) -> bool:
 
 
 def localize_lod1(rec: RawBuilding, frame_for: Callable[[int | None], LocalFrame]) -> None:
-    """Transform the LOD1 rings materialize left in source coordinates (``_lod1_source``),
+    """Transform the LOD1 rings materialize left in source coordinates (``lod1_source``),
     for a building whose LOD1 x, y are wanted after all (process(): a footprint to repair, a
     LOD0 ring that was dropped...)."""
-    if not getattr(rec, "_lod1_source", False):
+    if not rec.lod1_source:
         return
     undefer_lod1(rec)
     rings = [x for poly in rec.lod1 for x in poly]
     if rings:
         out = iter(_transform_rings(rings, frame_for(rec.srs)))
         rec.lod1 = [[next(out) for _ in poly] for poly in rec.lod1]
-    rec._lod1_source = False  # type: ignore[attr-defined]
+    rec.lod1_source = False
 
 
 def _transform_rings(rings: list[np.ndarray], frame: LocalFrame) -> list[np.ndarray]:
@@ -133,7 +133,7 @@ def to_local_batch(recs: list[RawBuilding], frame_for: Callable[[int | None], Lo
     marks the records local so ``process`` does not transform them again."""
     groups: dict[int | None, list[RawBuilding]] = {}
     for rec in recs:
-        if not getattr(rec, "_local", False):
+        if not rec.local:
             groups.setdefault(rec.srs, []).append(rec)
     for srs, grp in groups.items():
         per = [[rec] + rec.parts for rec in grp]
@@ -148,7 +148,7 @@ def to_local_batch(recs: list[RawBuilding], frame_for: Callable[[int | None], Lo
                 _put_back(pieces, out[k : k + n])
                 k += n
         for rec in grp:
-            rec._local = True  # type: ignore[attr-defined]
+            rec.local = True
 
 
 def _poly2d(rings: PolygonRings) -> Polygon:
@@ -177,7 +177,7 @@ def _lod1_base(rec: RawBuilding) -> tuple[list[PolygonRings], float, float] | No
     """Bottom face(s) of the LOD1 solid and its z range (cheaper than unioning projections)."""
     if not rec.lod1:
         return None
-    cached = getattr(rec, "_lod1_base_cache", None)
+    cached = rec.lod1_base
     if cached is not None and cached[0] is rec.lod1:
         return cached[1]
     # Small rings: Python min/max over lists beats numpy's per-call overhead several times.
@@ -193,7 +193,7 @@ def _lod1_base(rec: RawBuilding) -> tuple[list[PolygonRings], float, float] | No
         hi = [float(np.max(z)) for z in zs]
     bottom = [p for p, z, l, h in zip(rec.lod1, zs, lo, hi) if (h - l) < 1e-3 and abs(z[0] - zmin) < 1e-3]
     out = (bottom or rec.lod1), zmin, zmax
-    rec._lod1_base_cache = (rec.lod1, out)  # type: ignore[attr-defined]
+    rec.lod1_base = (rec.lod1, out)
     return out
 
 
@@ -601,17 +601,17 @@ def lod1_batch(recs: list[RawBuilding], lod: int) -> Lod1Batch:
     for i, r in enumerate(recs):
         # Only records materialize() put in local metres; the common case: no parts, an
         # LOD1 solid, no LOD2 wanted, at most one hole-free LOD0 polygon, 3D rings.
-        if r.parts or not r.lod1 or (lod >= 2 and r.lod2) or not getattr(r, "_local", False):
+        if r.parts or not r.lod1 or (lod >= 2 and r.lod2) or not r.local:
             continue
         if r.lod0:
             if len(r.lod0) != 1 or len(r.lod0[0]) != 1:
                 continue
             fp = r.lod0[0][0]
-        elif getattr(r, "_lod1_source", False):
+        elif r.lod1_source:
             continue  # its LOD0 was dropped: the footprint is the solid's base, not in local x, y
         else:
             fp = None
-        zr = getattr(r, "_lod1_z", None)
+        zr = r.lod1_z
         if zr is not None:
             given.append((len(idx), zr))
         else:

@@ -185,7 +185,7 @@ def test_lod1_solids_left_in_source_coordinates_only_for_their_z(tmp_path: Path)
     materialize(full, lambda k, m: None, lambda s: frame.to_local)
     part = list(iter_buildings(p, lambda k, m: None, lazy=True))
     materialize(part, lambda k, m: None, lambda s: frame.to_local, lambda r: lod1_z_only(r, 1))
-    marked = [r.gml_id for r in part if getattr(r, "_lod1_source", False)]
+    marked = [r.gml_id for r in part if r.lod1_source]
     assert marked == ["simple", "bowtie", "dropped_lod0", "zero_area_lod0"]
     for a, b in zip(full, part):
         assert all(np.array_equal(x, y) for pa, pb in zip(a.lod0, b.lod0) for x, y in zip(pa, pb))
@@ -195,7 +195,7 @@ def test_lod1_solids_left_in_source_coordinates_only_for_their_z(tmp_path: Path)
                 if b.gml_id in marked:
                     assert 30 < y[0, 0] < 40 and 130 < y[0, 1] < 140  # still latitude, longitude
         localize_lod1(b, lambda s: frame)
-        assert not getattr(b, "_lod1_source", False)
+        assert not b.lod1_source
         assert all(np.array_equal(x, y) for pa, pb in zip(a.lod1, b.lod1) for x, y in zip(pa, pb))
     # The compiled reader does the same at parse time (iter_buildings' z_only): the solid comes
     # parsed, with its z range, for every simple building (the degenerate LOD0 ring is dropped
@@ -203,12 +203,12 @@ def test_lod1_solids_left_in_source_coordinates_only_for_their_z(tmp_path: Path)
     if citygml._fast_building is None:
         return
     parsed = list(iter_buildings(p, lambda k, m: None, lazy=True, lod=1, z_only=True))
-    assert [r.gml_id for r in parsed if isinstance(getattr(r, "_lod1_defer", None), citygml.SolidValues)] == marked
+    assert [r.gml_id for r in parsed if isinstance(r.lod1_deferred, citygml.SolidValues)] == marked
     materialize(parsed, lambda k, m: None, lambda s: frame.to_local, lambda r: lod1_z_only(r, 1))
     for a, b in zip(full, parsed):
         if b.gml_id in marked:
             z = np.concatenate([p[0][:, 2] for p in a.lod1])
-            assert b._lod1_z == (z.min(), z.max()) and b._lod1_source
+            assert b.lod1_z == (z.min(), z.max()) and b.lod1_source
         localize_lod1(b, lambda s: frame)
         assert all(np.array_equal(x, y) for pa, pb in zip(a.lod1, b.lod1) for x, y in zip(pa, pb))
         assert all(np.array_equal(x, y) for pa, pb in zip(a.lod0, b.lod0) for x, y in zip(pa, pb))
@@ -225,7 +225,7 @@ def test_solids_parsed_at_read_time_process_like_the_rest(tmp_path: Path) -> Non
     frame = LocalFrame(srs[p], zone, origin)
     usual = list(iter_buildings(p, lambda k, m: None))
     parsed = list(iter_buildings(p, lambda k, m: None, lazy=True, lod=1, z_only=True))
-    assert sum(isinstance(getattr(r, "_lod1_defer", None), citygml.SolidValues) for r in parsed) >= 3
+    assert sum(isinstance(r.lod1_deferred, citygml.SolidValues) for r in parsed) >= 3
     materialize(parsed, lambda k, m: None)
     for a, b in zip(usual, parsed):
         wa: list = []

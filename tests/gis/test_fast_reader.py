@@ -174,11 +174,11 @@ def test_z_only_solid_is_parsed_in_c_and_cut_later(body: str) -> None:
     usual path gives, and the rest of the record is the same."""
     rec, usual = _z_only_record(one(body))
     z = np.concatenate([p[0][:, 2] for p in usual.lod1])
-    assert rec._lod1_z == (z.min(), z.max()) and rec._lod1_source
+    assert rec.lod1_z == (z.min(), z.max()) and rec.lod1_source
     assert rec.lod1 and all(p == [Ellipsis] for p in rec.lod1) and rec.lazy and len(rec.lazy) == 1  # the LOD0 ring only
     assert rec.lods() == usual.lods()
     citygml.undefer_lod1(rec)
-    assert rec._lod1_z is None and len(rec.lod1) == len(usual.lod1)
+    assert rec.lod1_z is None and len(rec.lod1) == len(usual.lod1)
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(rec.lod1, usual.lod1))
     citygml.materialize([rec], lambda k, m: None)
     for k in ("gml_id", "line", "attrs", "codes", "lod0_kind", "srs", "lod2_skipped"):
