@@ -94,18 +94,17 @@ class BuildingTable:
         return {g: i for i, g in enumerate(self.gml_id)}
 
     def save(self, path: str | Path) -> None:
-        coords, ring_offsets = _pack_footprints(self.footprints)
-        import json
+        """Write buildings.npz with the import's own writer (table_parts.write_columns), as one part."""
+        from .table_parts import write_columns
 
-        np.savez_compressed(
-            path,
-            gml_id=np.array(self.gml_id, dtype=np.str_),
-            coords=coords,
-            ring_offsets=ring_offsets,
-            **{c: getattr(self, c) for c in FLOAT_COLUMNS + INT_COLUMNS},
+        coords, ring_offsets = _pack_footprints(self.footprints)
+        part = {
+            "gml_id": np.array(self.gml_id, dtype=np.str_), "coords": coords, "ring_offsets": ring_offsets,
+            **{c: np.asarray(getattr(self, c)) for c in FLOAT_COLUMNS + INT_COLUMNS},
             **{c: np.array(getattr(self, c), dtype=np.str_) for c in CODE_COLUMNS},
-            meta=np.array(json.dumps({"crs": self.crs, "origin": list(self.origin), "code_labels": self.code_labels})),
-        )
+        }
+        widths = {c: max((len(v) for v in part[c].tolist()), default=1) for c in ("gml_id", *CODE_COLUMNS)}
+        write_columns(Path(path), [part], len(self.gml_id), len(coords), widths, {}, self.crs, self.origin, self.code_labels)
 
     @classmethod
     def load(cls, path: str | Path) -> "BuildingTable":
