@@ -238,45 +238,51 @@ class VerticalGrid:
 
 
 def _fill_nearest(a: np.ndarray) -> np.ndarray:
-    """NaN cells (sea, where the model has no value) take their nearest valid neighbour's."""
+    """NaN cells (sea, where the model has no value) take their valid neighbours' mean, ring
+    by ring outwards (a few numpy passes over at most 256 x 256 cells; scipy.ndimage alone
+    took 0.25 s to import)."""
+    a = a.copy()
     bad = np.isnan(a)
-    if not bad.any() or bad.all():
-        return np.nan_to_num(a)
-    from scipy.ndimage import distance_transform_edt
-
-    _, (iy, ix) = distance_transform_edt(bad, return_indices=True)
-    return a[iy, ix]
-
-
-def geoid_at_origin(frame: LocalFrame, lo_xy: np.ndarray, hi_xy: np.ndarray) -> float | None:
-    """N at the frame's origin (at the nearest point with a value on a 1 km grid over the data
-    when the origin is at sea), or None where the model has no value anywhere (outside Japan)."""
-    ll = frame.to_lonlat(np.zeros((1, 2)))
-    n = float(geoid_height(ll[:, 0], ll[:, 1])[0])
-    if not math.isnan(n):
-        return n
-    gx, gy = np.meshgrid(np.arange(lo_xy[0], hi_xy[0] + VERTICAL_STEP, VERTICAL_STEP), np.arange(lo_xy[1], hi_xy[1] + VERTICAL_STEP, VERTICAL_STEP))
-    pts = np.column_stack((gx.ravel(), gy.ravel()))
-    ll = frame.to_lonlat(pts)
-    h = geoid_height(ll[:, 0], ll[:, 1])
-    ok = ~np.isnan(h)
-    if not ok.any():
-        return None
-    return float(h[ok][np.argmin(np.hypot(pts[ok, 0], pts[ok, 1]))])
+    if bad.all():
+        return np.zeros_like(a)
+    while bad.any():
+        v = np.where(bad, 0.0, a)
+        w = (~bad).astype(np.float64)
+        tot, cnt = np.zeros_like(a), np.zeros_like(a)
+        for dst, src in (((slice(1, None),), (slice(None, -1),)), ((slice(None, -1),), (slice(1, None),)),
+                         ((slice(None), slice(1, None)), (slice(None), slice(None, -1))),
+                         ((slice(None), slice(None, -1)), (slice(None), slice(1, None)))):
+            tot[dst] += v[src]  # each cell's neighbour above, below, left and right
+            cnt[dst] += w[src]
+        grow = bad & (cnt > 0)
+        a[grow] = tot[grow] / cnt[grow]
+        bad &= ~grow
+    return a
 
 
-def vertical_grid(frame: LocalFrame, lo_xy: np.ndarray, hi_xy: np.ndarray, transform: list[float], geoid: bool,
-                  step: float = VERTICAL_STEP) -> VerticalGrid:
-    """The correction over [lo, hi] (local metres) for a tileset placed by ``transform``: each grid
-    point's exact place on the globe (its geoid height added when ``geoid``) taken back into the
-    local frame; its z there is the offset."""
+def vertical_model(frame: LocalFrame, lo_xy: np.ndarray, hi_xy: np.ndarray, step: float = VERTICAL_STEP
+                   ) -> tuple[float | None, list[float], VerticalGrid]:
+    """How the tiles' heights meet the globe, for data over [lo, hi] (local metres):
+    (N at the origin or None outside the geoid model, the root transform, the z offsets).
+
+    The geoid height at the origin goes into the root transform; each grid point's exact place
+    on the globe (its geoid height added) taken back into the local frame gives its z offset:
+    the geoid's change from the origin and the globe's drop below the tangent plane. Where the
+    origin is at sea (no model value) the nearest grid point with one stands in."""
     step = max(step, float(max(hi_xy[0] - lo_xy[0], hi_xy[1] - lo_xy[1])) / 255)  # at most 256 x 256 points
     nx = max(int(math.ceil((hi_xy[0] - lo_xy[0]) / step)) + 1, 2)
     ny = max(int(math.ceil((hi_xy[1] - lo_xy[1]) / step)) + 1, 2)
     gx, gy = np.meshgrid(lo_xy[0] + step * np.arange(nx), lo_xy[1] + step * np.arange(ny))
-    ll = frame.to_lonlat(np.column_stack((gx.ravel(), gy.ravel())))
-    h = _fill_nearest(geoid_height(ll[:, 0], ll[:, 1]).reshape(ny, nx)).ravel() if geoid else np.zeros(len(ll))
-    e = _ecef(ll[:, 0], ll[:, 1], h)
+    pts = np.vstack((np.zeros((1, 2)), np.column_stack((gx.ravel(), gy.ravel()))))
+    ll = frame.to_lonlat(pts)
+    n = geoid_height(ll[:, 0], ll[:, 1])
+    n0: float | None = float(n[0])
+    if math.isnan(n0):
+        ok = ~np.isnan(n[1:])
+        n0 = float(n[1:][ok][np.argmin(np.hypot(pts[1:, 0], pts[1:, 1])[ok])]) if ok.any() else None
+    h = _fill_nearest(n[1:].reshape(ny, nx)).ravel() if n0 is not None else np.zeros(nx * ny)
+    transform = local_to_ecef_matrix(frame, n0 or 0.0)
+    e = _ecef(ll[1:, 0], ll[1:, 1], h)
     m = np.asarray(transform, np.float64).reshape(4, 4).T  # column-major -> row-major
     local = (np.linalg.inv(m) @ np.column_stack((e, np.ones(len(e)))).T).T
-    return VerticalGrid(float(lo_xy[0]), float(lo_xy[1]), step, local[:, 2].reshape(ny, nx))
+    return n0, transform, VerticalGrid(float(lo_xy[0]), float(lo_xy[1]), step, local[:, 2].reshape(ny, nx))

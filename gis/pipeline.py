@@ -57,7 +57,7 @@ from . import tiles as tiles_mod
 from .tile_sink import TILE_PROPS, TileOptions, cell_extent, tile_tasks, write_tile, write_tileset
 from .citygml import Chunk, LineCounter, RawBuilding, iter_buildings, materialize, plan_chunks, read_header
 from .codelists import UNKNOWN, CodelistResolver, merge_labels
-from .crs import GEOID_MODEL, LocalFrame, geoid_at_origin, local_to_ecef_matrix, origin_for, pick_plane_zone, vertical_grid
+from .crs import GEOID_MODEL, LocalFrame, origin_for, pick_plane_zone, vertical_model
 from .errors import Cancelled, CrsError, DatasetError, InputError, ParseError
 from .mesh import ROW_CODES, Mesh, Processed, attrs_of, lod1_batch, lod1_z_only, process
 from .textures import texture_index
@@ -622,11 +622,8 @@ def import_dataset(
             merge_labels(labels_en, r.labels_en, lambda k, m: None)
         # Heights: orthometric in the source, above the ellipsoid on the globe. The geoid at the
         # origin goes into the root transform; its change across the city and the globe's
-        # curvature go into each vertex (crs.vertical_grid).
-        xy_extent = cell_extent(results, origin, tile_size)
-        n_origin = geoid_at_origin(frame, *xy_extent)
-        transform = local_to_ecef_matrix(frame, n_origin or 0.0)
-        vgrid = vertical_grid(frame, *xy_extent, transform, geoid=n_origin is not None)
+        # curvature go into each vertex (crs.vertical_model).
+        n_origin, transform, vgrid = vertical_model(frame, *cell_extent(results, origin, tile_size))
         tile_args = (tiling, labels, vgrid, topts)
         tiles = pool.map(write_tile, tile_tasks(work, results, offsets, {}, *tile_args))
         summary = summarize_parts(parts, COVERAGE_KEYS)

@@ -97,3 +97,28 @@ def test_zone_origins_match_pyproj() -> None:
         params = {p.name: p.value for p in CRS.from_epsg(code).coordinate_operation.params}
         want = (params["Latitude of natural origin"], params["Longitude of natural origin"])
         assert ZONE_ORIGINS[code] == pytest.approx(want, abs=1e-12), code
+
+
+def test_vertical_model_bends_heights_onto_the_globe() -> None:
+    """A point 10 km from the origin at orthometric height 0 sits about 7.8 m below the tangent
+    plane (the globe's curvature), plus the geoid's change; at the origin the offset is 0 and
+    the geoid height goes into the root transform."""
+    frame = crs.LocalFrame(6697, 6674, crs.origin_for(35.68, 139.76, 6674))  # Tokyo, on land
+    n0, transform, grid = crs.vertical_model(frame, np.array([-10_000.0, -10_000.0]), np.array([10_000.0, 10_000.0]))
+    assert 35 < n0 < 40
+    assert abs(float(grid.at(np.array([0.0]), np.array([0.0]))[0])) < 0.05
+    edge = float(grid.at(np.array([10_000.0]), np.array([0.0]))[0])
+    ll = frame.to_lonlat(np.array([[10_000.0, 0.0]]))
+    dn = float(crs.geoid_height(ll[:, 0], ll[:, 1])[0]) - n0
+    assert abs(edge - (dn - 10_000.0**2 / (2 * 6_371_000))) < 0.2
+
+
+def test_vertical_model_with_the_origin_at_sea() -> None:
+    """Sagami Bay: no geoid value at the origin; the nearest grid point with one stands in, and
+    the sea cells of the grid are filled from their neighbours (no NaN reaches the tiles)."""
+    frame = crs.LocalFrame(6697, 6677, crs.origin_for(34.9, 139.5, 6677))
+    ll0 = frame.to_lonlat(np.zeros((1, 2)))
+    assert np.isnan(crs.geoid_height(ll0[:, 0], ll0[:, 1])[0])
+    n0, _, grid = crs.vertical_model(frame, np.array([-30_000.0, -30_000.0]), np.array([30_000.0, 30_000.0]))
+    assert n0 is not None and 30 < n0 < 45
+    assert np.isfinite(grid.values).all()
