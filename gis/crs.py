@@ -237,15 +237,19 @@ class VerticalGrid:
                 + v[iy1, ix] * (1 - tx) * ty + v[iy1, ix1] * tx * ty)
 
 
-def _fill_nearest(a: np.ndarray) -> np.ndarray:
-    """NaN cells (sea, where the model has no value) take their valid neighbours' mean, ring
-    by ring outwards (a few numpy passes over at most 256 x 256 cells; scipy.ndimage alone
-    took 0.25 s to import)."""
+def _fill_nearest(a: np.ndarray, passes: int = 4) -> np.ndarray:
+    """NaN cells (sea, where the model has no value) take their valid neighbours' mean, ring by
+    ring outwards, for a few rings: only cells next to land are ever read (a vertex is on land),
+    the open sea beyond takes the mean of the land values. (scipy.ndimage's distance transform
+    alone took 0.25 s to import.)"""
     a = a.copy()
     bad = np.isnan(a)
     if bad.all():
         return np.zeros_like(a)
-    while bad.any():
+    far = float(np.nanmean(a))
+    for _ in range(passes):
+        if not bad.any():
+            break
         v = np.where(bad, 0.0, a)
         w = (~bad).astype(np.float64)
         tot, cnt = np.zeros_like(a), np.zeros_like(a)
@@ -257,6 +261,7 @@ def _fill_nearest(a: np.ndarray) -> np.ndarray:
         grow = bad & (cnt > 0)
         a[grow] = tot[grow] / cnt[grow]
         bad &= ~grow
+    a[bad] = far
     return a
 
 
@@ -269,7 +274,9 @@ def vertical_model(frame: LocalFrame, lo_xy: np.ndarray, hi_xy: np.ndarray, step
     on the globe (its geoid height added) taken back into the local frame gives its z offset:
     the geoid's change from the origin and the globe's drop below the tangent plane. Where the
     origin is at sea (no model value) the nearest grid point with one stands in."""
-    step = max(step, float(max(hi_xy[0] - lo_xy[0], hi_xy[1] - lo_xy[1])) / 255)  # at most 256 x 256 points
+    # At most 128 x 128 points: a city is 1 km apart (the curvature off by < 2 cm between
+    # points); all of Japan in one dataset 8 km apart (off by < 1.3 m).
+    step = max(step, float(max(hi_xy[0] - lo_xy[0], hi_xy[1] - lo_xy[1])) / 127)
     nx = max(int(math.ceil((hi_xy[0] - lo_xy[0]) / step)) + 1, 2)
     ny = max(int(math.ceil((hi_xy[1] - lo_xy[1]) / step)) + 1, 2)
     gx, gy = np.meshgrid(lo_xy[0] + step * np.arange(nx), lo_xy[1] + step * np.arange(ny))
