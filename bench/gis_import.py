@@ -71,7 +71,7 @@ def _rates(n: int, nbytes: int, seconds: float) -> dict:
 
 def child_import(files: list[str], lod: int, workers: int, bare: bool = False) -> dict:
     from yakuba.gis.pipeline import import_dataset, pool_start_method
-    from yakuba.gis.tile_sink import TileOptions
+    from yakuba.gis.sink.tile_writer import TileOptions
 
     # What `yakuba import` does: with no other thread in the process its pool forks (a sampling
     # thread here would make it start a fork server, ~0.5 s the CLI never pays). Forked workers

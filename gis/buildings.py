@@ -95,7 +95,7 @@ class BuildingTable:
 
     def save(self, path: str | Path) -> None:
         """Write buildings.npz with the import's own writer (table_parts.write_columns), as one part."""
-        from .table_parts import write_columns
+        from .sink.table_parts import write_columns
 
         coords, ring_offsets = _pack_footprints(self.footprints)
         part = {

@@ -58,7 +58,7 @@ def _progress_bar(total: int, enabled: bool):  # -> (callback, close)
 
 def cmd_import(args: argparse.Namespace) -> int:
     from .pipeline import Feedback, import_dataset
-    from .tile_sink import TileOptions
+    from .sink.tile_writer import TileOptions
 
     total = 0
     for p in args.paths:

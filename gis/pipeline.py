@@ -52,16 +52,16 @@ from typing import Any, Callable
 import numpy as np
 import orjson
 
-from . import packed
-from . import tiles as tiles_mod
-from .tile_sink import TILE_PROPS, TileOptions, cell_extent, tile_tasks, write_tile, write_tileset
-from .citygml import Chunk, LineCounter, RawBuilding, iter_buildings, materialize, plan_chunks, read_header
-from .codelists import UNKNOWN, CodelistResolver, merge_labels
+from .sink import packed
+from .sink import tiles as tiles_mod
+from .sink.tile_writer import TILE_PROPS, TileOptions, cell_extent, tile_tasks, write_tile, write_tileset
+from .source.citygml import Chunk, LineCounter, RawBuilding, iter_buildings, materialize, plan_chunks, read_header
+from .source.codelists import UNKNOWN, CodelistResolver, merge_labels
 from .crs import GEOID_MODEL, LocalFrame, origin_for, pick_plane_zone, vertical_model
 from .errors import Cancelled, CrsError, DatasetError, InputError, ParseError
-from .mesh import ROW_CODES, Mesh, Processed, attrs_of, lod1_batch, lod1_z_only, process
-from .textures import texture_index
-from .table_parts import PartFiles, PartRef, TablePart, attr_lines, copy_attrs, rename_duplicates, summarize_parts, write_table
+from .transform.mesh import ROW_CODES, Mesh, Processed, attrs_of, lod1_batch, lod1_z_only, process
+from .source.appearance import texture_index
+from .sink.table_parts import PartFiles, PartRef, TablePart, attr_lines, copy_attrs, rename_duplicates, summarize_parts, write_table
 from shapely.errors import GEOSException
 
 log = logging.getLogger("yakuba.gis.pipeline")
@@ -326,7 +326,7 @@ class _Spill:
             local = np.array(locs, dtype=np.int64)
             ids = np.repeat(local, counts)
             props = {f"p_{c}": v[local - lo] for c, v in cols.items()}
-            # Our own temporary file, read back only by this import's processes (gis.packed:
+            # Our own temporary file, read back only by this import's processes (gis.sink.packed:
             # pickle spent ~10 us reducing each array; npz ~15 us per building on zip headers).
             arrays = {"pos": pos, "idx": idx, "ids": ids, "p_id": local, **props}
             if any(m.tex is not None for m in meshes):  # textured LOD2: (s, t) and image per vertex

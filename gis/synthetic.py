@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from .codelists import DEFAULT_FILES
+from .source.codelists import DEFAULT_FILES
 from .crs import LocalFrame, origin_for, pick_plane_zone
 
 DEFAULT_CENTER = (34.5907, 135.4994)  # 大阪市住吉区, next to the shipped real sample

@@ -8,14 +8,18 @@ against the source file's heights plus the GSI geoid. Screenshots: artifacts/scr
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import http.server
 import json
 import math
+import os
 import shutil
+import signal
 import subprocess
+import sys
 import threading
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +36,7 @@ REPO = HERE.parents[1]
 SAMPLE = REPO / "assets" / "samples" / "plateau" / "udx" / "bldg" / "51357309_bldg_6697_op.gml"
 TEXTURED = REPO / "assets" / "samples" / "plateau" / "udx" / "bldg" / "52397519_bldg_6697_op.gml"  # LOD2, 3 facade JPEGs
 SHOTS = REPO / "artifacts" / "screenshots"
+YAKUBA = Path(sys.executable).parent / "yakuba"
 NS = {"gml": "http://www.opengis.net/gml", "bldg": "http://www.opengis.net/citygml/building/2.0"}
 
 pytestmark = pytest.mark.timeout(300)
@@ -72,33 +77,24 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-class _Yakuba(threading.Thread):
-    """The yakuba app (datasets, tiles) on its own loop and port: the tiles' origin."""
-
-    def __init__(self, data: Path, cors: str) -> None:
-        super().__init__(daemon=True)
-        self.data, self.cors, self.port = data, cors, free_port()
-        self.ready = threading.Event()
-        self.loop = asyncio.new_event_loop()
-
-    def run(self) -> None:
-        from aiohttp import web
-
-        from yakuba.server.app import create_app
-        from yakuba.server.settings import Settings
-
-        asyncio.set_event_loop(self.loop)
-        app = create_app(Settings.load(data_dir=self.data, cors_origins=self.cors, argon2_profile="test"))
-        self.runner = web.AppRunner(app)
-        self.loop.run_until_complete(self.runner.setup())
-        self.loop.run_until_complete(web.TCPSite(self.runner, "127.0.0.1", self.port).start())
-        self.ready.set()
-        self.loop.run_forever()
-
-    def stop(self) -> None:
-        fut = asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop)
-        fut.result(20)
-        self.loop.call_soon_threadsafe(self.loop.stop)
+def _serve(data: Path, cors: str, port: int) -> subprocess.Popen:
+    """`yakuba serve` on its own port: the tiles' origin, as a city would run it."""
+    env = {**os.environ, "YAKUBA_CORS_ORIGINS": cors}
+    log = open(data / "serve.log", "wb")
+    proc = subprocess.Popen([str(YAKUBA), "serve", "--port", str(port), "--data", str(data)], cwd=REPO, env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"yakuba serve exited with {proc.returncode}; see {log.name}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("yakuba serve did not become healthy")
 
 
 @pytest.fixture(scope="module")
@@ -114,9 +110,8 @@ def viewer(tmp_path_factory: pytest.TempPathFactory):
     handler = functools.partial(_Quiet, directory=str(HERE))
     static = http.server.ThreadingHTTPServer(("127.0.0.1", page_port), handler)
     threading.Thread(target=static.serve_forever, daemon=True).start()
-    yak = _Yakuba(data, page_origin)
-    yak.start()
-    assert yak.ready.wait(30)
+    yak_port = free_port()
+    yak = _serve(data, page_origin, yak_port)
     meta = json.loads((r.path / "dataset.json").read_text())
     try:
         with sync_playwright() as p:
@@ -126,12 +121,16 @@ def viewer(tmp_path_factory: pytest.TempPathFactory):
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"{page_origin}/viewer.html")
             page.wait_for_function("window.yakubaReady === true", timeout=60000)
-            yield {"page": page, "meta": meta, "tiles": f"http://127.0.0.1:{yak.port}/datasets/osaka/tileset.json", "errors": errors,
-                   "textured": (f"http://127.0.0.1:{yak.port}/datasets/yokosuka/tileset.json", json.loads((tex.path / "dataset.json").read_text()))}
+            yield {"page": page, "meta": meta, "tiles": f"http://127.0.0.1:{yak_port}/datasets/osaka/tileset.json", "errors": errors,
+                   "textured": (f"http://127.0.0.1:{yak_port}/datasets/yokosuka/tileset.json", json.loads((tex.path / "dataset.json").read_text()))}
             browser.close()
     finally:
         static.shutdown()
-        yak.stop()
+        yak.send_signal(signal.SIGTERM)
+        try:
+            yak.wait(15)
+        except subprocess.TimeoutExpired:
+            yak.kill()
 
 
 def test_cesium_picks_styles_and_places_buildings(viewer: dict) -> None:

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 
 from yakuba.gis.buildings import BuildingTable
-from yakuba.gis import citygml
-from yakuba.gis.citygml import iter_buildings, materialize
+from yakuba.gis.source import citygml
+from yakuba.gis.source.citygml import iter_buildings, materialize
 from yakuba.gis.crs import LocalFrame
-from yakuba.gis.mesh import lod1_batch, process
+from yakuba.gis.transform.mesh import lod1_batch, process
 from yakuba.gis.pipeline import Feedback, choose_frame, import_dataset
-from yakuba.gis.table_parts import PartFiles, PartRef, TablePart, attr_lines, copy_attrs, rename_duplicates, summarize_parts, write_table
+from yakuba.gis.sink.table_parts import PartFiles, PartRef, TablePart, attr_lines, copy_attrs, rename_duplicates, summarize_parts, write_table
 
 from .conftest import SAMPLES
 from .test_citygml import building, doc, footprint, ring
@@ -176,7 +176,7 @@ def _odd_lod1_file(tmp_path: Path) -> Path:
 def test_lod1_solids_left_in_source_coordinates_only_for_their_z(tmp_path: Path) -> None:
     """materialize(z_only=...) leaves the LOD1 rings of simple buildings in source coordinates
     (marked), transforms everything else; localize_lod1 then gives what a full transform gives."""
-    from yakuba.gis.mesh import localize_lod1, lod1_z_only
+    from yakuba.gis.transform.mesh import localize_lod1, lod1_z_only
 
     p = _odd_lod1_file(tmp_path)
     zone, origin, srs = choose_frame([p])

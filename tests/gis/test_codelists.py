@@ -3,7 +3,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from yakuba.gis.codelists import UNKNOWN, CodelistResolver, merge_labels
+from yakuba.gis.source.codelists import UNKNOWN, CodelistResolver, merge_labels
 
 from .conftest import SAMPLES
 

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from yakuba.gis import citygml
-from yakuba.gis.citygml import _building_py, _from_fast, _ln
+from yakuba.gis.source import citygml
+from yakuba.gis.source.citygml import _building_py, _from_fast, _ln
 
 from .conftest import SAMPLES
 from .test_batch_path import SHARED, parse, solid

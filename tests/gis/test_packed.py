@@ -1,11 +1,11 @@
-"""gis.packed: the import's temporary container for dicts of arrays."""
+"""gis.sink.packed: the import's temporary container for dicts of arrays."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from yakuba.gis.packed import pack, unpack
+from yakuba.gis.sink.packed import pack, unpack
 
 
 def test_round_trip_keeps_names_dtypes_shapes_and_values() -> None:
@@ -44,7 +44,7 @@ def test_object_arrays_and_foreign_bytes_are_refused() -> None:
 
 
 def test_read_at_returns_the_range_and_refuses_a_short_read(tmp_path) -> None:
-    from yakuba.gis.packed import read_at
+    from yakuba.gis.sink.packed import read_at
 
     p = tmp_path / "blobs"
     a, b = pack({"x": np.arange(3)}), pack({"y": np.array(["z"])})

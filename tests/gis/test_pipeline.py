@@ -74,7 +74,7 @@ def test_tiles_follow_the_budget(tmp_path: Path) -> None:
 
 
 def test_group_cells_quadtree() -> None:
-    from yakuba.gis.tiles import group_cells
+    from yakuba.gis.sink.tiles import group_cells
 
     cells = {(0, 0): (10, 100), (1, 0): (10, 100), (3, 3): (10, 100), (-1, 0): (5, 50), (9, 9): (1, 10)}
     assert group_cells(cells, max_level=2, max_buildings=100, max_vertices=1000) == {
@@ -154,7 +154,7 @@ def test_split_file_imports_like_one_task(tmp_path: Path, monkeypatch: pytest.Mo
 def test_string_property_bytes_and_offsets(col: list) -> None:
     """A tile's string property: the UTF-8 of each value back to back, and n + 1 offsets
     (ASCII columns take one join; anything else is encoded value by value)."""
-    from yakuba.gis.glb import _utf8_column
+    from yakuba.gis.sink.glb import _utf8_column
 
     values, offs = _utf8_column(col)
     enc = [str(v).encode("utf-8") for v in col]

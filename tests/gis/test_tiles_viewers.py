@@ -17,7 +17,7 @@ from pyproj import Transformer
 
 from yakuba.gis.crs import geoid_height
 from yakuba.gis.pipeline import import_dataset
-from yakuba.gis.tile_sink import TileOptions
+from yakuba.gis.sink.tile_writer import TileOptions
 
 from .conftest import SAMPLES, accessor, fine_tiles, read_glb, walk_tiles
 

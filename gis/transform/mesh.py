@@ -18,9 +18,9 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.validation import make_valid
 
-from .citygml import PolygonRings, RawBuilding, Surface, undefer_lod1
-from .crs import LocalFrame
-from .textures import TextureIndex, ring_uv
+from ..source.citygml import PolygonRings, RawBuilding, Surface, undefer_lod1
+from ..crs import LocalFrame
+from ..source.appearance import TextureIndex, ring_uv
 
 Warn = Callable[[str, str], None]
 NO_HEIGHT_SLAB = 0.5  # metres: a building with no height is drawn as a thin slab, height stays NaN

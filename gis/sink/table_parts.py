@@ -1,6 +1,6 @@
 """Per-worker parts of the building table, merged by the parent without holding the table.
 
-A worker collects a task's rows as columns (``TablePart``) and appends them, as one blob (gis.packed), to
+A worker collects a task's rows as columns (``TablePart``) and appends them, as one blob (gis.sink.packed), to
 its process's rows file, and the task's attribute lines to its attributes file (``PartFiles``:
 every task of a process shares the two files, as creating a file costs ~0.5 ms on some disks);
 a closed part is a ``PartRef``, the byte ranges of both. The parent reads the parts one at a
@@ -26,7 +26,7 @@ import orjson
 from shapely.geometry import Polygon
 
 from . import packed
-from .buildings import CODE_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS
+from ..buildings import CODE_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS
 
 COLUMNS = FLOAT_COLUMNS + INT_COLUMNS + CODE_COLUMNS
 _JSON_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY
@@ -121,7 +121,7 @@ class TablePart:
             **{c: cols[c] for c in FLOAT_COLUMNS + INT_COLUMNS},
             **{c: np.array(self.cols[c], dtype=np.str_) for c in CODE_COLUMNS},
         }
-        # Read back only by this import's parent, each part several times: gis.packed reads
+        # Read back only by this import's parent, each part several times: gis.sink.packed reads
         # it as views of one blob, where npz opened a zip and parsed a header per column.
         fs = self.files
         at = fs.rows.tell()

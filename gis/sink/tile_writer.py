@@ -14,11 +14,11 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..crs import VerticalGrid
 from . import lod_tree, packed
 from . import tiles as tiles_mod
-from .crs import VerticalGrid
+from .atlas import atlas_uv, build_atlas
 from .glb import build_glb
-from .textures import atlas_uv, build_atlas
 
 TILE_PROPS = ("gml_id", "height", "storeys_above", "year", "structure_code", "fireproof_code", "usage_code")
 

@@ -23,11 +23,11 @@ import numpy as np
 import orjson
 from lxml import etree
 
-from .crs import DEFAULT_SRS, parse_srs_name
-from .errors import ParseError
+from ..crs import DEFAULT_SRS, parse_srs_name
+from ..errors import ParseError
 
 try:  # the compiled common case of _building (setup.py builds it; optional)
-    from . import _gmlfast
+    from .. import _gmlfast
 except ImportError:  # no compiler at install time, or lxml now runs another libxml2
     _gmlfast = None
 
