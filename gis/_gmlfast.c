@@ -773,36 +773,11 @@ end:
     return out;
 }
 
-/* count_newlines(buffer) -> int: the b"\n" bytes of a bytes-like object (an mmap of a file
- * included, so the file is not copied), eight bytes at a time with the GIL released: the chunk
- * planner counts the lines before each cut of a large file before any worker can start. */
-static PyObject *py_count_newlines(PyObject *self, PyObject *arg) {
-    Py_buffer v;
-    if (PyObject_GetBuffer(arg, &v, PyBUF_SIMPLE) < 0) return NULL;
-    const unsigned char *p = v.buf, *end = p + v.len;
-    Py_ssize_t n = 0;
-    Py_BEGIN_ALLOW_THREADS
-    const uint64_t lo7 = 0x7f7f7f7f7f7f7f7fULL, nl = 0x0a0a0a0a0a0a0a0aULL;
-    for (; end - p >= 8; p += 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        w ^= nl; /* a newline byte is now 0 */
-        /* high bit set exactly in the zero bytes (no borrow between bytes, unlike x - 0x01..) */
-        uint64_t t = ~(((w & lo7) + lo7) | w | lo7);
-        n += __builtin_popcountll(t);
-    }
-    for (; p < end; p++) n += *p == '\n';
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&v);
-    return PyLong_FromSsize_t(n);
-}
-
 static PyMethodDef methods[] = {
     {"building", (PyCFunction)(void (*)(void))py_building, METH_FASTCALL,
      "building(element, lod, z_only=False) -> tuple | None: citygml._building's common case, or None for Python to read it."},
     {"parse_rings", py_parse_rings, METH_O,
      "parse_rings(lazy) -> (values bytes, spans bytes) | None: citygml._parse_values for plain 3D texts."},
-    {"count_newlines", py_count_newlines, METH_O, "count_newlines(buffer) -> int: how many b'\\n' it holds."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -12,7 +12,6 @@ coordinates: rings stay in the source CRS's axis order; see crs.py and mesh.py.
 
 from __future__ import annotations
 
-import mmap
 import os
 import re
 from dataclasses import dataclass, field
@@ -289,49 +288,25 @@ def plan_chunks(path: Path, n: int, count_lines: bool = True) -> list[Chunk] | N
     return out
 
 
-_COUNT_WINDOW = 16 << 20  # bytes of the file mapped at a time
+_COUNT_BUFFER = 4 << 20  # bytes read at a time: the counter's memory does not grow with the file
 
 
 def _lines_before(f: BinaryIO, bounds: list[int], pos: int = 0, nl: int = 0) -> list[int]:
     """Newlines in f before each of the ascending offsets ``bounds``, given ``nl`` newlines
-    before ``pos`` (where counting starts). The compiled counter reads the file through a memory
-    map (no copy), one window at a time: mapped file pages count in the process's RSS, which
-    must not grow with the file. numpy's compare over 4 MB reads otherwise (no compiled reader,
-    or a file system that cannot map files)."""
-    if _gmlfast is not None:
-        try:
-            return _lines_before_mapped(f, bounds, pos, nl)
-        except (OSError, ValueError):
-            pass
+    before ``pos`` (where counting starts): one buffer refilled by readinto, counted by
+    bytearray.count within it (no copy). As fast as the compiled mmap counter it replaced
+    (47-58 ms against 52-76 ms for 87 MB)."""
     out: list[int] = []
     f.seek(pos)
-    buf = bytearray(1 << 22)
+    buf = bytearray(_COUNT_BUFFER)
+    view = memoryview(buf)
     for b in bounds:
         while pos < b:
-            k = f.readinto(memoryview(buf)[: min(len(buf), b - pos)])
+            k = f.readinto(view[: min(len(buf), b - pos)])
             if not k:
                 break
-            nl += int(np.count_nonzero(np.frombuffer(buf, np.uint8, k) == 10))
+            nl += buf.count(b"\n", 0, k)
             pos += k
-        out.append(nl)
-    return out
-
-
-def _lines_before_mapped(f: BinaryIO, bounds: list[int], pos: int = 0, nl: int = 0) -> list[int]:
-    out: list[int] = []
-    size = os.fstat(f.fileno()).st_size
-    for b in bounds:
-        b = min(b, size)
-        while pos < b:
-            base = pos - pos % mmap.ALLOCATIONGRANULARITY
-            length = min(b - base, pos - base + _COUNT_WINDOW)
-            with mmap.mmap(f.fileno(), length, access=mmap.ACCESS_READ, offset=base) as mm:
-                view = memoryview(mm)
-                try:
-                    nl += _gmlfast.count_newlines(view[pos - base :])
-                finally:
-                    view.release()
-            pos = base + length
         out.append(nl)
     return out
 

@@ -208,10 +208,9 @@ def test_chunks_parse_like_the_whole_file(tmp_path: Path) -> None:
     assert plan_chunks(tiny, 4) is None
 
 
-def test_lines_before_cuts_compiled_and_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The line count before each cut, from the compiled counter over a memory map and from
-    numpy's compare, is the count of b"\\n" in the bytes before it (cuts past the end included)."""
-    import mmap
+def test_lines_before_cuts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The line count before each cut is the count of b"\\n" in the bytes before it (cuts past
+    the end included), whatever the buffer size."""
     import random
 
     from yakuba.gis.source import citygml
@@ -223,22 +222,9 @@ def test_lines_before_cuts_compiled_and_python(tmp_path: Path, monkeypatch: pyte
     bounds = [0, 1, 7, 8, 9, 4095, 123_457, 299_999, 300_001, 400_000]
     want = [data[:b].count(b"\n") for b in bounds]
     with open(p, "rb") as f:
-        if citygml._gmlfast is not None:
-            assert citygml._lines_before(f, bounds) == want
-            assert citygml._lines_before(f, bounds[5:], bounds[4], want[4]) == want[5:]
-            # Mapped a window at a time (windows smaller than the gaps between cuts, and not
-            # multiples of the page size, down to 7 bytes).
-            monkeypatch.setattr(citygml, "_COUNT_WINDOW", 3 * mmap.ALLOCATIONGRANULARITY + 5)
-            assert citygml._lines_before(f, bounds) == want
-            monkeypatch.setattr(citygml, "_COUNT_WINDOW", 7)
-            assert citygml._lines_before(f, bounds) == want
-            # A file system that cannot map files: the read path, same counts.
-            def no_map(*a: object, **k: object) -> None:
-                raise OSError("mmap not supported")
-
-            monkeypatch.setattr(citygml.mmap, "mmap", no_map)
-            assert citygml._lines_before(f, bounds) == want
-        monkeypatch.setattr(citygml, "_gmlfast", None)
+        assert citygml._lines_before(f, bounds) == want
+        # A buffer smaller than the gaps between cuts, down to 7 bytes: the same counts.
+        monkeypatch.setattr(citygml, "_COUNT_BUFFER", 7)
         assert citygml._lines_before(f, bounds) == want
         # Resumed from a known count part way (LineCounter): the same totals.
         assert citygml._lines_before(f, bounds[5:], bounds[4], want[4]) == want[5:]
