@@ -15,7 +15,8 @@ setup(
     ext_modules=[
         Extension(
             "yakuba.gis._gmlfast",
-            ["gis/_gmlfast.c"],
+            ["gis/_gmlfast.c", "gis/_numparse.cpp"],
+            language="c++",  # links libstdc++ for std::from_chars (gis/_numparse.cpp)
             include_dirs=include_dirs,
             extra_compile_args=["-O2", "-Wno-unused-function"],
             optional=True,

@@ -621,78 +621,11 @@ static const char *scan_number(const char *p, const char *end) {
     return q;
 }
 
-/* A token scan_number accepted, as sign, digits' integer and power of ten; 0 if it has more
- * than 19 significant digits (more than a uint64_t holds) or an exponent past 400. */
-static int decimal_token(const char *p, const char *end, uint64_t *m_out, int *e_out, int *neg_out) {
-    uint64_t m = 0;
-    int neg = 0, frac = 0, nd = 0, e = 0, eneg = 0, in_frac = 0;
-    if (*p == '+' || *p == '-') neg = *p++ == '-';
-    for (; p < end; p++) {
-        if (*p == '.' && !in_frac) {
-            in_frac = 1;
-            continue;
-        }
-        if (*p < '0' || *p > '9') break;
-        if (m || *p != '0') nd++;
-        if (nd > 19) return 0;
-        m = m * 10 + (uint64_t)(*p - '0');
-        frac += in_frac;
-    }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        p++;
-        if (*p == '+' || *p == '-') eneg = *p++ == '-';
-        for (; p < end; p++) {
-            e = e * 10 + (*p - '0');
-            if (e > 400) return 0;
-        }
-    }
-    *m_out = m, *e_out = (eneg ? -e : e) - frac, *neg_out = neg;
-    return 1;
-}
+/* A token scan_number accepted, rounded exactly as float() does (std::from_chars in
+ * _numparse.cpp: libstdc++'s fast_float), or 0 when it stops short of the token's end. */
+int yk_parse_double(const char *p, const char *end, double *out);
 
-static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                               1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
-#if LDBL_MANT_DIG >= 64
-static const long double POW10L[] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
-                                     1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
-                                     1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
-#endif
-
-/* A token scan_number accepted, rounded exactly as float() does, or 0 for PyOS_string_to_double
- * (Python's exact dtoa, ~20x the cost).
- * - Clinger's fast path: at most 2^53 as the digits' integer and a power of ten up to 22 are
- *   exact doubles, and one multiplication or division rounds once.
- * - Real PLATEAU latitudes and longitudes have 17 digits, past that. Up to 19 digits (below
- *   2^64) and a power of ten up to 27 are exact in a long double of at least 64 mantissa bits
- *   (5^27 < 2^64), so one long-double operation gives the value within half a long-double ulp.
- *   Rounding that to double is float()'s rounding unless it lies within that error of a
- *   midpoint between two doubles: those few return 0. */
-static int fast_number(const char *p, const char *end, double *out) {
-    uint64_t m;
-    int e, neg;
-    if (!decimal_token(p, end, &m, &e, &neg)) return 0;
-    if (m <= ((uint64_t)1 << 53) && (m == 0 || (e >= -22 && e <= 22))) {
-        double x = (double)m;
-        if (m != 0) x = e >= 0 ? x * POW10[e] : x / POW10[-e];
-        *out = neg ? -x : x;
-        return 1;
-    }
-#if LDBL_MANT_DIG >= 64
-    if (e > 27 || e < -27) return 0;
-    long double q = (long double)m;
-    q = e >= 0 ? q * POW10L[e] : q / POW10L[-e];
-    double d = (double)q;
-    long double r = q - (long double)d; /* exact: at most the 11 bits double drops */
-    long double half = ((long double)nextafter(d, r >= 0 ? INFINITY : -INFINITY) - (long double)d) / 2;
-    long double err = ldexpl(q, -(LDBL_MANT_DIG - 1)); /* >= one long-double ulp of q */
-    if (fabsl(fabsl(r) - fabsl(half)) <= err) return 0;
-    *out = neg ? -d : d;
-    return 1;
-#else
-    return 0;
-#endif
-}
+static int fast_number(const char *p, const char *end, double *out) { return yk_parse_double(p, end, out); }
 
 /* The number at *pp (no leading space), rounded as float() does; *pp moves past it. BAIL for a
  * token parse_rings declines (not a plain number, or the ring mark), -1 on an error. */

@@ -304,8 +304,8 @@ def test_parse_rings_rounds_as_float(token: str) -> None:
     assert v == float(token) and np.signbit(v) == np.signbit(float(token))
 
 
-# Real PLATEAU latitudes and longitudes have 17 significant digits: past Clinger's fast path,
-# they take the long-double path (ext_number), which must round exactly as float() does too.
+# Real PLATEAU latitudes and longitudes have 17 significant digits: std::from_chars must round
+# them exactly as float() does too.
 _digits = st.integers(min_value=10**14, max_value=10**19 - 1)
 
 
