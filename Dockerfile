@@ -14,10 +14,11 @@ COPY server/ server/
 COPY world/ world/
 COPY gis/ gis/
 COPY assets/ assets/
-# gcc only for the build: it compiles gis/_gmlfast.c (the fast CityGML reader), then goes.
-RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+# gcc and g++ only for the build: they compile gis/_gmlfast.c and gis/_numparse.cpp (the fast
+# CityGML reader), then go; libstdc++ stays (the runtime the reader links).
+RUN apt-get update && apt-get install -y --no-install-recommends gcc g++ libc6-dev \
     && pip install --no-cache-dir . \
-    && apt-get purge -y gcc libc6-dev && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
+    && apt-get purge -y gcc g++ libc6-dev && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 COPY --from=web /src/clients/web/dist/ /app/clients/web/dist/
 ENV YAKUBA_WEB_ROOT=/app/clients/web/dist
 EXPOSE 8080
