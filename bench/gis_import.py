@@ -70,13 +70,13 @@ def _rates(n: int, nbytes: int, seconds: float) -> dict:
 
 
 def child_import(files: list[str], lod: int, workers: int, bare: bool = False) -> dict:
-    from yakuba.gis.pipeline import import_dataset, pool_start_method
+    from yakuba.gis.pipeline import can_fork, import_dataset
     from yakuba.gis.sink.tile_writer import TileOptions
 
     # What `yakuba import` does: with no other thread in the process its pool forks (a sampling
     # thread here would make it start a fork server, ~0.5 s the CLI never pays). Forked workers
     # are this process's children, so RUSAGE_CHILDREN holds their peak once the pool is shut.
-    start = pool_start_method()
+    start = "fork" if can_fork() else "in process"
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
         opts = TileOptions(normals=False, hierarchy=False, textures=False) if bare else TileOptions()

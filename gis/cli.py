@@ -48,9 +48,9 @@ def _progress_bar(total: int, enabled: bool):  # -> (callback, close)
         from tqdm import tqdm
     except ImportError:  # tqdm is a dependency; keep working without a bar anyway
         return None, lambda: None
-    # No monitor thread: with a second thread alive the pipeline cannot fork its workers and
-    # starts a forkserver instead (~0.3 s, most of a small import's wall time). Our updates come
-    # from the pool as it parses, so a stalled bar has nothing to catch up on.
+    # No monitor thread: with a second thread alive the pipeline does not fork its workers and
+    # imports on one core. Our updates come from the pool as it parses, so a stalled bar has
+    # nothing to catch up on.
     tqdm.monitor_interval = 0
     bar = tqdm(total=total, unit="B", unit_scale=True, desc="import", file=sys.stderr, disable=not enabled, leave=False)
     return bar.update, bar.close

@@ -3,7 +3,7 @@ triangulate: mesh.process) -> sinks (tile chunks -> GLB + tileset.json; Building
 attributes.jsonl; dataset.json).
 
 One ``Feedback`` object carries warnings by kind, progress and cancellation through every stage.
-Files are parsed by a process pool (fork from a single-threaded process, forkserver otherwise);
+Files are parsed by a process pool forked from a single-threaded process (in the process otherwise);
 a large file is cut at member boundaries into byte ranges (citygml.plan_chunks, at most
 MAX_CHUNK_BYTES each) so one file keeps every core busy and a worker's memory is one chunk's.
 
@@ -780,17 +780,14 @@ def _json_default(o: Any) -> Any:
     raise TypeError(type(o).__name__)
 
 
-def pool_start_method() -> str:
-    """fork when this process runs no other thread (CLI, benchmark): workers start at once with
-    everything imported. Otherwise (the server's executor threads) forkserver, as gis.firespread
-    does: no forked copies of other threads' locks; its server imports the pipeline once for all
-    workers (about half a second the first time). spawn where forkserver is missing."""
+def can_fork() -> bool:
+    """Workers are forked, and only from a process that runs no other thread (CLI, benchmark,
+    a job process): a fork copies no other thread's held lock then. A threaded caller imports in
+    its own process, one worker (the server's upload jobs use one anyway); a fork-server path for
+    that case was kept only by its test and went."""
     import multiprocessing as mp
 
-    methods = mp.get_all_start_methods()
-    if threading.active_count() == 1 and "fork" in methods:
-        return "fork"
-    return "forkserver" if "forkserver" in methods else "spawn"
+    return threading.active_count() == 1 and "fork" in mp.get_all_start_methods()
 
 
 def _counted(task: FileTask, counters: dict[str, LineCounter]) -> FileTask:
@@ -814,14 +811,15 @@ class _Pool:
         self.ex: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> "_Pool":
+        if self.n > 1 and not can_fork():
+            log.info("import in this process: it runs other threads, workers are not forked (asked for %d)", self.n)
+            self.n = 1
         if self.n <= 1:
             return self
         import multiprocessing as mp
 
-        ctx = mp.get_context(pool_start_method())
-        if ctx.get_start_method() == "forkserver":
-            ctx.set_forkserver_preload(["yakuba.gis.pipeline"])
-        log.info("import pool workers=%d start=%s", self.n, ctx.get_start_method())
+        ctx = mp.get_context("fork")
+        log.info("import pool workers=%d start=fork", self.n)
         self.q = ctx.Queue()
         self.cancel = ctx.Event()
         self.ex = ProcessPoolExecutor(max_workers=self.n, mp_context=ctx, initializer=_init_worker, initargs=(self.q, self.cancel))
