@@ -111,7 +111,8 @@ def _print_summary(out: dict) -> None:
 
 def cmd_import_defaults(args: argparse.Namespace) -> int:
     """Idempotent: skips when the dataset exists with the same source hash."""
-    from .pipeline import _sha256, import_dataset, source_hash
+    from .file_task import _sha256
+    from .pipeline import import_dataset, source_hash
 
     src = default_sample_path()
     if not src.is_file():

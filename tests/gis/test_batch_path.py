@@ -243,7 +243,7 @@ def test_solids_parsed_at_read_time_process_like_the_rest(tmp_path: Path) -> Non
 def test_import_same_with_and_without_transforming_lod1_solids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lod: int) -> None:
     """The datasets (table, attributes, tiles, warnings) are the same whether LOD1 solids of
     simple buildings are transformed or not, odd buildings included."""
-    import yakuba.gis.pipeline as pl
+    import yakuba.gis.file_task as pl
 
     files = [*_sample_files()[:4], _odd_lod1_file(tmp_path)]
     results = {}
