@@ -113,7 +113,7 @@ class FileResult:
     part: int = 0
     bytes: int = 0
     sha256: str = ""
-    table_part: PartRef | None = None  # where the task's rows and attribute lines lie (gis.table_parts)
+    table_part: PartRef | None = None  # where the task's rows and attribute lines lie (gis.sink.table_parts)
     n_rows: int = 0
     n_building_id: int = 0
     chunks: dict[tuple[int, int], list[tuple[str, int, int]]] = field(default_factory=dict)  # cell -> (spill file, offset, length)

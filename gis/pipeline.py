@@ -13,7 +13,7 @@ and transformed in one pyproj call (citygml.materialize); the common simple LOD1
 hole-free footprint, an LOD1 solid, no parts) is footprinted, validated and extruded for the
 whole batch at once (mesh.lod1_batch); the rest take mesh.process, one by one. Meshes spill into
 chunks, one per grid cell, with their buildings' tile properties; rows and attribute lines go to
-table parts (gis.table_parts). A process appends all its tasks' chunks and parts to the same
+table parts (gis.sink.table_parts). A process appends all its tasks' chunks and parts to the same
 three files (creating a file costs ~0.5 ms on some disks). The parent then hashes the gml:ids
 to find duplicates, groups the cells into tiles (tiles.group_cells), streams the table into
 buildings.npz on a thread and concatenates the attribute lines while the workers write the
