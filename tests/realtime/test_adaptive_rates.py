@@ -1,0 +1,87 @@
+"""Adaptive rates (issue #23): in a crowded area the nearest avatars move every tick, farther
+ones every 2nd or 4th, and a held-back move is delivered later, never lost. Congested viewers
+are skipped without their view advancing."""
+
+from __future__ import annotations
+
+from yakuba.server.protocol import decode_snapshot
+from yakuba.server.realtime.sync import FAR_PERIOD, RATE_TIERS, Sync, ViewState
+from yakuba.world.layout import load_layout
+
+from .helpers import avatar
+
+LAYOUT = load_layout()
+NEAR, MID = RATE_TIERS[0][0], RATE_TIERS[1][0]
+
+
+def crowd(n: int) -> dict:
+    # one area, in a line: avatar i is the i-th nearest to avatar 0
+    return {i: avatar(i, x=5.0 + 0.1 * i, y=5.0) for i in range(n)}
+
+
+def apply(view: dict, frame: bytes) -> None:
+    m = decode_snapshot(frame)
+    if m["f"]:
+        view.clear()
+    for r in m["add"]:
+        view[r[0]] = (r[5], r[6])
+    for aid, x, y, _ in m["upd"]:
+        view[aid] = (x, y)
+    for aid in m["del"]:
+        view.pop(aid, None)
+
+
+def test_far_avatars_in_a_crowd_update_less_often_and_catch_up():
+    s = Sync(view_limit=50)
+    avs = crowd(120)
+    vs, seen = ViewState(), {}
+    (_, f), = s.frames(0, LAYOUT, avs, [("me", 0, vs)], s.quantise_changes(avs), set(avs))
+    apply(seen, f)
+    assert len(seen) == 50
+    ranks = {aid: r for r, aid in enumerate(sorted(seen))}  # x grows with the id: id order is rank order
+    counts = dict.fromkeys(seen, 0)
+    for tick in range(1, 9):  # everyone walks (slowly: the nearest 50 stay the nearest 50)
+        for a in avs.values():
+            a.y += 0.05
+        out = s.frames(tick, LAYOUT, avs, [("me", 0, vs)], s.quantise_changes(avs), set())
+        (_, f), = out
+        m = decode_snapshot(f)
+        assert not m["add"] and not m["del"]
+        for aid, *_ in m["upd"]:
+            counts[aid] += 1
+        apply(seen, f)
+    for aid, n in counts.items():
+        expect = 8 if ranks[aid] < NEAR else 8 // 2 if ranks[aid] < MID else 8 // FAR_PERIOD
+        assert n == expect, (aid, ranks[aid], n)
+    # they stop: within FAR_PERIOD ticks every held-back move has arrived
+    for tick in range(9, 9 + FAR_PERIOD):
+        for (_, f) in s.frames(tick, LAYOUT, avs, [("me", 0, vs)], s.quantise_changes(avs), set()):
+            apply(seen, f)
+    assert seen == {aid: s.q[aid][:2] for aid in seen}
+    assert not vs.held
+
+
+def test_a_small_area_is_not_throttled():
+    s = Sync(view_limit=50)
+    avs = crowd(30)
+    vs = ViewState()
+    s.frames(0, LAYOUT, avs, [("me", 0, vs)], s.quantise_changes(avs), set(avs))
+    for a in avs.values():
+        a.y += 0.05
+    (_, f), = s.frames(1, LAYOUT, avs, [("me", 0, vs)], s.quantise_changes(avs), set())
+    assert len(decode_snapshot(f)["upd"]) == 30
+
+
+def test_a_congested_viewer_is_skipped_and_then_gets_a_full_frame():
+    s = Sync(view_limit=50)
+    avs = crowd(10)
+    va, vb = ViewState(), ViewState()
+    s.frames(0, LAYOUT, avs, [("a", 0, va), ("b", 1, vb)], s.quantise_changes(avs), set(avs))
+    known = vb.known
+    for t in (1, 2):
+        avs[5].x += 1.0
+        out = s.frames(t, LAYOUT, avs, [("a", 0, va), ("b", 1, vb)], s.quantise_changes(avs), set(), congested={1})
+        assert [k for k, _ in out] == ["a"] and vb.known is known and vb.needs_full
+    out = dict(s.frames(3, LAYOUT, avs, [("a", 0, va), ("b", 1, vb)], s.quantise_changes(avs), set()))
+    m = decode_snapshot(out["b"])
+    assert m["f"] == 1 and len(m["add"]) == 10 and "a" not in out  # nothing new for a
