@@ -97,14 +97,6 @@ async def send_packets(eio: Any, eio_sid: str, pkts: list[eio_packet.Packet]) ->
     return True
 
 
-def _transport(sock: Any) -> Any:
-    """The asyncio transport under an upgraded socket's aiohttp websocket, or None."""
-    ws = getattr(sock, "yakuba_ws", None)  # set by GuardedWebSocket (server.py)
-    writer = getattr(getattr(ws, "_sock", None), "_writer", None)
-    t = getattr(writer, "transport", None)
-    return None if t is None or t.is_closing() else t
-
-
 class Outlet:
     """One tick's snapshot delivery: ``route`` every client before ``Sync.frames`` (the
     congested ones are passed to it, so their views do not advance), then ``send``."""
@@ -122,19 +114,24 @@ class Outlet:
     def route(self, eio_sid: str) -> bool:
         """Choose how this client's snapshot goes this tick; False: congested, skip it."""
         sock = self.sockets.get(eio_sid)
-        if sock is None or getattr(sock, "closed", False):
+        if sock is None or sock.closed:
             self.routes[eio_sid] = (self.PUBLIC, None)
             return True
         queue = getattr(sock, "queue", None)
-        if getattr(sock, "upgraded", False) and not getattr(sock, "upgrading", False):
-            t = _transport(sock)
-            if t is not None:
-                if sock.yakuba_ws.sending or t.get_write_buffer_size() > self.write_cap:
+        if sock.upgraded and not sock.upgrading:
+            # plain attribute reads, not getattr chains: this runs for every client every tick
+            try:
+                ws = sock.yakuba_ws
+                t = ws._sock._writer.transport
+            except AttributeError:  # not a GuardedEngine socket, or not prepared yet
+                t = None
+            if t is not None and not t.is_closing():
+                if ws.sending or t.get_write_buffer_size() > self.write_cap:
                     return False
                 if queue is None or queue.empty():
                     self.routes[eio_sid] = (self.DIRECT, t)
                     return True
-        if queue is None or getattr(sock, "upgrading", False):
+        if queue is None or sock.upgrading:
             self.routes[eio_sid] = (self.PUBLIC, None)
             return True
         if queue.qsize() > self.queue_cap:
