@@ -36,6 +36,13 @@ FAR_PERIOD = 4
 # A crowded view's nearest N is re-ranked every 2nd tick (phased per viewer): who is nearest
 # changes slowly at walking speed, and the ranking was the largest single cost of a crowded tick.
 RERANK_EVERY = 2
+# Crowd cells: in an area holding more than view_limit avatars, the viewers within one CELL_M
+# square share the view of the nearest N to its centre (you are at most 2.8 m from it) and one
+# encoded delta per tick. Per-viewer nearest-N frames cost ~30 us each, a third of a 1,000-avatar
+# tick; a cell of a 500-avatar hall holds ~6 viewers. A viewer entering a cell gets one frame of
+# its own to the cell's view, then shares. Locked booths and spots denser than N per cell keep
+# per-viewer views.
+CELL_M = 4.0
 
 
 @dataclass
@@ -46,9 +53,10 @@ class ViewState:
     needs_full: bool = True
     held: set[int] = field(default_factory=set)  # far avatars whose last move waits for their tier
     ranked: tuple[str, list[int]] | None = None  # a crowded view: its area, its members nearest first
+    cell: tuple[str, int, int] | None = None  # the crowd cell whose shared frames it gets
 
     def reset(self) -> None:
-        self.known, self.needs_full, self.ranked = frozenset(), True, None
+        self.known, self.needs_full, self.ranked, self.cell = frozenset(), True, None, None
         self.held.clear()
 
 
@@ -57,9 +65,11 @@ class Sync:
         self.view_limit = view_limit
         self.q: dict[int, tuple[int, int, int]] = {}  # avatar id -> quantised (x_cm, y_cm, h) last sent
         self.rec: dict[int, bytes] = {}  # the same, packed as a 9-byte upd record
-        self.area_prev: dict[str, frozenset[int]] = {}  # area -> members at the last tick
+        # area (or crowd cell, or an area's view from outside its locked booths) -> its view at the last tick
+        self.area_prev: dict[Hashable, frozenset[int]] = {}
         self.encoded = 0  # frames encoded (a test checks encode-once per view)
         self._adds: dict[int, list[Any]] = {}  # this tick's add records (frames)
+        self.cell_held: dict[tuple[str, int, int], set[int]] = {}  # crowd cell -> moves it held back
         # Avatars in a locked booth -> who may see them (its members); set by the booth service.
         self.hidden: dict[int, frozenset[int]] = {}
 
@@ -110,7 +120,9 @@ class Sync:
         out: list[tuple[K, bytes]] = []
         zones = layout.zones
         hidden, in_area = self.hidden, {}
-        prev: dict[str, frozenset[int]] = dict(members)  # next tick's area_prev
+        prev: dict[Hashable, frozenset[int]] = dict(members)  # next tick's area_prev
+        cells: dict[tuple[str, int, int], tuple[frozenset[int], set[int] | None, ViewState]] = {}
+        held_before = self.cell_held  # last tick's (never mutated: _cell copies)
         for key, aid, vs in viewers:
             if aid in congested:
                 vs.needs_full = True  # known stays: the next frame sent replaces it whole
@@ -143,6 +155,36 @@ class Sync:
                     hid = []
             small = len(view) <= limit
             due: set[int] | None = None
+            ck = (area, int(me.x // CELL_M), int(me.y // CELL_M)) if not small and not hid else None
+            if vs.cell is not None and vs.cell != ck:
+                # Leaving a cell: the moves it held back are owed to this viewer now.
+                vs.held |= held_before.get(vs.cell, ())
+                vs.cell = None
+            if ck is not None:
+                # A crowd: viewers in the same cell share one view (the nearest N to the cell's
+                # centre) and, once in sync, one encoded delta -- as a small area does.
+                cell = cells.get(ck)
+                if cell is None:
+                    if area not in positions:
+                        positions[area] = AreaPositions(areas[area], avatars)
+                    cell = cells[ck] = self._cell(ck, positions[area], tick)
+                    prev[ck] = cell[0]
+                cview, cdue, cvs = cell
+                if aid in cview:  # (not in a dense spot where the cell's view would leave it out)
+                    if not vs.needs_full and not vs.held and vs.known == self.area_prev.get(ck):
+                        if ck not in shared:
+                            shared[ck] = self._frame(tick, avatars, cvs.known, cview, changed, meta_dirty, full=False, vs=cvs, due=cdue)
+                        frame = shared[ck]
+                    else:  # entering the cell: a frame of its own to the cell's view, every owed move in it
+                        frame = self._frame(tick, avatars, vs.known, cview, changed, meta_dirty, full=vs.needs_full, vs=vs, due=None)
+                        vs.needs_full = False
+                    vs.known, vs.cell = cview, ck
+                    if frame is not None:
+                        out.append((key, frame))
+                    continue
+                if vs.cell is not None:  # too dense here to share: its own view, owed moves kept
+                    vs.held |= held_before.get(vs.cell, ())
+                    vs.cell = None
             if small and skey is not None and not vs.needs_full and not vs.held and vs.known == self.area_prev.get(skey):
                 # Everyone in a small area who is in sync sees the same delta: encode once.
                 if skey not in shared:
@@ -169,7 +211,17 @@ class Sync:
             if frame is not None:
                 out.append((key, frame))
         self.area_prev = prev
+        self.cell_held = {ck: c[2].held for ck, c in cells.items()}
         return out
+
+    def _cell(self, ck: tuple[str, int, int], pos: AreaPositions, tick: int) -> tuple[frozenset[int], set[int] | None, ViewState]:
+        """A crowd cell's view, the ids whose moves are due this tick, and the state its shared
+        frames are built from: last tick's view (what its viewers in sync know) and the moves
+        it held back (kept while the cell had viewers last tick)."""
+        ranked = pos.ranked_from((ck[1] + 0.5) * CELL_M, (ck[2] + 0.5) * CELL_M, self.view_limit)
+        known = self.area_prev.get(ck, frozenset())
+        held = set(self.cell_held.get(ck, ())) if ck in self.area_prev else set()
+        return frozenset(ranked), self._due(ranked, tick + ck[1] + 3 * ck[2]), ViewState(known, False, held)
 
     @staticmethod
     def _due(ranked: list[int], phase: int) -> set[int] | None:

@@ -1,11 +1,15 @@
 """Adaptive rates (issue #23): in a crowded area the nearest avatars move every tick, farther
-ones every 2nd or 4th, and a held-back move is delivered later, never lost. Congested viewers
-are skipped without their view advancing."""
+ones every 2nd or 4th, and a held-back move is delivered later, never lost; viewers of one crowd
+cell share frames. Congested viewers are skipped without their view advancing."""
 
 from __future__ import annotations
 
+import random
+
+import pytest
+
 from yakuba.server.protocol import decode_snapshot
-from yakuba.server.realtime.sync import FAR_PERIOD, RATE_TIERS, Sync, ViewState
+from yakuba.server.realtime.sync import CELL_M, FAR_PERIOD, RATE_TIERS, Sync, ViewState
 from yakuba.world.layout import load_layout
 
 from .helpers import avatar
@@ -15,8 +19,9 @@ NEAR, MID = RATE_TIERS[0][0], RATE_TIERS[1][0]
 
 
 def crowd(n: int) -> dict:
-    # one area, in a line: avatar i is the i-th nearest to avatar 0
-    return {i: avatar(i, x=5.0 + 0.1 * i, y=5.0) for i in range(n)}
+    # one area, in a line from (6, 6), the centre of a crowd cell (CELL_M = 4): avatar i is the
+    # i-th nearest to avatar 0 and to the centre of its cell, from which a crowd view is ranked
+    return {i: avatar(i, x=6.0 + 0.1 * i, y=6.0) for i in range(n)}
 
 
 def apply(view: dict, frame: bytes) -> None:
@@ -85,3 +90,36 @@ def test_a_congested_viewer_is_skipped_and_then_gets_a_full_frame():
     out = dict(s.frames(3, LAYOUT, avs, [("a", 0, va), ("b", 1, vb)], s.quantise_changes(avs), set()))
     m = decode_snapshot(out["b"])
     assert m["f"] == 1 and len(m["add"]) == 10 and "a" not in out  # nothing new for a
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5, 6])
+def test_crowd_cells_share_frames_and_every_client_converges(seed):
+    """Viewers walking across crowd cells: those in one cell in sync get the very same frame;
+    whatever the cell changes and held-back moves, each client's view ends exact."""
+    rnd = random.Random(seed)
+    s = Sync(view_limit=50)
+    avs = {i: avatar(i, x=rnd.uniform(2, 30), y=rnd.uniform(2, 20)) for i in range(300)}
+    viewers = [(i, i, ViewState()) for i in range(40)]
+    seen: dict[int, dict] = {i: {} for i in range(40)}
+    vel = {i: (rnd.uniform(-0.3, 0.3), rnd.uniform(-0.3, 0.3)) for i in avs}
+    shared_seen = held_seen = False
+    for tick in range(60):
+        if tick < 50:  # walk, then stand still
+            for i, a in avs.items():
+                a.x = min(31.0, max(1.0, a.x + vel[i][0]))
+                a.y = min(21.0, max(1.0, a.y + vel[i][1]))
+        out = s.frames(tick, LAYOUT, avs, viewers, s.quantise_changes(avs), set(avs) if tick == 0 else set())
+        held_seen = held_seen or any(s.cell_held.values())
+        by_frame: dict[int, list[int]] = {}
+        for k, f in out:
+            apply(seen[k], f)
+            by_frame.setdefault(id(f), []).append(k)
+        for ks in by_frame.values():
+            cells = {(int(avs[k].x // CELL_M), int(avs[k].y // CELL_M)) for k in ks}
+            if len(ks) > 1 and tick > 0:
+                shared_seen = True
+                assert len(cells) == 1, "a frame shared across cells"
+    assert shared_seen and held_seen
+    for k, _, vs in viewers:
+        assert set(seen[k]) == vs.known and k in vs.known
+        assert seen[k] == {aid: s.q[aid][:2] for aid in vs.known}, k
