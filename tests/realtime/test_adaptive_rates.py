@@ -10,6 +10,7 @@ import pytest
 
 from yakuba.server.protocol import decode_snapshot
 from yakuba.server.realtime.sync import CELL_M, FAR_PERIOD, RATE_TIERS, Sync, ViewState
+from yakuba.world.interest import AreaPositions
 from yakuba.world.layout import load_layout
 
 from .helpers import avatar
@@ -20,8 +21,9 @@ NEAR, MID = RATE_TIERS[0][0], RATE_TIERS[1][0]
 
 def crowd(n: int) -> dict:
     # one area, in a line from (6, 6), the centre of a crowd cell (CELL_M = 4): avatar i is the
-    # i-th nearest to avatar 0 and to the centre of its cell, from which a crowd view is ranked
-    return {i: avatar(i, x=6.0 + 0.1 * i, y=6.0) for i in range(n)}
+    # i-th nearest to avatar 0 and to the centre of its cell, from which a crowd view is ranked;
+    # 0.25 m apart, fewer than RATE_TIERS[0] are within CELL_NEAR_M (always sent) of the centre
+    return {i: avatar(i, x=6.0 + 0.25 * i, y=6.0) for i in range(n)}
 
 
 def apply(view: dict, frame: bytes) -> None:
@@ -123,3 +125,25 @@ def test_crowd_cells_share_frames_and_every_client_converges(seed):
     for k, _, vs in viewers:
         assert set(seen[k]) == vs.known and k in vs.known
         assert seen[k] == {aid: s.q[aid][:2] for aid in vs.known}, k
+
+
+def test_a_cells_own_square_and_surroundings_are_never_held_back():
+    """A viewer at the corner of its cell may rank far from the centre in a dense crowd: it and
+    those next to it still move every tick."""
+    s = Sync(view_limit=50)
+    rnd = random.Random(1)
+    # 300 avatars in 16 x 16 m (1.2 per m2): the nearest 20 to the centre of cell (1, 1) =
+    # [4, 8) x [4, 8) are within ~2.3 m of it; the viewer (avatar 0) stands at the cell's corner
+    avs = {i: avatar(i, x=rnd.uniform(0, 16), y=rnd.uniform(0, 16)) for i in range(1, 300)}
+    avs[0] = avatar(0, x=4.05, y=4.05)
+    vs = ViewState()
+    s.frames(0, LAYOUT, avs, [("me", 0, vs)], s.quantise_changes(avs), set(avs))
+    assert vs.cell == ("lobby", 1, 1) and 0 in vs.known
+    ranked = AreaPositions(list(avs), avs).ranked_from(6.0, 6.0, 50)
+    assert ranked.index(0) >= NEAR, "the viewer is among the nearest to the centre anyway: no test"
+    near = [i for i in vs.known if (avs[i].x - 4.05) ** 2 + (avs[i].y - 4.05) ** 2 < 1.0]
+    for tick in range(1, 5):
+        for i in near:
+            avs[i].y += 0.01
+        (_, f), = s.frames(tick, LAYOUT, avs, [("me", 0, vs)], s.quantise_changes(avs), set())
+        assert {r[0] for r in decode_snapshot(f)["upd"]} >= set(near)
