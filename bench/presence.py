@@ -109,7 +109,8 @@ def tick_p99_ms(before: dict[float, float], after: dict[float, float]) -> float 
     return None
 
 
-def run(mode: str, n: int, nodes: int, seconds: float, redis_url: str | None, tmp: Path, jobs: bool = False, bin_dir: Path = BIN) -> dict:
+def run(mode: str, n: int, nodes: int, seconds: float, redis_url: str | None, tmp: Path, jobs: bool = False, bin_dir: Path = BIN,
+        redis_pid: int | None = None) -> dict:
     servers: list[tuple[subprocess.Popen, str]] = []
     env = {**os.environ, "YAKUBA_TICK_HZ": "10", "YAKUBA_API_TOKEN": BENCH_TOKEN,
            "YAKUBA_MAX_CONNECTIONS_PER_ADDRESS": "100000",  # every simulated resident comes from loopback
@@ -136,7 +137,7 @@ def run(mode: str, n: int, nodes: int, seconds: float, redis_url: str | None, tm
         [str(BIN / "python"), str(HERE / "loadgen.py"), "--urls", ",".join(u for _, u in servers), "--n", str(n), "--probes", str(probes), "--seconds", str(seconds), "--mode", mode],
         stdout=subprocess.PIPE, text=True,
     )
-    cpu0 = snaps0 = t0 = None
+    cpu0 = snaps0 = t0 = rcpu0 = rcpu1 = None
     cpu1 = snaps1 = t1 = None
     skip0: list = []
     skip1: list = []
@@ -155,12 +156,14 @@ def run(mode: str, n: int, nodes: int, seconds: float, redis_url: str | None, tm
         if line == "MEASURE_START":
             t0 = time.perf_counter()
             cpu0 = [cpu_seconds(p.pid) for p, _ in servers]
+            rcpu0 = cpu_seconds(redis_pid) if redis_pid and redis_url else None
             snaps0 = [snapshots_total(u) for _, u in servers]
             skip0 = [counter(u, "yakuba_snapshots_skipped_total") for _, u in servers]
             ticks0 = tick_buckets(servers[0][1])
         elif line == "MEASURE_END":
             t1 = time.perf_counter()
             cpu1 = [cpu_seconds(p.pid) for p, _ in servers]
+            rcpu1 = cpu_seconds(redis_pid) if redis_pid and redis_url else None
             snaps1 = [snapshots_total(u) for _, u in servers]
             skip1 = [counter(u, "yakuba_snapshots_skipped_total") for _, u in servers]
             ticks1 = tick_buckets(servers[0][1])
@@ -188,6 +191,7 @@ def run(mode: str, n: int, nodes: int, seconds: float, redis_url: str | None, tm
     return {
         "bench": "presence", "mode": mode, "server": "baseline" if bin_dir != BIN else "this", "nodes": nodes, "N": n, "jobs": jobs, "avatars_per_zone": per_zone,
         "tick_ms_p99": tick_p99_ms(ticks0, ticks1) if mode != "naive" else None,
+        "redis_cpu_pct": round((rcpu1 - rcpu0) / dt * 100, 1) if rcpu0 is not None and rcpu1 is not None else None,
         **(job_counts or {}),
         "latency_ms_p50": result.get("latency_ms_p50"), "latency_ms_p99": result.get("latency_ms_p99"),
         "latency_samples": result.get("samples"), "server_cpu_pct": cpu, "snapshots_per_s": round(snaps) if snaps is not None else None,
@@ -236,7 +240,8 @@ def main() -> None:
                 continue
             jobs = bool(rest and rest[0])
             bin_dir = rest[1] if len(rest) > 1 else BIN
-            print(json.dumps(run(mode, n, nodes, args.seconds, redis_url if nodes > 1 else None, tmp, jobs=jobs, bin_dir=bin_dir)), flush=True)
+            print(json.dumps(run(mode, n, nodes, args.seconds, redis_url if nodes > 1 else None, tmp, jobs=jobs, bin_dir=bin_dir,
+                                 redis_pid=redis.pid if redis else None)), flush=True)
     finally:
         if redis:
             redis.terminate()

@@ -10,7 +10,7 @@ Congested viewers (their transport could not take more: transport.Outlet) get no
 and need a full frame next: their state does not advance, so nothing they missed is lost.
 
 Crowds: in an area holding more than ``view_limit`` avatars a view is the nearest N. Viewers in
-one crowd cell (``CELL_M``) share the nearest N to the cell's centre and one encoded delta; the
+one crowd cell (``CELL_SIZES``) share the nearest N to the cell's centre and one encoded delta; the
 few that cannot share (locked booths, very dense spots) get their own nearest N.
 
 Adaptive rates: in a crowded view the nearest ``RATE_TIERS[0]`` move every tick and farther ones
@@ -39,17 +39,19 @@ FAR_PERIOD = 4
 # A crowded view's nearest N is re-ranked every 2nd tick (phased per viewer): who is nearest
 # changes slowly at walking speed, and the ranking was the largest single cost of a crowded tick.
 RERANK_EVERY = 2
-# Crowd cells: in an area holding more than view_limit avatars, the viewers within one CELL_M
+# Crowd cells: in an area holding more than view_limit avatars, the viewers within one 4 m
 # square share the view of the nearest N to its centre (you are at most 2.8 m from it) and one
 # encoded delta per tick. Per-viewer nearest-N frames cost ~30 us each, a third of a 1,000-avatar
 # tick; a cell of a 500-avatar hall holds ~6 viewers. A viewer entering a cell gets one frame of
 # its own to the cell's view, then shares. Locked booths and spots denser than N per cell keep
 # per-viewer views.
-CELL_M = 4.0
-# A cell's viewers are anywhere in its square: whoever is within CELL_NEAR_M of its centre (the
-# square's corners, 2.8 m, plus 1.5 m around them) moves every tick, whatever their rank --
-# your own avatar and those next to you are never held back.
-CELL_NEAR_M = CELL_M * 0.7072 + 1.5
+# A dense cell (its nearest N leave the viewer out) is split in four, then again.
+CELL_SIZES = (4.0, 2.0, 1.0)
+# A cell's viewers are anywhere in its square: whoever is within CELL_NEAR_M of the square's
+# corners (from its centre: 2.8 m + 1.5 m for a 4 m cell) moves every tick, whatever their rank
+# -- your own avatar and those next to you are never held back.
+CELL_NEAR_M = 1.5
+CellKey = tuple[str, float, int, int]  # (area, cell size, column, row)
 
 
 @dataclass
@@ -60,7 +62,7 @@ class ViewState:
     needs_full: bool = True
     held: set[int] = field(default_factory=set)  # far avatars whose last move waits for their tier
     ranked: tuple[str, list[int]] | None = None  # a crowded view: its area, its members nearest first
-    cell: tuple[str, int, int] | None = None  # the crowd cell whose shared frames it gets
+    cell: tuple[str, float, int, int] | None = None  # the crowd cell whose shared frames it gets
 
     def reset(self) -> None:
         self.known, self.needs_full, self.ranked, self.cell = frozenset(), True, None, None
@@ -76,7 +78,7 @@ class Sync:
         self.area_prev: dict[Hashable, frozenset[int]] = {}
         self.encoded = 0  # frames encoded (a test checks encode-once per view)
         self._adds: dict[int, list[Any]] = {}  # this tick's add records (frames)
-        self.cell_held: dict[tuple[str, int, int], set[int]] = {}  # crowd cell -> moves it held back
+        self.cell_held: dict[CellKey, set[int]] = {}  # crowd cell -> moves it held back
         # Avatars in a locked booth -> who may see them (its members); set by the booth service.
         self.hidden: dict[int, frozenset[int]] = {}
 
@@ -128,7 +130,7 @@ class Sync:
         zones = layout.zones
         hidden, in_area = self.hidden, {}
         prev: dict[Hashable, frozenset[int]] = dict(members)  # next tick's area_prev
-        cells: dict[tuple[str, int, int], tuple[frozenset[int], set[int] | None, ViewState]] = {}
+        cells: dict[CellKey, tuple[frozenset[int], set[int] | None, ViewState]] = {}
         held_before = self.cell_held  # last tick's (never mutated: _cell copies)
         for key, aid, vs in viewers:
             if aid in congested:
@@ -162,36 +164,40 @@ class Sync:
                     hid = []
             small = len(view) <= limit
             due: set[int] | None = None
-            ck = (area, int(me.x // CELL_M), int(me.y // CELL_M)) if not small and not hid else None
+            # A crowd: viewers in the same cell share one view (the nearest N to the cell's
+            # centre) and, once in sync, one encoded delta -- as a small area does. Where a cell
+            # is so dense that its view leaves the viewer out, a quarter of it is tried.
+            ck = cell = None
+            if not small and not hid:
+                if area not in positions:
+                    positions[area] = AreaPositions(areas[area], avatars)
+                for size in CELL_SIZES:
+                    ck = (area, size, int(me.x // size), int(me.y // size))
+                    cell = cells.get(ck)
+                    if cell is None:
+                        cell = cells[ck] = self._cell(ck, positions[area], tick)
+                        prev[ck] = cell[0]
+                    if aid in cell[0]:
+                        break
+                else:
+                    ck = cell = None  # denser still: a view of its own
             if vs.cell is not None and vs.cell != ck:
                 # Leaving a cell: the moves it held back are owed to this viewer now.
                 vs.held |= held_before.get(vs.cell, ())
                 vs.cell = None
-            if ck is not None:
-                # A crowd: viewers in the same cell share one view (the nearest N to the cell's
-                # centre) and, once in sync, one encoded delta -- as a small area does.
-                cell = cells.get(ck)
-                if cell is None:
-                    if area not in positions:
-                        positions[area] = AreaPositions(areas[area], avatars)
-                    cell = cells[ck] = self._cell(ck, positions[area], tick)
-                    prev[ck] = cell[0]
+            if cell is not None:
                 cview, cdue, cvs = cell
-                if aid in cview:  # (not in a dense spot where the cell's view would leave it out)
-                    if not vs.needs_full and not vs.held and vs.known == self.area_prev.get(ck):
-                        if ck not in shared:
-                            shared[ck] = self._frame(tick, avatars, cvs.known, cview, changed, meta_dirty, full=False, vs=cvs, due=cdue)
-                        frame = shared[ck]
-                    else:  # entering the cell: a frame of its own to the cell's view, every owed move in it
-                        frame = self._frame(tick, avatars, vs.known, cview, changed, meta_dirty, full=vs.needs_full, vs=vs, due=None)
-                        vs.needs_full = False
-                    vs.known, vs.cell = cview, ck
-                    if frame is not None:
-                        out.append((key, frame))
-                    continue
-                if vs.cell is not None:  # too dense here to share: its own view, owed moves kept
-                    vs.held |= held_before.get(vs.cell, ())
-                    vs.cell = None
+                if not vs.needs_full and not vs.held and vs.known == self.area_prev.get(ck):
+                    if ck not in shared:
+                        shared[ck] = self._frame(tick, avatars, cvs.known, cview, changed, meta_dirty, full=False, vs=cvs, due=cdue)
+                    frame = shared[ck]
+                else:  # entering the cell: a frame of its own to the cell's view, every owed move in it
+                    frame = self._frame(tick, avatars, vs.known, cview, changed, meta_dirty, full=vs.needs_full, vs=vs, due=None)
+                    vs.needs_full = False
+                vs.known, vs.cell = cview, ck
+                if frame is not None:
+                    out.append((key, frame))
+                continue
             if small and skey is not None and not vs.needs_full and not vs.held and vs.known == self.area_prev.get(skey):
                 # Everyone in a small area who is in sync sees the same delta: encode once.
                 if skey not in shared:
@@ -221,14 +227,16 @@ class Sync:
         self.cell_held = {ck: c[2].held for ck, c in cells.items()}
         return out
 
-    def _cell(self, ck: tuple[str, int, int], pos: AreaPositions, tick: int) -> tuple[frozenset[int], set[int] | None, ViewState]:
+    def _cell(self, ck: CellKey, pos: AreaPositions, tick: int) -> tuple[frozenset[int], set[int] | None, ViewState]:
         """A crowd cell's view, the ids whose moves are due this tick, and the state its shared
         frames are built from: last tick's view (what its viewers in sync know) and the moves
         it held back (kept while the cell had viewers last tick)."""
-        ranked, close = pos.ranked_within((ck[1] + 0.5) * CELL_M, (ck[2] + 0.5) * CELL_M, self.view_limit, CELL_NEAR_M)
+        _, size, ix, iy = ck
+        near_m = size * 0.7072 + CELL_NEAR_M  # the square's corners, and around them
+        ranked, close = pos.ranked_within((ix + 0.5) * size, (iy + 0.5) * size, self.view_limit, near_m)
         known = self.area_prev.get(ck, frozenset())
         held = set(self.cell_held.get(ck, ())) if ck in self.area_prev else set()
-        return frozenset(ranked), self._due(ranked, tick + ck[1] + 3 * ck[2], close), ViewState(known, False, held)
+        return frozenset(ranked), self._due(ranked, tick + ix + 3 * iy, close), ViewState(known, False, held)
 
     @staticmethod
     def _due(ranked: list[int], phase: int, close: int = 0) -> set[int] | None:

@@ -9,7 +9,7 @@ import random
 import pytest
 
 from yakuba.server.protocol import decode_snapshot
-from yakuba.server.realtime.sync import CELL_M, FAR_PERIOD, RATE_TIERS, Sync, ViewState
+from yakuba.server.realtime.sync import FAR_PERIOD, RATE_TIERS, Sync, ViewState
 from yakuba.world.interest import AreaPositions
 from yakuba.world.layout import load_layout
 
@@ -20,7 +20,7 @@ NEAR, MID = RATE_TIERS[0][0], RATE_TIERS[1][0]
 
 
 def crowd(n: int) -> dict:
-    # one area, in a line from (6, 6), the centre of a crowd cell (CELL_M = 4): avatar i is the
+    # one area, in a line from (6, 6), the centre of a 4 m crowd cell: avatar i is the
     # i-th nearest to avatar 0 and to the centre of its cell, from which a crowd view is ranked;
     # 0.25 m apart, fewer than RATE_TIERS[0] are within CELL_NEAR_M (always sent) of the centre
     return {i: avatar(i, x=6.0 + 0.25 * i, y=6.0) for i in range(n)}
@@ -94,34 +94,39 @@ def test_a_congested_viewer_is_skipped_and_then_gets_a_full_frame():
     assert m["f"] == 1 and len(m["add"]) == 10 and "a" not in out  # nothing new for a
 
 
-@pytest.mark.parametrize("seed", [3, 4, 5, 6])
-def test_crowd_cells_share_frames_and_every_client_converges(seed):
+@pytest.mark.parametrize("seed, spread", [(3, 28), (4, 28), (5, 9), (6, 9)])
+def test_crowd_cells_share_frames_and_every_client_converges(seed, spread):
     """Viewers walking across crowd cells: those in one cell in sync get the very same frame;
     whatever the cell changes and held-back moves, each client's view ends exact."""
     rnd = random.Random(seed)
     s = Sync(view_limit=50)
-    avs = {i: avatar(i, x=rnd.uniform(2, 30), y=rnd.uniform(2, 20)) for i in range(300)}
+    # spread 9: 300 in 9 x 9 m, denser than 50 per 4 m cell: quarter cells are used too
+    avs = {i: avatar(i, x=rnd.uniform(2, 2 + spread), y=rnd.uniform(2, 2 + min(spread, 18))) for i in range(300)}
+    sizes = set()
     viewers = [(i, i, ViewState()) for i in range(40)]
+    states = {k: vs for k, _, vs in viewers}
     seen: dict[int, dict] = {i: {} for i in range(40)}
     vel = {i: (rnd.uniform(-0.3, 0.3), rnd.uniform(-0.3, 0.3)) for i in avs}
     shared_seen = held_seen = False
     for tick in range(60):
         if tick < 50:  # walk, then stand still
             for i, a in avs.items():
-                a.x = min(31.0, max(1.0, a.x + vel[i][0]))
-                a.y = min(21.0, max(1.0, a.y + vel[i][1]))
+                a.x = min(2.0 + spread, max(2.0, a.x + vel[i][0]))
+                a.y = min(2.0 + min(spread, 18), max(2.0, a.y + vel[i][1]))
         out = s.frames(tick, LAYOUT, avs, viewers, s.quantise_changes(avs), set(avs) if tick == 0 else set())
         held_seen = held_seen or any(s.cell_held.values())
         by_frame: dict[int, list[int]] = {}
+        sizes |= {vs.cell[1] for vs in states.values() if vs.cell}
         for k, f in out:
             apply(seen[k], f)
             by_frame.setdefault(id(f), []).append(k)
         for ks in by_frame.values():
-            cells = {(int(avs[k].x // CELL_M), int(avs[k].y // CELL_M)) for k in ks}
+            cells = {states[k].cell for k in ks}
             if len(ks) > 1 and tick > 0:
                 shared_seen = True
                 assert len(cells) == 1, "a frame shared across cells"
     assert shared_seen and held_seen
+    assert (min(sizes) < 4.0) == (spread < 10), sizes
     for k, _, vs in viewers:
         assert set(seen[k]) == vs.known and k in vs.known
         assert seen[k] == {aid: s.q[aid][:2] for aid in vs.known}, k
@@ -138,7 +143,7 @@ def test_a_cells_own_square_and_surroundings_are_never_held_back():
     avs[0] = avatar(0, x=4.05, y=4.05)
     vs = ViewState()
     s.frames(0, LAYOUT, avs, [("me", 0, vs)], s.quantise_changes(avs), set(avs))
-    assert vs.cell == ("lobby", 1, 1) and 0 in vs.known
+    assert vs.cell == ("lobby", 4.0, 1, 1) and 0 in vs.known
     ranked = AreaPositions(list(avs), avs).ranked_from(6.0, 6.0, 50)
     assert ranked.index(0) >= NEAR, "the viewer is among the nearest to the centre anyway: no test"
     near = [i for i in vs.known if (avs[i].x - 4.05) ** 2 + (avs[i].y - 4.05) ** 2 < 1.0]
