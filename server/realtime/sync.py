@@ -52,6 +52,13 @@ CELL_SIZES = (4.0, 2.0, 1.0)
 # -- your own avatar and those next to you are never held back.
 CELL_NEAR_M = 1.5
 CellKey = tuple[str, float, int, int]  # (area, cell size, column, row)
+CELL_STAY = 0.25  # a viewer keeps its cell until this share of the cell's size beyond its edge
+
+
+def _near_cell(ck: CellKey, x: float, y: float) -> bool:
+    _, size, ix, iy = ck
+    m = size * CELL_STAY
+    return ix * size - m <= x < (ix + 1) * size + m and iy * size - m <= y < (iy + 1) * size + m
 
 
 @dataclass
@@ -171,16 +178,26 @@ class Sync:
             if not small and not hid:
                 if area not in positions:
                     positions[area] = AreaPositions(areas[area], avatars)
-                for size in CELL_SIZES:
-                    ck = (area, size, int(me.x // size), int(me.y // size))
-                    cell = cells.get(ck)
+                old = vs.cell
+                if old is not None and old[0] == area and _near_cell(old, me.x, me.y):
+                    # Hysteresis: walking along a cell's edge does not switch cells every step
+                    # (each switch is a frame of its own, with the adds and deletes between them).
+                    cell = cells.get(old)
                     if cell is None:
-                        cell = cells[ck] = self._cell(ck, positions[area], tick)
-                        prev[ck] = cell[0]
-                    if aid in cell[0]:
-                        break
-                else:
-                    ck = cell = None  # denser still: a view of its own
+                        cell = cells[old] = self._cell(old, positions[area], tick)
+                        prev[old] = cell[0]
+                    ck = old if aid in cell[0] else None
+                if ck is None:
+                    for size in CELL_SIZES:
+                        ck = (area, size, int(me.x // size), int(me.y // size))
+                        cell = cells.get(ck)
+                        if cell is None:
+                            cell = cells[ck] = self._cell(ck, positions[area], tick)
+                            prev[ck] = cell[0]
+                        if aid in cell[0]:
+                            break
+                    else:
+                        ck = cell = None  # denser still: a view of its own
             if vs.cell is not None and vs.cell != ck:
                 # Leaving a cell: the moves it held back are owed to this viewer now.
                 vs.held |= held_before.get(vs.cell, ())
