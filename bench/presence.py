@@ -190,6 +190,9 @@ def run(mode: str, n: int, nodes: int, seconds: float, redis_url: str | None, tm
     per_zone = {"lobby": n - int(n * 0.5) if mode != "naive" else n, "hall": int(n * 0.5) if mode != "naive" else 0}
     return {
         "bench": "presence", "mode": mode, "server": "baseline" if bin_dir != BIN else "this", "nodes": nodes, "N": n, "jobs": jobs, "avatars_per_zone": per_zone,
+        # the machine's 1-minute load average at the end: above ~2.5 on two cores the run competed
+        # with other work (the load generator alone keeps about one core busy)
+        "loadavg_1m": round(os.getloadavg()[0], 2),
         "tick_ms_p99": tick_p99_ms(ticks0, ticks1) if mode != "naive" else None,
         "redis_cpu_pct": round((rcpu1 - rcpu0) / dt * 100, 1) if rcpu0 is not None and rcpu1 is not None else None,
         **(job_counts or {}),
