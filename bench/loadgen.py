@@ -33,6 +33,7 @@ class Stats:
         self.errors = 0
         self.error_events = 0
         self.joined = 0
+        self.refused = 0  # join acks with ok: false
 
 
 async def client(session: aiohttp.ClientSession, url: str, idx: int, args, stats: Stats, stop: asyncio.Event, probe: bool, ready: asyncio.Event, goto: str | None) -> None:
@@ -69,10 +70,11 @@ async def client(session: aiohttp.ClientSession, url: str, idx: int, args, stats
                 elif data.startswith("430"):
                     ack = json.loads(data[3:])[0]
                     me = ack.get("id")
-                    stats.joined += 1
+                    stats.joined += 1 if ack.get("ok") else 0
+                    stats.refused += 0 if ack.get("ok") else 1
                     if goto:
                         await ws.send_str('42["move",{"goto":"%s"}]' % goto)
-                    if stats.joined >= args.n:
+                    if stats.joined + stats.refused >= args.n:
                         ready.set()
                 elif data.startswith("451-"):
                     expect_binary = True
@@ -182,7 +184,7 @@ async def main() -> None:
         return round(lat[min(len(lat) - 1, int(p * len(lat)))] * 1000, 1) if lat else None
 
     print(json.dumps({
-        "joined": stats.joined, "connect_errors": stats.errors, "error_events": stats.error_events, "samples": len(lat),
+        "joined": stats.joined, "join_refused": stats.refused, "connect_errors": stats.errors, "error_events": stats.error_events, "samples": len(lat),
         "latency_ms_p50": pct(0.5), "latency_ms_p99": pct(0.99),
         "bytes_per_s_per_client": round((b1 - b0) / dt / max(1, args.n)), "frames_per_s": round((f1 - f0) / dt),
         "seconds": round(dt, 2),

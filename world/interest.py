@@ -78,5 +78,27 @@ class AreaPositions:
         idx = np.argpartition(d, limit - 1)[:limit]
         return frozenset(self.ids[idx].tolist()) | {me.id}
 
+    def ranked(self, me: Located, limit: int) -> list[int]:
+        """The ``limit`` avatars nearest to ``me``, nearest first (``me`` first): what adaptive
+        rates tier by distance (server/realtime/sync.py)."""
+        out = self.ranked_from(me.x, me.y, limit)
+        if me.id in out:
+            out.remove(me.id)
+        return [me.id, *out]  # the same set as ``nearest``
+
+    def ranked_from(self, x: float, y: float, limit: int) -> list[int]:
+        """The ``limit`` avatars nearest to the point (x, y), nearest first."""
+        return self.ranked_within(x, y, limit, 0.0)[0]
+
+    def ranked_within(self, x: float, y: float, limit: int, radius: float) -> tuple[list[int], int]:
+        """``ranked_from``, and how many of them are within ``radius`` of the point."""
+        d = (self.pos[:, 0] - x) ** 2 + (self.pos[:, 1] - y) ** 2
+        if len(self.ids) > limit:
+            idx = np.argpartition(d, limit - 1)[:limit]
+            idx = idx[np.argsort(d[idx], kind="stable")]
+        else:
+            idx = np.argsort(d, kind="stable")
+        return self.ids[idx].tolist(), int(np.searchsorted(d[idx], radius * radius, side="right"))
+
 
 __all__ = ["AreaPositions", "area_of", "hearers", "group_by_area", "zones_of_area"]

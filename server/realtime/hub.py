@@ -6,7 +6,8 @@ world, rooms) and composes the parts:
   directly, which is how tests drive time);
 - ``sync``: one snapshot per distinct view, encoded once (pure);
 - ``replication``: the bus codec and zone subscriptions where local clients are;
-- ``transport``: the one engine.io fast path that writes the frames;
+- ``transport``: the one fast path that writes the frames (straight to upgraded websockets,
+  skipping congested clients);
 - ``rooms``: zone -> room, state on join, patches at each room's own rate, asked for once per tick.
 """
 
@@ -30,7 +31,7 @@ from yakuba.server.realtime.metrics import Metrics
 from yakuba.server.realtime.replication import Replicator, pack_revoke, unpack
 from yakuba.server.realtime.sync import Sync
 from yakuba.server.realtime.ticker import Ticker
-from yakuba.server.realtime.transport import event_packets, send_packets, snap_packets
+from yakuba.server.realtime.transport import Outlet, event_packets, send_packets
 from yakuba.server.rooms.hall import HallRoom
 from yakuba.server.rooms.registry import RoomRegistry
 from yakuba.server.store.base import CONTROL_CHANNEL, ZONE_CHANNEL, Store, StoreUnavailable
@@ -95,6 +96,7 @@ class Hub:
         self._save_at = 0.0
         self._saving: asyncio.Task | None = None
         self.sync = Sync(config.view_limit)
+        self.last_outlet: Outlet | None = None
         self.replicator = Replicator(store, world, self._bus_record, self.sync.pack_upd, self.remove_avatar, self.meta_dirty.add)
         self.rooms = RoomRegistry(world.layout)
         world.rule = self._zone_rule  # zone entry through the policy
@@ -245,16 +247,22 @@ class Hub:
             await self.sio.disconnect(c.sid)
 
     async def _send_snapshots(self, changed: set[int]) -> None:
-        viewers = [(c, c.avatar_id, c.view) for c in self.clients.values() if c.avatar_id is not None]
-        frames = self.sync.frames(self.tick, self.world.layout, self.world.avatars, viewers, changed, self.meta_dirty)
-        packets: dict[int, list] = {}  # id(frame) -> its packets: built once per distinct frame
-        eio = self.sio.eio
+        # Each client's route is chosen before the frames are built: a congested one (its
+        # transport cannot take more) is skipped by Sync.frames and gets a full frame later.
+        out = Outlet(self.sio.eio)
+        viewers, congested = [], set()
+        for c in self.clients.values():
+            if c.avatar_id is not None:
+                viewers.append((c, c.avatar_id, c.view))
+                if not out.route(c.eio_sid):
+                    congested.add(c.avatar_id)
+        frames = self.sync.frames(self.tick, self.world.layout, self.world.avatars, viewers, changed, self.meta_dirty, congested)
         for c, frame in frames:
-            pkts = packets.get(id(frame))
-            if pkts is None:
-                pkts = packets[id(frame)] = snap_packets(frame)
-            await send_packets(eio, c.eio_sid, pkts)
+            await out.send(c.eio_sid, frame)
         self.metrics.snapshots.inc(len(frames))
+        self.last_outlet = out  # how the last tick's snapshots went (tests, debugging)
+        if congested:
+            self.metrics.snapshots_skipped.inc(len(congested))
 
     async def deliver_chat(self, chat: dict, pos: tuple[float, float] | None) -> None:
         """A chat line to this node's listeners: in a room its zone's socket room; in an open

@@ -17,4 +17,6 @@ class Metrics:
             buckets=(0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.006, 0.008, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.07, 0.1, 0.2, 0.5),
         )
         self.snapshots = Counter("yakuba_snapshots", "snapshot frames sent", registry=self.registry)
+        self.snapshots_skipped = Counter(
+            "yakuba_snapshots_skipped", "snapshots not sent to a congested client (it gets a full one later)", registry=self.registry)
         self.store_up = Gauge("yakuba_store_up", "1 when the shared store answers", registry=self.registry)

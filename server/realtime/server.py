@@ -62,7 +62,8 @@ def _decodes(frame: Any) -> bool:
 
 class GuardedEngine(engineio.AsyncServer):
     """engine.io with the websocket driver's ``wait`` checking each frame: an undecodable one
-    closes the socket the normal way (as if the client had closed it: disconnect handlers run)."""
+    closes the socket the normal way (as if the client had closed it: disconnect handlers run);
+    its socket knows its websocket (the snapshot fast path, transport.py)."""
 
     on_bad_frame = None  # async () -> None: counted by the gateway (through GuardedServer)
 
@@ -71,6 +72,25 @@ class GuardedEngine(engineio.AsyncServer):
         base, engine = self._async["websocket"], self
 
         class GuardedWebSocket(base):  # type: ignore[misc, valid-type]
+            # The snapshot fast path (transport.Outlet) writes to this websocket directly: the
+            # engine.io socket is told its websocket, and ``sending`` counts the writer task's
+            # sends in progress (non-zero only while one is parked on a drain, holding popped
+            # packets: a direct write then could split a binary event from its attachment).
+            sending = 0
+
+            def __init__(self, handler: Any, server: Any) -> None:
+                super().__init__(handler, server)
+                sock = getattr(handler, "__self__", None)
+                if sock is not None:
+                    sock.yakuba_ws = self
+
+            async def send(self, message: Any) -> None:
+                self.sending += 1
+                try:
+                    await super().send(message)
+                finally:
+                    self.sending -= 1
+
             async def wait(self) -> Any:
                 frame = await super().wait()
                 if frame is not None and not _decodes(frame):

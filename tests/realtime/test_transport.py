@@ -48,3 +48,44 @@ def test_event_packets_decode_as_the_library_encodes():
     (p,) = event_packets("booth.state", {"booth": "booth1", "locked": True, "名": "相談中"})
     decoded = sio_packet.Packet(encoded_packet=p.data)
     assert decoded.packet_type == sio_packet.EVENT and decoded.data == ["booth.state", {"booth": "booth1", "locked": True, "名": "相談中"}]
+
+
+def test_websocket_frames_carry_any_length():
+    from yakuba.server.realtime.transport import snap_wire, ws_frame
+
+    for n, head in ((10, 2), (125, 2), (126, 4), (65535, 4), (65536, 10)):
+        f = ws_frame(b"x" * n, 0x2)
+        assert len(f) == head + n and f[0] == 0x82 and f[1] & 0x80 == 0  # final, binary, unmasked
+    text = SNAP_HEADER.encode().encode()
+    assert snap_wire(b"\x90") == bytes([0x81, len(text)]) + text + b"\x82\x01\x90"
+
+
+async def test_snapshots_go_straight_to_an_upgraded_websocket_and_through_the_queue_when_polling(tmp_path):
+    """Both transports decode the same snapshots; only the websocket one skips the queue."""
+    import socketio
+
+    from server.realtime_client import until as wait_for
+
+    async with running_app(tmp_path) as (url, app):
+        hub = app[HUB_KEY]
+        ws = await Peer(url).connect()
+        await ws.join(name="ws")
+        poll = Peer(url)
+        poll.sio = socketio.AsyncClient(reconnection=False)
+        poll.sio.on("snap", poll._snap)
+        await poll.sio.connect(url, transports=["polling"], wait_timeout=10)
+        await poll.join(name="poll")
+        try:
+            await wait_for(lambda: ws.me and poll.me and poll.id in ws.view and ws.id in poll.view, what="both see both")
+            await ws.emit("move", {"vx": 0.5, "vy": 0.0})  # a change each tick: both get a frame
+            await wait_for(lambda: hub.last_outlet is not None and hub.last_outlet.direct >= 1 and hub.last_outlet.queued >= 1,
+                           what="one direct and one queued snapshot in a tick")
+
+            sid = next(c.eio_sid for c in hub.clients.values() if c.avatar_id == ws.id)
+            assert hub.sio.eio.sockets[sid].yakuba_ws.sending == 0
+        finally:
+            await ws.close()
+            # the server ends the polling socket: the client's own close waits out a long poll
+            for c in list(hub.clients.values()):
+                await hub.sio.disconnect(c.sid)
+            await poll.close()
