@@ -211,7 +211,7 @@ class Sync:
                 else:  # entering the cell: a frame of its own to the cell's view, every owed move in it
                     frame = self._frame(tick, avatars, vs.known, cview, changed, meta_dirty, full=vs.needs_full, vs=vs, due=None)
                     vs.needs_full = False
-                vs.known, vs.cell = cview, ck
+                vs.known, vs.cell, vs.ranked = cview, ck, None  # (a view of its own later re-ranks at once)
                 if frame is not None:
                     out.append((key, frame))
                 continue
