@@ -95,9 +95,11 @@ def write_tile(t: TileTask) -> dict:
             uv, textured = atlas_uv(np.concatenate(uvs), np.concatenate(texs), paths, atlas)
             texture = (uv, textured, atlas.webp)
     name = tiles_mod.tile_name(t.key)
-    Path(t.out, name).write_bytes(build_glb(pos, idx, row, local, cols, t.labels, normals=t.options.normals, texture=texture))
+    glb = build_glb(pos, idx, row, local, cols, t.labels, normals=t.options.normals, texture=texture)
+    Path(t.out, name).write_bytes(glb)
     lo, hi = pos.min(0).astype(np.float64), pos.max(0).astype(np.float64)
-    entry: dict[str, Any] = {"key": t.key, "uri": f"tiles/{name}", "lo": lo.tolist(), "hi": hi.tolist(), "features": int(len(uniq))}
+    entry: dict[str, Any] = {"key": t.key, "uri": f"tiles/{name}", "lo": lo.tolist(), "hi": hi.tolist(),
+                             "features": int(len(uniq)), "bytes": len(glb)}
     if t.options.hierarchy:
         _, boxes = lod_tree.building_boxes(pos, row)  # rows ascending: the same order as cols
         # numpy columns: they travel back to the parent in a few pickled buffers, not 100k objects

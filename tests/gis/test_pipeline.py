@@ -29,7 +29,7 @@ def test_dataset_layout_and_golden_values(tmp_path: Path) -> None:
     assert sorted(p.name for p in d.iterdir()) == ["attributes.jsonl", "buildings.npz", "dataset.json", "tiles", "tileset.json"]
     assert sum(seen) == OSAKA.stat().st_size  # progress covers the whole file
     meta = json.loads((d / "dataset.json").read_text())
-    assert meta["crs"]["local"] == "EPSG:6674" and meta["counts"] == {"buildings": 63, "building_parts": 0, "tiles": 1, "coarse_tiles": 1, "lods": {"0": 63, "1": 63}}
+    assert meta["crs"]["local"] == "EPSG:6674" and meta["counts"] == {"buildings": 63, "building_parts": 0, "tiles": 1, "coarse_tiles": 0, "lods": {"0": 63, "1": 63}}
     assert meta["code_labels"]["structure_code"] == {"601": "木造・土蔵造", "610": "非木造", "611": "不明"}
     assert meta["code_labels_en"]["structure_code"]["601"] == "wooden"
     assert meta["credit"].startswith("出典：国土交通省 Project PLATEAU")
