@@ -46,7 +46,7 @@ typedef struct {
     PyObject *pykey;
 } leaf_t;
 
-/* citygml._DIRECT and citygml._URO_LEAVES, in the same words (checked by the tests). */
+/* values._DIRECT and values._URO_LEAVES, in the same words (checked by the tests). */
 static leaf_t DIRECT[] = {
     {"measuredHeight", "measured_height", K_MEASURE, NULL},
     {"storeysAboveGround", "storeys_above", K_STOREYS, NULL},
@@ -160,7 +160,7 @@ static int number(PyObject *s, double *v) {
     return 0;
 }
 
-/* citygml._v_code/_v_str/_v_year/_v_measure/_v_storeys. */
+/* values._v_code/_v_str/_v_year/_v_measure/_v_storeys. */
 static int store(rec_t *r, const leaf_t *lf, xmlNode *el) {
     PyObject *s;
     double v;
@@ -235,7 +235,7 @@ static const leaf_t *find_leaf(const leaf_t *table, const xmlNode *n) {
     return NULL;
 }
 
-/* One LOD1 ring of a building whose solid is wanted only for its z range (citygml.materialize's
+/* One LOD1 ring of a building whose solid is wanted only for its z range (transform/localize's
  * z_only; mesh.lod1_z_only): its numbers are parsed here, straight from libxml2's text, instead of
  * becoming a str, a tuple, a list and a slot for Python to parse again (a simple building has ~8
  * such rings to its one LOD0 ring). Only a ring Python would take without a word is accepted:
@@ -566,7 +566,7 @@ static PyObject *py_building(PyObject *self, PyObject *const *args, Py_ssize_t n
 
 /* ------------------------------------------------------------------ ring texts -> numbers */
 
-#define RING_MARK -9.87654321e300 /* citygml._MARK: a value no coordinate has */
+#define RING_MARK -9.87654321e300 /* rings._MARK: a value no coordinate has */
 
 /* Room for one more item of ``size`` bytes in a growable array: doubled when full, 256 items
  * at first (a building's LOD1 values, or a batch's ring values). */
@@ -649,8 +649,8 @@ static int ring_number(const char **pp, const char *end, double *x) {
 }
 
 /* parse_rings(lazy) -> (values, spans) | None. lazy: [(text, srsDimension, line)]. values:
- * float64 bytes, each text's numbers followed by a mark (citygml._MARK_VALUE); spans: int64
- * (start, mark index) per text. Exactly what citygml._parse_values gives, for 3D plain-number
+ * float64 bytes, each text's numbers followed by a mark (rings._MARK_VALUE); spans: int64
+ * (start, mark index) per text. Exactly what rings._parse_values gives, for 3D plain-number
  * texts only (None otherwise: Python takes those, with its warnings). */
 static PyObject *py_parse_rings(PyObject *self, PyObject *arg) {
     dbuf_t b = {0};
@@ -710,7 +710,7 @@ static PyMethodDef methods[] = {
     {"building", (PyCFunction)(void (*)(void))py_building, METH_FASTCALL,
      "building(element, lod, z_only=False) -> tuple | None: citygml._building's common case, or None for Python to read it."},
     {"parse_rings", py_parse_rings, METH_O,
-     "parse_rings(lazy) -> (values bytes, spans bytes) | None: citygml._parse_values for plain 3D texts."},
+     "parse_rings(lazy) -> (values bytes, spans bytes) | None: rings._parse_values for plain 3D texts."},
     {NULL, NULL, 0, NULL},
 };
 

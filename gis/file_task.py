@@ -27,9 +27,13 @@ from .sink import tiles as tiles_mod
 from .sink.table_parts import PartFiles, PartRef, TablePart
 from .sink.tile_writer import TILE_PROPS
 from .source.appearance import texture_index
-from .source.citygml import Chunk, RawBuilding, iter_buildings, materialize
+from .source.citygml import iter_buildings
+from .source.gml_file import Chunk
+from .source.records import RawBuilding
 from .source.codelists import UNKNOWN, CodelistResolver
-from .transform.mesh import ROW_CODES, Mesh, Processed, attrs_of, lod1_batch, lod1_z_only, process
+from .transform.localize import lod1_z_only, read_local
+from .transform.lod1_batch import lod1_batch
+from .transform.mesh import ROW_CODES, Mesh, Processed, attrs_of, process
 
 log = logging.getLogger("yakuba.gis.pipeline")
 
@@ -336,12 +340,7 @@ def _run_file(task: FileTask, fb: Feedback, label_cache: dict | None) -> FileRes
             # One parse and one pyproj call for the whole batch; if the transform fails the
             # records stay in source coordinates and process() transforms (and reports) them
             # one by one.
-            try:
-                materialize(batch, local_fb.warn, lambda srs: frame_for(srs).to_local, z_only if LOD1_Z_ONLY else None)
-            except CrsError:
-                raise
-            except (ValueError, ArithmeticError):
-                materialize(batch, local_fb.warn)
+            read_local(batch, local_fb.warn, lambda srs: frame_for(srs).to_local, z_only if LOD1_Z_ONLY else None)
             fast = lod1_batch(batch, task.lod)
             at = dict(zip(fast.index, range(len(fast.index))))
             if fast.index:

@@ -1,17 +1,19 @@
 """The import pipeline's orchestration: source (source/citygml.iter_buildings) -> transforms
-(codes, CRS, repair, triangulate: transform/mesh.process) -> sinks (tile chunks -> GLB +
+(CRS: transform/localize; footprints, repair, extrude, triangulate: transform/lod1_batch and
+transform/mesh.process) -> sinks (tile chunks -> GLB +
 tileset.json; BuildingTable npz; attributes.jsonl; dataset.json). The per-file stage that
 workers run is gis/file_task.py; this module plans the tasks, runs the pool and merges.
 
 One ``Feedback`` object carries warnings by kind, progress and cancellation through every stage.
 Files are parsed by a process pool forked from a single-threaded process (in the process otherwise);
-a large file is cut at member boundaries into byte ranges (citygml.plan_chunks, at most
+a large file is cut at member boundaries into byte ranges (gml_file.plan_chunks, at most
 MAX_CHUNK_BYTES each) so one file keeps every core busy and a worker's memory is one chunk's.
 
 Workers go a batch of BATCH buildings at a time: the rings' posList texts are parsed in one call
-and transformed in one pyproj call (citygml.materialize); the common simple LOD1 building (one
-hole-free footprint, an LOD1 solid, no parts) is footprinted, validated and extruded for the
-whole batch at once (mesh.lod1_batch); the rest take mesh.process, one by one. Meshes spill into
+(source/rings.read_rings) and transformed in one pyproj call (transform/localize); the common
+simple LOD1 building (one hole-free footprint, an LOD1 solid, no parts) is footprinted,
+validated and extruded for the whole batch at once (transform/lod1_batch); the rest take
+mesh.process, one by one. Meshes spill into
 chunks, one per grid cell, with their buildings' tile properties; rows and attribute lines go to
 table parts (gis.sink.table_parts). A process appends all its tasks' chunks and parts to the same
 three files (creating a file costs ~0.5 ms on some disks). The parent then hashes the gml:ids
@@ -58,7 +60,8 @@ from .file_task import Feedback, FileResult, FileTask, _close_process_files, _in
 from .sink import tiles as tiles_mod
 from .sink.table_parts import attr_lines, copy_attrs, rename_duplicates, summarize_parts, write_table
 from .sink.tile_writer import TileOptions, cell_extent, tile_tasks, write_tile, write_tileset
-from .source.citygml import LineCounter, iter_buildings, plan_chunks, read_header
+from .source.citygml import iter_buildings
+from .source.gml_file import LineCounter, plan_chunks, read_header
 from .source.codelists import merge_labels
 
 log = logging.getLogger("yakuba.gis.pipeline")
@@ -352,7 +355,7 @@ def _plan_tasks(
     spill_dir: str, nworkers: int, textures: bool = False,
 ) -> list[FileTask]:
     """One task per file, except that with several workers a large file is cut into byte
-    ranges at member boundaries (citygml.plan_chunks) so one file keeps every core busy; rows
+    ranges at member boundaries (gml_file.plan_chunks) so one file keeps every core busy; rows
     stay in file then document order because results are merged in task order. Textured LOD2
     files are not cut: a file's texture coordinates can sit anywhere in it."""
     total = sum(p.stat().st_size for p in paths)

@@ -14,10 +14,8 @@ files (each a request for the viewer, and a file creation for the import). Verte
 from __future__ import annotations
 
 import math
-import struct
 
 import numpy as np
-import orjson
 
 TILE_SIZE = 250.0  # metres: the grid cell, the smallest tile
 MAX_TILE_LEVEL = 4  # a tile is at most 2^4 x 2^4 cells (4 km)

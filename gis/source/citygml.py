@@ -12,45 +12,22 @@ coordinates: rings stay in the source CRS's axis order; see crs.py and mesh.py.
 
 from __future__ import annotations
 
-import os
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator, NamedTuple
+from typing import Any, Callable, Iterator
 
-import numpy as np
-import orjson
 from lxml import etree
 
-from ..crs import DEFAULT_SRS, parse_srs_name
+from ..crs import parse_srs_name
 from ..errors import ParseError
-
-try:  # the compiled common case of _building (setup.py builds it; optional)
-    from .. import _gmlfast
-except ImportError:  # no compiler at install time, or lxml now runs another libxml2
-    _gmlfast = None
+from .compiled import building as _fast_building
+from .gml_file import Chunk, _check_nonempty, _ChunkReader, _Counter, _ln, _xml_error
+from .records import LazyRing, PolygonRings, RawBuilding, SolidValues, Surface, Warn
+from .rings import materialize
+from .values import _DIRECT, _IUR, _URO_STORE, _URO_TAGS, _v_measure
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 GML_IDS = ("{http://www.opengis.net/gml}id", "{http://www.opengis.net/gml/3.2}id")
 
-Warn = Callable[[str, str], None]
-Ring = np.ndarray  # (N, dim) float64, closing point removed
-PolygonRings = list[Ring]  # exterior first, then interiors
-
-# Leaves inside uro containers (buildingDetailAttribute, buildingDetails, adeOfAbstractBuilding,
-# buildingIDAttribute...) -> (record key, kind). "code" keeps the codeSpace for codelists.py.
-_URO_LEAVES: dict[str, tuple[str, str]] = {
-    "buildingStructureType": ("structure_code", "code"),
-    "fireproofStructureType": ("fireproof_code", "code"),
-    "detailedUsage": ("detailed_usage", "code"),
-    "totalFloorArea": ("total_floor_area", "area"),
-    "buildingFootprintArea": ("building_footprint_area", "area"),
-    "buildingRoofEdgeArea": ("building_roof_edge_area", "area"),
-    "buildingID": ("building_id", "str"),
-    "buildingHeight": ("uro_building_height", "height"),
-    "surveyYear": ("survey_year", "year"),
-    "city": ("city_code", "str"),
-}
 _SURFACE_KIND = {
     "RoofSurface": "roof",
     "WallSurface": "wall",
@@ -64,18 +41,6 @@ _LOD1 = ("lod1Solid", "lod1MultiSurface")
 _LOD2 = ("lod2Solid", "lod2MultiSurface", "lod2Geometry")
 
 
-class _LocalNames(dict):
-    """Clark tag -> local name, memoised (a handful of distinct tags, millions of lookups)."""
-
-    def __missing__(self, tag: object) -> str:
-        # Comments/PIs have a non-str tag; '' never matches anything below.
-        v = tag[tag.rfind("}") + 1 :] if isinstance(tag, str) else ""
-        if len(self) < 4096:
-            self[tag] = v
-        return v
-
-
-_ln = _LocalNames().__getitem__
 _BATCH = 64  # buildings whose rings are parsed together
 
 
@@ -85,300 +50,6 @@ def _gml_id(el: etree._Element) -> str | None:
         if v:
             return v
     return None
-
-
-@dataclass
-class Surface:
-    kind: str  # roof | wall | ground | closure | other
-    rings: PolygonRings
-    ring_ids: list[str | None] | None = None  # each ring's gml:id (texture lookup), when read
-
-
-@dataclass
-class RawBuilding:
-    gml_id: str | None
-    line: int
-    is_part: bool = False
-    attrs: dict[str, object] = field(default_factory=dict)
-    codes: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # column -> (code, codeSpace)
-    lod0: list[PolygonRings] = field(default_factory=list)
-    lod0_kind: str = ""  # which lod0 element supplied lod0 (footprint preferred over roof edge)
-    lod1: list[PolygonRings] = field(default_factory=list)
-    lod2: list[Surface] = field(default_factory=list)
-    srs: int | None = None  # EPSG named on the geometry itself, when given
-    parts: list["RawBuilding"] = field(default_factory=list)
-    lazy: list[tuple[list, int]] = field(default_factory=list)  # text rings not yet parsed
-    lod2_skipped: bool = False  # has LOD2 geometry that an LOD1 import did not read
-    # Where the record's coordinates are. ``local``: everything is in local metres already
-    # (materialize transformed it). ``lod1_source``: the LOD1 rings are still in source
-    # coordinates (only their z was needed so far; mesh.localize_lod1 moves them when used).
-    local: bool = False
-    lod1_source: bool = False
-    # An LOD1 solid the compiled reader parsed but has not cut into rings (undefer_lod1), and
-    # its z range, which is all a simple LOD1 building needs.
-    lod1_deferred: "SolidValues | None" = None
-    lod1_z: tuple[float, float] | None = None
-    # mesh._lod1_base's answer, kept with the rings it was computed from (footprint and mesh
-    # both ask for it).
-    lod1_base: tuple | None = field(default=None, repr=False)
-
-    def lods(self) -> set[int]:
-        s = set()
-        if self.lod0:
-            s.add(0)
-        if self.lod1:
-            s.add(1)
-        if self.lod2 or self.lod2_skipped:
-            s.add(2)
-        return s
-
-
-@dataclass
-class Header:
-    srs: int  # EPSG of the file (from boundedBy's Envelope, else DEFAULT_SRS)
-    lower: tuple[float, ...] | None
-    upper: tuple[float, ...] | None
-    citygml_version: str  # "2.0" | "3.0" | "?"
-    srs_declared: bool
-
-
-def _xml_error(path: Path, e: etree.XMLSyntaxError) -> ParseError:
-    line = e.lineno if getattr(e, "lineno", None) else (e.position[0] if getattr(e, "position", None) else None)
-    msg = str(e.msg if getattr(e, "msg", None) else e)
-    return ParseError(f"malformed XML: {msg}", file=str(path), line=line)
-
-
-def _check_nonempty(path: Path) -> None:
-    try:
-        size = os.path.getsize(path)
-    except OSError as e:
-        raise ParseError(f"cannot read file: {e.strerror}", file=str(path)) from None
-    if size == 0:
-        raise ParseError("empty file (0 bytes)", file=str(path), line=1)
-
-
-class _SmallReads:
-    def __init__(self, f: BinaryIO) -> None:
-        self.f = f
-
-    def read(self, size: int = -1) -> bytes:
-        return self.f.read(4096)
-
-
-def read_header(path: Path) -> Header:
-    """Root element, CityGML version and the Envelope's srsName/corners; stops early."""
-    _check_nonempty(path)
-    srs_name = None
-    lower = upper = None
-    version = "?"
-    try:
-        f = open(path, "rb")
-    except OSError as e:
-        raise ParseError(f"cannot read file: {e.strerror}", file=str(path)) from None
-    try:
-        # Small reads: libxml2 parses all it is fed before iterparse yields, and the Envelope
-        # sits in the first few kB (a 32 kB feed parsed ~6x more than needed, per file).
-        ctx = etree.iterparse(_SmallReads(f), events=("start", "end"), huge_tree=True, resolve_entities=False, no_network=True)
-        for ev, el in ctx:
-            ln = _ln(el.tag)
-            if ev == "start" and el.getparent() is None:
-                if ln != "CityModel":
-                    raise ParseError(
-                        f"wrong root element <{ln}>: expected a CityGML core:CityModel", file=str(path), line=el.sourceline
-                    )
-                ns = el.tag[1 : el.tag.find("}")] if el.tag.startswith("{") else ""
-                version = "3.0" if ns.endswith("/3.0") else "2.0" if ns.endswith("/2.0") else "1.0" if ns.endswith("/1.0") else "?"
-            elif ev == "start" and ln in ("cityObjectMember", "featureMember"):
-                break
-            elif ev == "end" and ln == "Envelope":
-                srs_name = el.get("srsName")
-                for c in el:
-                    if _ln(c.tag) == "lowerCorner":
-                        lower = tuple(float(v) for v in (c.text or "").split())
-                    elif _ln(c.tag) == "upperCorner":
-                        upper = tuple(float(v) for v in (c.text or "").split())
-                break
-    except etree.XMLSyntaxError as e:
-        raise _xml_error(path, e) from None
-    except ValueError:
-        raise ParseError("unreadable Envelope corners", file=str(path)) from None
-    finally:
-        f.close()
-    srs = DEFAULT_SRS
-    if srs_name:
-        try:
-            srs = parse_srs_name(srs_name)
-        except ParseError:
-            raise
-        except Exception as e:  # CrsError carries no file; re-raise with it
-            raise type(e)(getattr(e, "reason", str(e)), file=str(path)) from None
-    return Header(srs=srs, lower=lower, upper=upper, citygml_version=version, srs_declared=bool(srs_name))
-
-
-class _Counter:
-    """Wraps the input so progress can report bytes consumed without re-stat'ing, and a digest
-    can hash the bytes the parser reads (the file is not read a second time to hash it)."""
-
-    def __init__(self, f: BinaryIO, digest: Any = None) -> None:
-        self.f = f
-        self.n = 0
-        self.digest = digest
-
-    def read(self, size: int = -1) -> bytes:
-        b = self.f.read(size)
-        self.n += len(b)
-        if self.digest is not None:
-            self.digest.update(b)
-        return b
-
-
-@dataclass
-class Chunk:
-    """A byte range of one file that parses on its own: [start, end) begins at a member's start
-    tag (or at 0) and ends at another's (or at EOF). ``prefix`` bytes (XML declaration, root
-    start tag, boundedBy) are replayed before it, then ``pad_lines`` newlines so libxml2's line
-    numbers match the whole file (-1: not counted yet, see LineCounter), and ``close`` (the root
-    end tag) after it unless it is last."""
-
-    start: int
-    end: int
-    prefix: int  # length of the file's header (offset of the first member)
-    pad_lines: int
-    close: bytes
-
-
-_MEMBER_RE = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?(?:cityObjectMember|featureMember))[\s>]")
-_ROOT_RE = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?CityModel)[\s>]")
-
-
-def plan_chunks(path: Path, n: int, count_lines: bool = True) -> list[Chunk] | None:
-    """Cut a file into about ``n`` independently parsable chunks at member start tags, or None
-    when it cannot be cut safely (no member/root found in the first MiB, n < 2, tiny file).
-    Without ``count_lines`` every chunk after the first has ``pad_lines`` -1, for a LineCounter
-    to fill in."""
-    size = os.path.getsize(path)
-    if n < 2:
-        return None
-    with open(path, "rb") as f:
-        head = f.read(1 << 20)
-        m = _MEMBER_RE.search(head)
-        if m is None or b"<!--" in head[: m.start()] or b"<![CDATA[" in head[: m.start()]:
-            return None
-        r = _ROOT_RE.search(head, 0, m.start())
-        if r is None:
-            return None
-        first, member_tag, root_tag = m.start(), m.group(1), r.group(1)
-        pat = re.compile(b"<" + re.escape(member_tag) + rb"[\s>]")
-        bounds = [first]
-        for k in range(1, n):
-            t = max(k * size // n, bounds[-1] + 1)
-            f.seek(t)
-            buf = f.read(1 << 20)
-            mm = pat.search(buf)
-            if mm is not None and t + mm.start() < size:
-                bounds.append(t + mm.start())
-        if len(bounds) < 2:
-            return None
-        lines = _lines_before(f, bounds) if count_lines else None  # line numbers at each boundary
-    close = b"</" + root_tag + b">"
-    out = [Chunk(0, bounds[1], first, 0, close)]
-    for i in range(1, len(bounds)):
-        end = bounds[i + 1] if i + 1 < len(bounds) else size
-        out.append(Chunk(bounds[i], end, first, lines[i] - lines[0] if lines else -1, close if i + 1 < len(bounds) else b""))
-    return out
-
-
-_COUNT_BUFFER = 4 << 20  # bytes read at a time: the counter's memory does not grow with the file
-
-
-def _lines_before(f: BinaryIO, bounds: list[int], pos: int = 0, nl: int = 0) -> list[int]:
-    """Newlines in f before each of the ascending offsets ``bounds``, given ``nl`` newlines
-    before ``pos`` (where counting starts): one buffer refilled by readinto, counted by
-    bytearray.count within it (no copy). As fast as the compiled mmap counter it replaced
-    (47-58 ms against 52-76 ms for 87 MB)."""
-    out: list[int] = []
-    f.seek(pos)
-    buf = bytearray(_COUNT_BUFFER)
-    view = memoryview(buf)
-    for b in bounds:
-        while pos < b:
-            k = f.readinto(view[: min(len(buf), b - pos)])
-            if not k:
-                break
-            nl += buf.count(b"\n", 0, k)
-            pos += k
-        out.append(nl)
-    return out
-
-
-class LineCounter:
-    """The ``pad_lines`` of one file's chunks planned with ``count_lines=False``, counted on
-    demand: the import fills in each chunk's just before it hands the chunk to a worker, so the
-    first workers parse while the rest of the file is counted (35 MB took 20-50 ms here, before
-    any worker could start). Counting resumes where it stopped for later chunks."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.f = open(path, "rb")
-        self.pos = self.nl = 0
-        self.header: int | None = None  # newlines before the first member (the chunks' prefix)
-
-    def _to(self, offset: int) -> int:
-        if offset < self.pos:
-            self.pos = self.nl = 0
-        self.nl = _lines_before(self.f, [offset], self.pos, self.nl)[0]
-        self.pos = offset
-        return self.nl
-
-    def pad_lines(self, chunk: Chunk) -> int:
-        if chunk.start == 0:
-            return 0  # the first chunk is the file's own start
-        if self.header is None:
-            self.header = self._to(chunk.prefix)
-        return self._to(chunk.start) - self.header
-
-    def close(self) -> None:
-        self.f.close()
-
-
-class _ChunkReader:
-    """File-like over prefix + padding + [start, end) + close; ``n`` counts only real bytes of
-    the range, so progress sums to the file size over all chunks."""
-
-    def __init__(self, f: BinaryIO, c: Chunk) -> None:
-        self.f = f
-        self.c = c
-        if c.start and c.pad_lines < 0:
-            raise ValueError("the chunk's pad_lines are not counted yet (LineCounter)")
-        self.pad = b"\n" * c.pad_lines if c.start else b""
-        self.stage = 0
-        self.n = 0
-        self.left = c.end - c.start
-
-    def read(self, size: int = -1) -> bytes:
-        size = 1 << 16 if size is None or size < 0 else size
-        while True:
-            if self.stage == 0:
-                self.stage = 1
-                if self.c.start:
-                    self.f.seek(0)
-                    head = self.f.read(self.c.prefix)
-                    return head + self.pad
-                continue
-            if self.stage == 1:
-                at = self.c.end - self.left
-                if self.f.tell() != at:
-                    self.f.seek(at)
-                if self.left > 0:
-                    b = self.f.read(min(size, self.left))
-                    if b:
-                        self.left -= len(b)
-                        self.n += len(b)
-                        return b
-                self.stage = 2
-                if self.c.close:
-                    return self.c.close
-                continue
-            return b""
 
 
 def iter_buildings(
@@ -394,7 +65,7 @@ def iter_buildings(
     """Yield one RawBuilding per top-level bldg:Building; other city objects are skipped.
 
     Rings are parsed in batches (``materialize``); with ``lazy`` they are left as text for the
-    caller to materialize together with a coordinate transform. ``lod`` < 2 skips LOD2 geometry
+    caller to parse and move to local metres in one go (transform.localize.read_local). ``lod`` < 2 skips LOD2 geometry
     where LOD0/LOD1 exist (see _building).
 
     Raises ParseError (with file and line) for malformed XML, a wrong root or a 0-byte file;
@@ -482,88 +153,6 @@ def iter_buildings(
             progress(src.n - last_reported)
 
 
-def _num(text: str | None, warn: Warn, what: str, el: etree._Element) -> float | None:
-    t = (text or "").strip()
-    if not t:
-        return None
-    try:
-        return float(t)
-    except ValueError:
-        warn("bad_value", f"{what} {t!r} at line {el.sourceline} is not a number")
-        return None
-
-
-# One small function per kind of value, called ~10 times per building: each reads only what it
-# needs of the element (the line only for a warning).
-Store = Callable[[RawBuilding, str, etree._Element, Warn], None]
-
-
-def _v_code(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
-    t = el.text
-    if t and (t := t.strip()):
-        rec.codes[key] = (t, el.get("codeSpace"))
-
-
-def _v_str(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
-    t = el.text
-    if t and (t := t.strip()):
-        rec.attrs[key] = t
-
-
-def _v_year(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
-    # Years come as "1975" or as dates ("2021-01-01"); "0001" is PLATEAU's unknown.
-    t = (el.text or "").strip()
-    if len(t) >= 4 and t[:4].isdigit() and (len(t) == 4 or t[4] == "-"):
-        y = int(t[:4])
-        if 1 < y < 9999:
-            rec.attrs[key] = y
-        return
-    v = _num(t, warn, key, el)
-    if v is not None and 1 < v < 9999:
-        rec.attrs[key] = int(v)
-
-
-def _v_measure(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
-    t = el.text
-    try:
-        v = float(t)  # type: ignore[arg-type]  # float() strips whitespace itself
-    except (TypeError, ValueError):
-        v = _num(t, warn, key, el)  # type: ignore[assignment]
-        if v is None:
-            return
-    # PLATEAU sentinels mean "not surveyed": keep them unknown rather than as numbers.
-    if v > -9999:
-        rec.attrs[key] = v
-
-
-def _v_storeys(rec: RawBuilding, key: str, el: etree._Element, warn: Warn) -> None:
-    v = _num(el.text, warn, key, el)
-    if v is not None and 0 <= v < 9999:
-        rec.attrs[key] = int(v)
-
-
-_STORE: dict[str, Store] = {
-    "code": _v_code, "str": _v_str, "year": _v_year, "height": _v_measure, "area": _v_measure, "storeys": _v_storeys,
-}
-
-
-_DIRECT: dict[str, tuple[str, Callable]] = {
-    "measuredHeight": ("measured_height", _v_measure),
-    "storeysAboveGround": ("storeys_above", _v_storeys),
-    "storeysBelowGround": ("storeys_below", _v_storeys),
-    "yearOfConstruction": ("year", _v_year),
-    "usage": ("usage_code", _v_code),
-    "class": ("class_code", _v_code),
-}
-_URO_STORE = {ln: (key, _STORE[kind]) for ln, (key, kind) in _URO_LEAVES.items()}
-_URO_TAGS = tuple("{*}" + ln for ln in _URO_LEAVES)
-_IUR = "{https://www.geospatial.jp/iur/"
-
-
-# YAKUBA_GML_FAST=0 reads every building in Python (for comparisons; the output is the same).
-_fast_building = _gmlfast.building if _gmlfast is not None and os.environ.get("YAKUBA_GML_FAST", "1") != "0" else None
-
-
 def _building(el: etree._Element, is_part: bool, warn: Warn, lod: int = 2, z_only: bool = False) -> RawBuilding:
     """One Building or BuildingPart: the compiled reader takes the common case (~11 µs for a
     synthetic LOD1 building against ~48 µs for the walk below); it returns None for anything it
@@ -584,7 +173,7 @@ def _from_fast(t: tuple, is_part: bool) -> RawBuilding:
     )
     if z is not None:
         # The compiled reader kept the LOD1 solid as parsed source values (its rings are
-        # placeholders until undefer_lod1) and its z range, as materialize's z_only would.
+        # placeholders until undefer_lod1) and its z range, as localize's z_only would.
         rec.lod1_z = (z[0], z[1])
         rec.lod1_deferred = SolidValues(z[2], z[3])
         rec.lod1_source = True
@@ -671,12 +260,9 @@ def _height30(el: etree._Element, rec: RawBuilding, warn: Warn) -> None:
             _v_measure(rec, "measured_height", value, warn)
 
 
-LazyRing = tuple  # (posList text, srsDimension, source line): parsed later by materialize()
-
-
 def _dim(v: str | None, default: int) -> int:
     """An srsDimension attribute; 0 for one that is not a number (its rings are then dropped
-    with a bad_coordinates warning by materialize)."""
+    with a bad_coordinates warning by rings.read_rings)."""
     if v is None:
         return default
     try:
@@ -719,7 +305,7 @@ def _polygons(
     ring_ids: list[list[str | None]] | None = None,
 ) -> list[PolygonRings]:
     """Polygons under a geometry property, each a list of rings (exterior first). Rings stay
-    text until ``materialize`` parses a whole batch. ``ids``: where to register polygons by
+    text until rings.read_rings parses a whole batch. ``ids``: where to register polygons by
     gml:id for xlink:href resolution (LOD2 only; None skips the lookups)."""
     if not len(prop):
         return []
@@ -786,248 +372,3 @@ def _walk(
     if ring_ids is not None:
         ring_ids.extend(rids)
     return out
-
-
-# Between the rings of a batch: a value no coordinate has, so one C-level parse of the joined
-# text gives every ring's values and the marks give their boundaries.
-_MARK = "-9.87654321e300"
-_MARK_VALUE = float(_MARK)
-# The compiled parse (plain 3D texts; None sends the batch through _parse_values and its warnings).
-_parse_rings = _gmlfast.parse_rings if _fast_building is not None else None
-
-
-def _ring_slots(recs: list[RawBuilding]) -> tuple[list[tuple[list, int]], list[LazyRing], list[int], list[int]]:
-    """Where each text ring sits (registered by the parser), its text, its batch record, and
-    how many rings each record (with its parts) has: a record's rings are consecutive."""
-    slots: list[tuple[list, int]] = []
-    group: list[int] = []
-    per: list[int] = []
-    for gi, top in enumerate(recs):
-        before = len(slots)
-        for r in (top, *top.parts) if top.parts else (top,):
-            if r.lazy:
-                slots.extend(r.lazy)
-        k = len(slots) - before
-        per.append(k)
-        if k:
-            group.extend([gi] * k)
-    return slots, [poly[k] for poly, k in slots], group, per
-
-
-def _parse_values(texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
-    """All numbers of all texts and each text's (start, end) in them; None if any is not numeric."""
-    if not texts:
-        return np.zeros(0), np.zeros((0, 2), dtype=np.int64)
-    joined = (" " + _MARK + " ").join(texts) + " " + _MARK
-    a = None
-    # orjson's float parser is ~3x numpy's. JSON needs exactly one separator between numbers
-    # (true of PLATEAU's posLists); anything else (newlines, double spaces, NaN) raises and
-    # takes numpy's path. true/false/null would parse, so text with their letters skips it.
-    if "u" not in joined and "a" not in joined and "l" not in joined:
-        try:
-            a = np.array(orjson.loads("[" + joined.replace(" ", ",") + "]"), dtype=np.float64)
-        except (orjson.JSONDecodeError, TypeError, ValueError):
-            a = None
-    if a is None or a.ndim != 1:
-        try:
-            a = np.fromstring(joined, sep=" ")
-        except ValueError:
-            return None
-    marks = np.flatnonzero(a == _MARK_VALUE)
-    if len(marks) != len(texts):
-        return None
-    starts = np.empty(len(marks), dtype=np.int64)
-    starts[0] = 0
-    starts[1:] = marks[:-1] + 1
-    return a, np.column_stack((starts, marks))
-
-
-def materialize(
-    recs: list[RawBuilding],
-    warn: Warn,
-    to_local: Callable[[int | None], Callable[[np.ndarray], np.ndarray]] | None = None,
-    z_only: Callable[[RawBuilding], bool] | None = None,
-) -> None:
-    """Parse every text ring of ``recs`` (and their parts) in one pass: (N, dim) float arrays,
-    closing point removed; bad rings are warned about and dropped (a polygon whose exterior is
-    bad goes with it). ``to_local(srs)`` maps (N, 3) source points to another frame; the whole
-    batch is transformed in one call per source CRS and the records are marked local.
-
-    ``z_only(rec)``: true for records whose LOD1 rings are wanted only for their z (see
-    mesh.lod1_z_only). Their LOD1 rings then stay in source coordinates, z being the same in
-    both frames; such a record is marked ``lod1_source`` and mesh.localize_lod1 transforms
-    them if they are wanted after all. (The compiled reader does more for such buildings: it
-    hands over their solid already parsed, see iter_buildings' ``z_only``; this covers the
-    buildings the Python walk reads.)"""
-    slots, lazy, group, per = _ring_slots(recs)
-    if slots:
-        vals = se = good = None
-        fast = _parse_rings(lazy) if _parse_rings is not None else None
-        if fast is not None:
-            vals = np.frombuffer(fast[0])
-            se = np.frombuffer(fast[1], dtype=np.int64).reshape(-1, 2)
-        else:
-            parsed = _parse_values([t for t, _, _ in lazy])
-            dims = np.fromiter((d for _, d, _ in lazy), dtype=np.int64, count=len(lazy))
-            if parsed is not None and (dims == 3).all():
-                vals, se = parsed
-        if se is not None:
-            counts = se[:, 1] - se[:, 0]
-            good = counts % 3 == 0
-        if good is not None and good.all():
-            source = None
-            if to_local is not None and z_only is not None:
-                source = _lod1_in_source(recs, slots, per, z_only)
-            pts, p0, n = _split_xyz(vals, se, counts, recs, group, to_local, source)
-            short = np.flatnonzero(n < 3).tolist()
-            for (poly, k), a, b in zip(slots, p0.tolist(), (p0 + n).tolist()):
-                poly[k] = pts[a:b]
-            for i in short:
-                poly, k = slots[i]
-                warn("degenerate_ring", f"ring with {int(n[i])} distinct points at line {lazy[i][2]}")
-                poly[k] = None
-        else:
-            rings = [_one_ring(t, d, line, warn) for t, d, line in lazy]
-            if to_local is not None:
-                rings = _transform_each(rings, recs, group, to_local)
-            short = [i for i, r in enumerate(rings) if r is None or len(r) < 3]
-            for (poly, k), ring in zip(slots, rings):
-                poly[k] = ring
-            for i in short:
-                poly, k = slots[i]
-                if rings[i] is not None:
-                    warn("degenerate_ring", f"ring with {len(rings[i])} distinct points at line {lazy[i][2]}")
-                poly[k] = None
-        for top in recs:
-            for r in (top, *top.parts) if top.parts else (top,):
-                r.lazy = []
-        if short:
-            _drop_bad_rings(recs)
-    if to_local is not None:
-        for rec in recs:
-            rec.local = True
-
-
-def _lod1_in_source(
-    recs: list[RawBuilding], slots: list[tuple[list, int]], per: list[int], z_only: Callable[[RawBuilding], bool]
-) -> np.ndarray | None:
-    """The rings to leave in source coordinates (a mask over ``slots``): the LOD1 rings of each
-    z-only record, taken only where the record's one LOD0 ring comes first and its LOD1 rings
-    are all the rest (the schema's order, and the parser's); any other record is transformed
-    whole, as without ``z_only``."""
-    mask = None
-    s = 0
-    for r, k in zip(recs, per):
-        if k and z_only(r) and k == 1 + sum(map(len, r.lod1)) and slots[s][0] is r.lod0[0]:
-            if mask is None:
-                mask = np.zeros(len(slots), dtype=bool)
-            mask[s + 1 : s + k] = True
-            r.lod1_source = True
-        s += k
-    return mask
-
-
-class SolidValues(NamedTuple):
-    """An LOD1 solid the compiled reader parsed (``lod1_deferred``): float64 x y z values, and per
-    ring (one polygon each) its point count and its count without the closing point (int64)."""
-
-    values: bytes
-    counts: bytes
-
-
-def undefer_lod1(rec: RawBuilding) -> None:
-    """Cut the LOD1 rings the compiled reader parsed (``lod1_deferred``) into arrays, one polygon
-    per ring, closing point dropped, still in source coordinates (``lod1_source``)."""
-    d = rec.lod1_deferred
-    if d is None:
-        return
-    pts = np.frombuffer(d.values).reshape(-1, 3).copy()
-    counts = np.frombuffer(d.counts, dtype=np.int64).reshape(-1, 2)
-    at = np.zeros(len(counts), dtype=np.int64)
-    np.cumsum(counts[:-1, 0], out=at[1:])
-    rec.lod1 = [[pts[a : a + k]] for a, k in zip(at.tolist(), counts[:, 1].tolist())]
-    rec.lod1_deferred = rec.lod1_z = None
-
-
-def _split_xyz(vals, se, counts, recs, group, to_local, source=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vectorised path (every ring 3D and well formed): one reshape, one closing-point test,
-    one transform per CRS. Returns the (N, 3) points, and each ring's first point and its
-    count without the closing point. ``source``: rings left untransformed (per ring)."""
-    keep = np.ones(len(vals), dtype=bool)
-    keep[se[:, 1]] = False
-    pts = vals[keep].reshape(-1, 3)
-    n = counts // 3
-    p0 = np.zeros(len(n), dtype=np.int64)
-    np.cumsum(n[:-1], out=p0[1:])
-    last = p0 + n - 1
-    has = n > 1
-    closed = np.zeros(len(n), dtype=bool)
-    closed[has] = (pts[p0[has]] == pts[last[has]]).all(axis=1)
-    n = n - closed
-    if to_local is not None and len(pts):
-        want = None if source is None else np.repeat(~source, counts // 3)
-        one = {r.srs for r in recs}
-        if len(one) == 1 and want is None:
-            pts = to_local(one.pop())(pts)
-        elif len(one) == 1:
-            pts[want] = to_local(one.pop())(pts[want])
-        else:
-            srs = [recs[g].srs for g in group]
-            gid = np.repeat(np.array([hash(s) for s in srs]), counts // 3)
-            out = pts.copy()
-            for s in set(srs):
-                m = gid == hash(s)
-                if want is not None:
-                    m &= want
-                out[m] = to_local(s)(pts[m])
-            pts = out
-    return pts, p0, n
-
-
-def _one_ring(text: str, dim: int, line: int, warn: Warn) -> Ring | None:
-    try:
-        a = np.array(text.split(), dtype=np.float64)
-    except ValueError:
-        warn("bad_coordinates", f"non-numeric coordinates at line {line}")
-        return None
-    if dim not in (2, 3):
-        warn("bad_coordinates", f"unsupported srsDimension {dim or '(not a number)'} at line {line}")
-        return None
-    if len(a) % dim:
-        warn("bad_coordinates", f"coordinate count {len(a)} not a multiple of {dim} at line {line}")
-        return None
-    a = a.reshape(-1, dim)
-    if len(a) > 1 and a[0].tolist() == a[-1].tolist():
-        a = a[:-1]
-    return a
-
-
-def _transform_each(rings, recs, group, to_local) -> list[np.ndarray | None]:
-    out = []
-    for ring, g in zip(rings, group):
-        if ring is None or len(ring) < 3:
-            out.append(ring)
-            continue
-        xyz = ring if ring.shape[1] == 3 else np.column_stack((ring, np.zeros(len(ring))))
-        out.append(to_local(recs[g].srs)(xyz))
-    return out
-
-
-def _drop_bad_rings(recs: list[RawBuilding]) -> None:
-    def clean(polys: list[PolygonRings]) -> list[PolygonRings]:
-        for poly in polys:
-            if poly and poly[0] is not None and any(r is None for r in poly):
-                poly[:] = [r for r in poly if r is not None]
-        return [p for p in polys if p and p[0] is not None]
-
-    for top in recs:
-        for r in (top, *top.parts):
-            r.lod0 = clean(r.lod0)
-            r.lod1 = clean(r.lod1)
-            kept = []
-            for surf in r.lod2:
-                if surf.rings and surf.rings[0] is not None:
-                    surf.rings[:] = [x for x in surf.rings if x is not None]
-                    kept.append(surf)
-            r.lod2 = kept
-

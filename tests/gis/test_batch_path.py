@@ -17,9 +17,13 @@ import pytest
 
 from yakuba.gis.buildings import BuildingTable
 from yakuba.gis.source import citygml
-from yakuba.gis.source.citygml import iter_buildings, materialize
+from yakuba.gis.source.citygml import iter_buildings
+from yakuba.gis.source.records import SolidValues
+from yakuba.gis.source.rings import materialize
+from yakuba.gis.transform.localize import read_local
+from yakuba.gis.transform.lod1_batch import lod1_batch
 from yakuba.gis.crs import LocalFrame
-from yakuba.gis.transform.mesh import lod1_batch, process
+from yakuba.gis.transform.mesh import process
 from yakuba.gis.pipeline import Feedback, choose_frame, import_dataset
 from yakuba.gis.sink.table_parts import PartFiles, PartRef, TablePart, attr_lines, copy_attrs, rename_duplicates, summarize_parts, write_table
 
@@ -115,7 +119,7 @@ def test_lod1_batch_equals_per_building_process() -> None:
         zone, origin, srs = choose_frame([f])
         frame = LocalFrame(srs[f], zone, origin)
         recs = list(iter_buildings(f, lambda k, m: None, lazy=True))
-        materialize(recs, lambda k, m: None, lambda s: LocalFrame(s or srs[f], zone, origin).to_local)
+        read_local(recs, lambda k, m: None, lambda s: LocalFrame(s or srs[f], zone, origin).to_local)
         for lod in (1, 2):
             fast = lod1_batch(recs, lod)
             for k, i in enumerate(fast.index):
@@ -147,7 +151,7 @@ def test_lod1_batch_leaves_the_unusual_to_process(tmp_path: Path) -> None:
     ))
     zone, origin, srs = choose_frame([p])
     recs = list(iter_buildings(p, lambda k, m: None, lazy=True))
-    materialize(recs, lambda k, m: None, lambda s: LocalFrame(srs[p], zone, origin).to_local)
+    read_local(recs, lambda k, m: None, lambda s: LocalFrame(srs[p], zone, origin).to_local)
     fast = lod1_batch(recs, 1)
     # The self-intersecting footprint needs repair (and a warning): that is process()'s job.
     assert [recs[i].gml_id for i in fast.index] == ["simple", "lod1_only"]
@@ -173,18 +177,42 @@ def _odd_lod1_file(tmp_path: Path) -> Path:
     return p
 
 
+def test_a_failed_transform_leaves_the_batch_in_source_coordinates(tmp_path: Path) -> None:
+    """The transform stage fails as a whole or not at all: the rings stay as parsed, nothing is
+    marked local or z-only (process() then transforms and reports building by building)."""
+    from yakuba.gis.transform.localize import lod1_z_only
+
+    p = _odd_lod1_file(tmp_path)
+    plain = list(iter_buildings(p, lambda k, m: None, lazy=True))
+    materialize(plain, lambda k, m: None)
+
+    def broken(srs):
+        def to_local(pts):
+            raise ValueError("transform failed")
+        return to_local
+
+    warned: list[str] = []
+    recs = list(iter_buildings(p, lambda k, m: None, lazy=True))
+    read_local(recs, lambda k, m: warned.append(k), broken, lambda r: lod1_z_only(r, 1))
+    assert not any(r.local or r.lod1_source for r in recs)
+    for a, b in zip(plain, recs):
+        for pa, pb in zip(a.lod0 + a.lod1, b.lod0 + b.lod1):
+            assert all(np.array_equal(x, y) for x, y in zip(pa, pb))
+    assert warned.count("degenerate_ring") == 1  # the two-point LOD0 ring, warned once
+
+
 def test_lod1_solids_left_in_source_coordinates_only_for_their_z(tmp_path: Path) -> None:
-    """materialize(z_only=...) leaves the LOD1 rings of simple buildings in source coordinates
+    """read_local(z_only=...) leaves the LOD1 rings of simple buildings in source coordinates
     (marked), transforms everything else; localize_lod1 then gives what a full transform gives."""
-    from yakuba.gis.transform.mesh import localize_lod1, lod1_z_only
+    from yakuba.gis.transform.localize import localize_lod1, lod1_z_only
 
     p = _odd_lod1_file(tmp_path)
     zone, origin, srs = choose_frame([p])
     frame = LocalFrame(srs[p], zone, origin)
     full = list(iter_buildings(p, lambda k, m: None, lazy=True))
-    materialize(full, lambda k, m: None, lambda s: frame.to_local)
+    read_local(full, lambda k, m: None, lambda s: frame.to_local)
     part = list(iter_buildings(p, lambda k, m: None, lazy=True))
-    materialize(part, lambda k, m: None, lambda s: frame.to_local, lambda r: lod1_z_only(r, 1))
+    read_local(part, lambda k, m: None, lambda s: frame.to_local, lambda r: lod1_z_only(r, 1))
     marked = [r.gml_id for r in part if r.lod1_source]
     assert marked == ["simple", "bowtie", "dropped_lod0", "zero_area_lod0"]
     for a, b in zip(full, part):
@@ -203,8 +231,8 @@ def test_lod1_solids_left_in_source_coordinates_only_for_their_z(tmp_path: Path)
     if citygml._fast_building is None:
         return
     parsed = list(iter_buildings(p, lambda k, m: None, lazy=True, lod=1, z_only=True))
-    assert [r.gml_id for r in parsed if isinstance(r.lod1_deferred, citygml.SolidValues)] == marked
-    materialize(parsed, lambda k, m: None, lambda s: frame.to_local, lambda r: lod1_z_only(r, 1))
+    assert [r.gml_id for r in parsed if isinstance(r.lod1_deferred, SolidValues)] == marked
+    read_local(parsed, lambda k, m: None, lambda s: frame.to_local, lambda r: lod1_z_only(r, 1))
     for a, b in zip(full, parsed):
         if b.gml_id in marked:
             z = np.concatenate([p[0][:, 2] for p in a.lod1])
@@ -225,8 +253,8 @@ def test_solids_parsed_at_read_time_process_like_the_rest(tmp_path: Path) -> Non
     frame = LocalFrame(srs[p], zone, origin)
     usual = list(iter_buildings(p, lambda k, m: None))
     parsed = list(iter_buildings(p, lambda k, m: None, lazy=True, lod=1, z_only=True))
-    assert sum(isinstance(r.lod1_deferred, citygml.SolidValues) for r in parsed) >= 3
-    materialize(parsed, lambda k, m: None)
+    assert sum(isinstance(r.lod1_deferred, SolidValues) for r in parsed) >= 3
+    materialize(parsed, lambda k, m: None)  # left in source coordinates
     for a, b in zip(usual, parsed):
         wa: list = []
         wb: list = []

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from yakuba.gis.source.citygml import iter_buildings, read_header
+from yakuba.gis.source.citygml import iter_buildings
+from yakuba.gis.source.gml_file import read_header
 from yakuba.gis.errors import CrsError, ParseError
 from yakuba.gis.pipeline import Feedback, import_dataset
 
@@ -177,7 +178,7 @@ def test_per_building_problems_give_warnings_and_partial_import(tmp_path: Path) 
 def test_chunks_parse_like_the_whole_file(tmp_path: Path) -> None:
     """plan_chunks cuts at member start tags; the parts together yield the same buildings with
     the same (file) line numbers, and progress sums to the file size."""
-    from yakuba.gis.source.citygml import plan_chunks
+    from yakuba.gis.source.gml_file import plan_chunks
 
     src = next(p for p in sorted(BLDG.glob("*.gml")) if plan_chunks(p, 4))
     whole = list(iter_buildings(src, lambda k, m: None))
@@ -189,7 +190,7 @@ def test_chunks_parse_like_the_whole_file(tmp_path: Path) -> None:
     assert sum(done) == src.stat().st_size
     # Planned without counting (the import counts each chunk's lines just before handing it to a
     # worker): the same pad lines from a LineCounter, asked in file order or not.
-    from yakuba.gis.source.citygml import LineCounter
+    from yakuba.gis.source.gml_file import LineCounter
 
     lazy = plan_chunks(src, 4, count_lines=False)
     assert [c.start for c in lazy] == [c.start for c in chunks] and [c.pad_lines for c in lazy[1:]] == [-1] * (len(lazy) - 1)
@@ -213,7 +214,7 @@ def test_lines_before_cuts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     the end included), whatever the buffer size."""
     import random
 
-    from yakuba.gis.source import citygml
+    from yakuba.gis.source import gml_file
 
     rng = random.Random(5)
     data = bytes(rng.choice(b"\n\n\x0a\x8a\x0b\x09 <>abc\xe6\x97\xa5") for _ in range(300_001))
@@ -222,12 +223,12 @@ def test_lines_before_cuts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     bounds = [0, 1, 7, 8, 9, 4095, 123_457, 299_999, 300_001, 400_000]
     want = [data[:b].count(b"\n") for b in bounds]
     with open(p, "rb") as f:
-        assert citygml._lines_before(f, bounds) == want
+        assert gml_file._lines_before(f, bounds) == want
         # A buffer smaller than the gaps between cuts, down to 7 bytes: the same counts.
-        monkeypatch.setattr(citygml, "_COUNT_BUFFER", 7)
-        assert citygml._lines_before(f, bounds) == want
+        monkeypatch.setattr(gml_file, "_COUNT_BUFFER", 7)
+        assert gml_file._lines_before(f, bounds) == want
         # Resumed from a known count part way (LineCounter): the same totals.
-        assert citygml._lines_before(f, bounds[5:], bounds[4], want[4]) == want[5:]
+        assert gml_file._lines_before(f, bounds[5:], bounds[4], want[4]) == want[5:]
 
 
 def test_digest_covers_every_byte(tmp_path: Path) -> None:

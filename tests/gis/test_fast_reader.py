@@ -12,14 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from yakuba.gis.source import citygml
-from yakuba.gis.source.citygml import _building_py, _from_fast, _ln
+from yakuba.gis.source import citygml, compiled, values
+from yakuba.gis.source import rings as ring_parse
+from yakuba.gis.source.citygml import _building_py, _from_fast
+from yakuba.gis.source.gml_file import _ln
 
 from .conftest import SAMPLES
 from .test_batch_path import SHARED, parse, solid
 from .test_citygml import HEAD, building, footprint, ring
 
-fast = citygml._gmlfast
+fast = compiled._gmlfast
 SRS = "http://www.opengis.net/def/crs/EPSG/0/6697"
 
 
@@ -31,9 +33,9 @@ def test_the_compiled_reader_is_built_and_used() -> None:
 
 def test_its_tables_are_the_python_readers() -> None:
     kinds = {0: "code", 1: "str", 2: "year", 3: "measure", 4: "storeys"}
-    py_direct = {ln: (key, fn.__name__) for ln, (key, fn) in citygml._DIRECT.items()}
+    py_direct = {ln: (key, fn.__name__) for ln, (key, fn) in values._DIRECT.items()}
     assert {ln: (key, "_v_" + kinds[k]) for ln, (key, k) in fast.DIRECT.items()} == py_direct
-    py_uro = {ln: (key, {"area": "measure", "height": "measure"}.get(kind, kind)) for ln, (key, kind) in citygml._URO_LEAVES.items()}
+    py_uro = {ln: (key, {"area": "measure", "height": "measure"}.get(kind, kind)) for ln, (key, kind) in values._URO_LEAVES.items()}
     assert {ln: (key, kinds[k]) for ln, (key, k) in fast.URO.items()} == py_uro
 
 
@@ -156,7 +158,7 @@ def _z_only_record(el: etree._Element) -> tuple:
     assert t is not None
     rec = _from_fast(t, False)
     usual = _building_py(el, False, lambda k, m: None, 1)
-    citygml.materialize([usual], lambda k, m: None)
+    ring_parse.materialize([usual], lambda k, m: None)
     return rec, usual
 
 
@@ -177,10 +179,10 @@ def test_z_only_solid_is_parsed_in_c_and_cut_later(body: str) -> None:
     assert rec.lod1_z == (z.min(), z.max()) and rec.lod1_source
     assert rec.lod1 and all(p == [Ellipsis] for p in rec.lod1) and rec.lazy and len(rec.lazy) == 1  # the LOD0 ring only
     assert rec.lods() == usual.lods()
-    citygml.undefer_lod1(rec)
+    ring_parse.undefer_lod1(rec)
     assert rec.lod1_z is None and len(rec.lod1) == len(usual.lod1)
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(rec.lod1, usual.lod1))
-    citygml.materialize([rec], lambda k, m: None)
+    ring_parse.materialize([rec], lambda k, m: None)
     for k in ("gml_id", "line", "attrs", "codes", "lod0_kind", "srs", "lod2_skipped"):
         assert getattr(rec, k) == getattr(usual, k)
     assert np.array_equal(rec.lod0[0][0], usual.lod0[0][0])
@@ -222,7 +224,7 @@ def test_z_only_solid_text_in_several_nodes_goes_to_python() -> None:
     assert compare(el, 1) == "fast"
     # Merged, as iter_buildings parses it: taken, and the same rings.
     rec, usual = _z_only_record(one(body))
-    citygml.undefer_lod1(rec)
+    ring_parse.undefer_lod1(rec)
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(rec.lod1, usual.lod1))
 
 
@@ -274,14 +276,14 @@ _sep = st.sampled_from([" ", "  ", "\n", "\t", " \r\n "])
 def test_parse_rings_gives_what_parse_values_gives(rings: list) -> None:
     lazy = [(sep.join(fmt.format(v) for v in vals), 3, i) for i, (vals, fmt, sep) in enumerate(rings)]
     got = fast.parse_rings(lazy)
-    want = citygml._parse_values([t for t, _, _ in lazy])
+    want = ring_parse._parse_values([t for t, _, _ in lazy])
     assert got is not None and want is not None
     assert np.array_equal(np.frombuffer(got[0]), want[0])
     assert np.array_equal(np.frombuffer(got[1], dtype=np.int64).reshape(-1, 2), want[1])
 
 
 @pytest.mark.parametrize("text", ["1 2 nan", "1 2 inf", "1,5 2 3", "1_0 2 3", "abc", "1 2 3e", "- 1 2", "1 2 ３",
-                                  "0x1p3 1 2", f"1 2 {citygml._MARK}"])
+                                  "0x1p3 1 2", f"1 2 {ring_parse._MARK}"])
 def test_parse_rings_declines_what_python_must_warn_about(text: str) -> None:
     assert fast.parse_rings([("1 2 3", 3, 1), (text, 3, 2)]) is None
 

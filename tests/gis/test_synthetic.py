@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from yakuba.gis.buildings import BuildingTable
-from yakuba.gis.source.citygml import read_header
+from yakuba.gis.source.gml_file import read_header
 from yakuba.gis.district import district_rows
 from yakuba.gis.pipeline import import_dataset
 from yakuba.gis.synthetic import write_dataset
