@@ -34,6 +34,14 @@ PROPERTIES: dict[str, tuple[dict, object, object]] = {
 }
 
 
+def column_bounds(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's min and max of an (N, k) array, column by column: numpy's axis-0 reduction
+    of a C-ordered (N, 3) array runs an inner loop of 3 and took 1.5 ms for a 72k-vertex tile,
+    against 0.06 ms this way (a sixth of a LOD1 tile's writing)."""
+    cols = range(a.shape[1])
+    return np.array([a[:, i].min() for i in cols], a.dtype), np.array([a[:, i].max() for i in cols], a.dtype)
+
+
 def flat_normals(pos: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split vertices shared by faces that face different ways, so each face is lit flat.
 
@@ -116,13 +124,23 @@ def _utf8_column(col: list) -> tuple[bytes, np.ndarray]:
     return b"".join(enc), offs
 
 
-def _enum(col: list, labels: dict[str, str]) -> tuple[dict, np.ndarray]:
+def _enum(col: list | np.ndarray, labels: dict[str, str]) -> tuple[dict, np.ndarray]:
     """The enum of a code column (this tile's codes, sorted) and the column as its values."""
-    codes = sorted({str(v) for v in col if v not in (None, "")})
-    value = {c: i for i, c in enumerate(codes)}
-    values = [{"name": c, "value": i, **({"description": labels[c]} if labels.get(c) else {})} for c, i in value.items()]
+    if isinstance(col, np.ndarray) and col.dtype.kind == "U":
+        # The tiles' columns: one np.unique instead of a dict lookup per building (a third of
+        # a LOD1 tile's property table). "" (no code) sorts first; code points order as sorted().
+        uniq, inv = np.unique(col, return_inverse=True)
+        codes = uniq.tolist()
+        arr = inv.astype(np.uint16)
+        if codes and codes[0] == "":
+            codes = codes[1:]
+            arr = np.where(inv == 0, _NO_CODE_VALUE, inv - 1).astype(np.uint16)
+    else:
+        codes = sorted({str(v) for v in col if v not in (None, "")})
+        value = {c: i for i, c in enumerate(codes)}
+        arr = np.array([_NO_CODE_VALUE if v in (None, "") else value[str(v)] for v in col], dtype=np.uint16)
+    values = [{"name": c, "value": i, **({"description": labels[c]} if labels.get(c) else {})} for i, c in enumerate(codes)]
     values.append({"name": NO_CODE, "value": _NO_CODE_VALUE, "description": "no code in the source"})
-    arr = np.array([_NO_CODE_VALUE if v in (None, "") else value[str(v)] for v in col], dtype=np.uint16)
     return {"valueType": "UINT16", "values": values}, arr
 
 
@@ -158,7 +176,8 @@ def build_glb(
         accessors.append({"bufferView": view, "componentType": ctype, "count": count, "type": typ, **kw})
         return len(accessors) - 1
 
-    a_pos = acc(b.add(pos, 34962), 5126, len(pos), "VEC3", min=pos.min(0).tolist(), max=pos.max(0).tolist())
+    lo, hi = column_bounds(pos)
+    a_pos = acc(b.add(pos, 34962), 5126, len(pos), "VEC3", min=lo.tolist(), max=hi.tolist())
     if normals:
         # int8 x 3 padded to 4 bytes: vertex attributes must be 4-byte aligned (byteStride 4).
         n4 = np.zeros((len(pos), 4), np.int8)

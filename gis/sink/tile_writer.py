@@ -18,7 +18,7 @@ from ..crs import VerticalGrid
 from . import lod_tree, packed
 from . import tiles as tiles_mod
 from .atlas import atlas_uv, build_atlas
-from .glb import build_glb
+from .glb import build_glb, column_bounds
 
 TILE_PROPS = ("gml_id", "height", "storeys_above", "year", "structure_code", "fireproof_code", "usage_code")
 
@@ -84,9 +84,9 @@ def write_tile(t: TileTask) -> dict:
         "height": col["height"].astype(np.float64).tolist(),
         "storeys_above": col["storeys_above"].astype(np.int64).tolist(),
         "year": col["year"].astype(np.int64).tolist(),
-        "structure_code": col["structure_code"].tolist(),
-        "fireproof_code": col["fireproof_code"].tolist(),
-        "usage_code": col["usage_code"].tolist(),
+        "structure_code": col["structure_code"],  # arrays: glb._enum takes them whole
+        "fireproof_code": col["fireproof_code"],
+        "usage_code": col["usage_code"],
     }
     texture = None
     if paths:
@@ -97,7 +97,7 @@ def write_tile(t: TileTask) -> dict:
     name = tiles_mod.tile_name(t.key)
     glb = build_glb(pos, idx, row, local, cols, t.labels, normals=t.options.normals, texture=texture)
     Path(t.out, name).write_bytes(glb)
-    lo, hi = pos.min(0).astype(np.float64), pos.max(0).astype(np.float64)
+    lo, hi = (b.astype(np.float64) for b in column_bounds(pos))
     entry: dict[str, Any] = {"key": t.key, "uri": f"tiles/{name}", "lo": lo.tolist(), "hi": hi.tolist(),
                              "features": int(len(uniq)), "bytes": len(glb)}
     if t.options.hierarchy:
