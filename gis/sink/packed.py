@@ -5,6 +5,11 @@ pickle spent ~10 us per array on reducing each one (its dtype, a global lookup o
 function), which was 5% of a real-sample import with ~1,200 small arrays; here an array is its
 raw bytes behind one small JSON header, and reading is ``np.frombuffer`` (a read-only view, no
 copy). Only numeric, bool and fixed-width string arrays: an object array is a TypeError.
+
+Measured against ``np.save`` (one np.save per array into one stream, a names array first, read
+back by np.load): packing and reading every blob of a real-sample import took 2.4 ms here
+against 32.9 ms (1,350 arrays; 10k synthetic: 1.4 against 15.8 ms): np.save writes and
+np.load parses a Python-literal header per array.
 """
 
 from __future__ import annotations
