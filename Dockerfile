@@ -14,7 +14,7 @@ COPY server/ server/
 COPY world/ world/
 COPY gis/ gis/
 COPY assets/ assets/
-# gcc and g++ only for the build: they compile gis/_gmlfast.c and gis/_numparse.cpp (the fast
+# gcc and g++ only for the build: they compile gis/gmlfast/ (the fast
 # CityGML reader), then go; libstdc++ stays (the runtime the reader links).
 RUN apt-get update && apt-get install -y --no-install-recommends gcc g++ libc6-dev \
     && pip install --no-cache-dir . \

@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 setup: $(VENV)/.installed web $(DATA)/.sample-district
 
 # Python: reinstall only when the project metadata changes.
-$(VENV)/.installed: pyproject.toml setup.py gis/_gmlfast.c gis/_numparse.cpp
+$(VENV)/.installed: pyproject.toml setup.py $(wildcard gis/gmlfast/*)
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'

@@ -1,6 +1,8 @@
-"""Builds gis/_gmlfast.c, the compiled fast path of the CityGML reader (everything else is in
+"""Builds gis/gmlfast/ (yakuba.gis._gmlfast), the compiled fast path of the CityGML reader (everything else is in
 pyproject.toml). It reads libxml2's tree through lxml's C API, so it compiles against the
 headers lxml ships; it is optional: without a compiler the pure-Python reader is used."""
+
+from pathlib import Path
 
 from setuptools import Extension, setup
 
@@ -15,9 +17,10 @@ setup(
     ext_modules=[
         Extension(
             "yakuba.gis._gmlfast",
-            ["gis/_gmlfast.c", "gis/_numparse.cpp"],
-            language="c++",  # links libstdc++ for std::from_chars (gis/_numparse.cpp)
+            sorted(str(p) for p in Path("gis/gmlfast").glob("*.c*")),
+            language="c++",  # links libstdc++ for std::from_chars (gis/gmlfast/numparse.cpp)
             include_dirs=include_dirs,
+            depends=sorted(str(p) for p in Path("gis/gmlfast").glob("*.h")),
             extra_compile_args=["-O2", "-Wno-unused-function"],
             optional=True,
         )

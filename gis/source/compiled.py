@@ -1,4 +1,4 @@
-"""The compiled reader (gis/_gmlfast.c, built by setup.py; optional): a building's common case
+"""The compiled reader (gis/gmlfast/, built by setup.py; optional): a building's common case
 read in C, and ring texts parsed in C. Measured worth (docs/gis.md): +40% import time at 100k
 buildings without it. None where it is not built or lxml now runs another libxml2."""
 

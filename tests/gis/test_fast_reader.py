@@ -1,4 +1,4 @@
-"""The compiled reader (gis/_gmlfast.c) against the Python walk it stands in for: on every building
+"""The compiled reader (gis/gmlfast/) against the Python walk it stands in for: on every building
 of the real samples and on hand-made buildings at each edge of what it accepts, it must give the
 very same record, or decline (None) so that Python reads the building and warns as before."""
 
@@ -27,7 +27,7 @@ SRS = "http://www.opengis.net/def/crs/EPSG/0/6697"
 
 def test_the_compiled_reader_is_built_and_used() -> None:
     # `make setup` compiles it; without it imports run at about half the speed.
-    assert fast is not None, "gis/_gmlfast.c was not built (no compiler at install time?)"
+    assert fast is not None, "gis/gmlfast/ was not built (no compiler at install time?)"
     assert citygml._fast_building is fast.building
 
 

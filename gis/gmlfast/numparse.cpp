@@ -1,6 +1,6 @@
 // One decimal number, exactly rounded, by the C++ standard library: std::from_chars (libstdc++
 // implements it with the fast_float algorithm: Eisel-Lemire, exact, no locale). The CityGML
-// reader (_gmlfast.c) calls it for each posList token; its own hand-written parser went.
+// reader (rings.c) calls it for each posList token; its own hand-written parser went.
 #include <charconv>
 #include <system_error>
 
