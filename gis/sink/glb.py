@@ -124,21 +124,16 @@ def _utf8_column(col: list) -> tuple[bytes, np.ndarray]:
     return b"".join(enc), offs
 
 
-def _enum(col: list | np.ndarray, labels: dict[str, str]) -> tuple[dict, np.ndarray]:
-    """The enum of a code column (this tile's codes, sorted) and the column as its values."""
-    if isinstance(col, np.ndarray) and col.dtype.kind == "U":
-        # The tiles' columns: one np.unique instead of a dict lookup per building (a third of
-        # a LOD1 tile's property table). "" (no code) sorts first; code points order as sorted().
-        uniq, inv = np.unique(col, return_inverse=True)
-        codes = uniq.tolist()
-        arr = inv.astype(np.uint16)
-        if codes and codes[0] == "":
-            codes = codes[1:]
-            arr = np.where(inv == 0, _NO_CODE_VALUE, inv - 1).astype(np.uint16)
-    else:
-        codes = sorted({str(v) for v in col if v not in (None, "")})
-        value = {c: i for i, c in enumerate(codes)}
-        arr = np.array([_NO_CODE_VALUE if v in (None, "") else value[str(v)] for v in col], dtype=np.uint16)
+def _enum(col: np.ndarray, labels: dict[str, str]) -> tuple[dict, np.ndarray]:
+    """The enum of a code column (this tile's codes, sorted; "" is no code) and the column as
+    its values: one np.unique, not a dict lookup per building (a third of a LOD1 tile's
+    property table). "" sorts first; code points order as sorted() does."""
+    uniq, inv = np.unique(np.asarray(col, dtype=np.str_), return_inverse=True)
+    codes = uniq.tolist()
+    arr = inv.astype(np.uint16)
+    if codes and codes[0] == "":
+        codes = codes[1:]
+        arr = np.where(inv == 0, _NO_CODE_VALUE, inv - 1).astype(np.uint16)
     values = [{"name": c, "value": i, **({"description": labels[c]} if labels.get(c) else {})} for i, c in enumerate(codes)]
     values.append({"name": NO_CODE, "value": _NO_CODE_VALUE, "description": "no code in the source"})
     return {"valueType": "UINT16", "values": values}, arr

@@ -158,7 +158,7 @@ def build_tree(fine: dict[tuple[int, int, int], dict], boxes: Boxes, cell: np.nd
                     children.append(only if isinstance(only, Node) or (only is not None and sub.content is None) else sub)
         # A quarter of the block's buildings, the biggest, at most the budget: each level is
         # about a quarter of the one below, so all the coarse levels add a third of a box each.
-        below = sum(c.fine_bytes if isinstance(c, Node) else int(c.get("bytes", MIN_FINE_BYTES_BELOW + 1)) for c in children)
+        below = sum(c.fine_bytes if isinstance(c, Node) else c["bytes"] for c in children)
         cap = min(MAX_NODE_BUILDINGS, -(-len(members) // 4)) if below > MIN_FINE_BYTES_BELOW else 0
         order = np.argsort(-size[members], kind="stable")
         big, dropped = members[order[:cap]], members[order[cap:]]

@@ -87,24 +87,17 @@ class RingBatch:
         bad goes with it)."""
         if not self.slots:
             return
-        if self.pts is not None:
-            pts, n = self.pts, self.n
-            short = np.flatnonzero(n < 3).tolist()
-            for (poly, k), a, b in zip(self.slots, self.p0.tolist(), (self.p0 + n).tolist()):
-                poly[k] = pts[a:b]
-            for i in short:
-                poly, k = self.slots[i]
-                warn("degenerate_ring", f"ring with {int(n[i])} distinct points at line {self.texts[i][2]}")
-                poly[k] = None
-        else:
-            short = [i for i, r in enumerate(self.rings) if r is None or len(r) < 3]
-            for (poly, k), ring in zip(self.slots, self.rings):
-                poly[k] = ring
-            for i in short:
-                poly, k = self.slots[i]
-                if self.rings[i] is not None:
-                    warn("degenerate_ring", f"ring with {len(self.rings[i])} distinct points at line {self.texts[i][2]}")
-                poly[k] = None
+        rings = self.rings
+        if rings is None:
+            pts = self.pts
+            rings = [pts[a:b] for a, b in zip(self.p0.tolist(), (self.p0 + self.n).tolist())]
+        short = False
+        for (poly, k), ring, (_, _, line) in zip(self.slots, rings, self.texts):
+            if ring is not None and len(ring) < 3:
+                warn("degenerate_ring", f"ring with {len(ring)} distinct points at line {line}")
+                ring = None
+            poly[k] = ring
+            short = short or ring is None  # None: malformed (warned by read_rings) or degenerate
         for top in self.recs:
             for r in (top, *top.parts) if top.parts else (top,):
                 r.lazy = []

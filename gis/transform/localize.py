@@ -38,20 +38,15 @@ def localize(batch: RingBatch, to_local: ToLocal, z_only: Callable[[RawBuilding]
     """Move a parsed batch to local metres in place and mark its records ``local``; with
     ``z_only`` the LOD1 solids of the records it accepts stay in source coordinates (z is the
     same in both frames), marked ``lod1_source``. Nothing is marked unless every call succeeds."""
-    recs = batch.recs
-    source = None
+    kept: list[RawBuilding] = []
     if batch.pts is not None and len(batch.pts):
-        source = _lod1_in_source(batch, z_only) if z_only is not None else None
+        source, kept = _lod1_in_source(batch, z_only) if z_only is not None else (None, [])
         batch.pts = _transform_points(batch, to_local, source)
     elif batch.rings is not None:
-        batch.rings = _transform_each(batch.rings, recs, batch.group, to_local)
-    if source is not None:
-        s = 0
-        for r, k in zip(recs, batch.per):
-            if k > 1 and source[s + 1]:  # its LOD1 rings follow its one LOD0 ring
-                r.lod1_source = True
-            s += k
-    for rec in recs:
+        batch.rings = _transform_each(batch, to_local)
+    for rec in kept:
+        rec.lod1_source = True
+    for rec in batch.recs:
         rec.local = True
 
 
@@ -79,30 +74,34 @@ def _transform_points(batch: RingBatch, to_local: ToLocal, source: np.ndarray | 
     return out
 
 
-def _lod1_in_source(batch: RingBatch, z_only: Callable[[RawBuilding], bool]) -> np.ndarray | None:
-    """The rings to leave in source coordinates (a mask over the batch's rings): the LOD1 rings
-    of each z-only record, taken only where the record's one LOD0 ring comes first and its LOD1
-    rings are all the rest (the schema's order, and the parser's); any other record is
-    transformed whole, as without ``z_only``."""
+def _lod1_in_source(batch: RingBatch, z_only: Callable[[RawBuilding], bool]) -> tuple[np.ndarray | None, list[RawBuilding]]:
+    """The rings to leave in source coordinates (a mask over the batch's rings) and their
+    records: the LOD1 rings of each z-only record, taken only where the record's one LOD0 ring
+    comes first and its LOD1 rings are all the rest (the schema's order, and the parser's); any
+    other record is transformed whole, as without ``z_only``."""
     mask = None
+    kept = []
     s = 0
     for r, k in zip(batch.recs, batch.per):
         if k and z_only(r) and k == 1 + sum(map(len, r.lod1)) and batch.slots[s][0] is r.lod0[0]:
             if mask is None:
                 mask = np.zeros(len(batch.slots), dtype=bool)
             mask[s + 1 : s + k] = True
+            kept.append(r)
         s += k
-    return mask
+    return mask, kept
 
 
-def _transform_each(rings, recs, group, to_local) -> list[np.ndarray | None]:
-    out = []
-    for ring, g in zip(rings, group):
-        if ring is None or len(ring) < 3:
-            out.append(ring)
-            continue
-        xyz = ring if ring.shape[1] == 3 else np.column_stack((ring, np.zeros(len(ring))))
-        out.append(to_local(recs[g].srs)(xyz))
+def _transform_each(batch: RingBatch, to_local: ToLocal) -> list[np.ndarray | None]:
+    """The other path (some ring 2D or malformed): the usable rings, one call per source CRS."""
+    out = list(batch.rings)
+    by_srs: dict[int | None, list[int]] = {}
+    for i, (ring, g) in enumerate(zip(out, batch.group)):
+        if ring is not None and len(ring) >= 3:
+            by_srs.setdefault(batch.recs[g].srs, []).append(i)
+    for srs, idx in by_srs.items():
+        for i, ring in zip(idx, _transform_rings([out[i] for i in idx], to_local(srs))):
+            out[i] = ring
     return out
 
 
@@ -154,15 +153,15 @@ def localize_lod1(rec: RawBuilding, frame_for: Callable[[int | None], LocalFrame
     undefer_lod1(rec)
     rings = [x for poly in rec.lod1 for x in poly]
     if rings:
-        out = iter(_transform_rings(rings, frame_for(rec.srs)))
+        out = iter(_transform_rings(rings, frame_for(rec.srs).to_local))
         rec.lod1 = [[next(out) for _ in poly] for poly in rec.lod1]
     rec.lod1_source = False
 
 
-def _transform_rings(rings: list[np.ndarray], frame: LocalFrame) -> list[np.ndarray]:
-    """(n, 2|3) source rings -> (n, 3) local rings, in one pyproj call."""
+def _transform_rings(rings: list[np.ndarray], to_local: Callable[[np.ndarray], np.ndarray]) -> list[np.ndarray]:
+    """(n, 2|3) source rings -> (n, 3) local rings, in one pyproj call (2D rings at z 0)."""
     flat = np.concatenate([x if x.shape[1] == 3 else np.column_stack((x, np.zeros(len(x)))) for x in rings])
-    local = frame.to_local(flat)
+    local = to_local(flat)
     ends = list(accumulate(len(x) for x in rings))
     return [local[a:b] for a, b in zip([0, *ends[:-1]], ends)]
 
@@ -179,7 +178,7 @@ def to_local_batch(recs: list[RawBuilding], frame_for: Callable[[int | None], Lo
         per = [[rec] + rec.parts for rec in grp]
         rings = [x for pieces in per for x in _rings_of(pieces)]
         if rings:
-            out = _transform_rings(rings, frame_for(srs))
+            out = _transform_rings(rings, frame_for(srs).to_local)
             k = 0
             for pieces in per:
                 n = sum(len(p) for r in pieces for p in r.lod0) + sum(len(p) for r in pieces for p in r.lod1) + sum(

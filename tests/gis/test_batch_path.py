@@ -103,6 +103,34 @@ def test_holes_and_2d_poslists_are_read_element_by_element(tmp_path: Path) -> No
     assert recs[1].lod0[0][0].shape == (4, 2)
 
 
+def test_a_batch_with_a_2d_ring_is_transformed_ring_by_ring_in_one_call(tmp_path: Path) -> None:
+    """A 2D ring sends the batch off the vectorised path; its rings still move in one pyproj call
+    per CRS, each exactly as a transform of that ring alone (2D at z 0)."""
+    flat = footprint(" ".join(ring(34.59, 135.49).split()[i] for i in range(15) if i % 3 != 2)).replace(
+        "<gml:posList>", '<gml:posList srsDimension="2">')
+    p = tmp_path / "t_bldg_6697_op.gml"
+    p.write_text(doc(building("flat", flat), building("box", footprint(ring(34.591, 135.491, 2.0)))))
+    zone, origin, srs = choose_frame([p])
+    frame = LocalFrame(srs[p], zone, origin)
+    src = list(iter_buildings(p, lambda k, m: None, lazy=True))
+    materialize(src, lambda k, m: None)
+    calls: list[int] = []
+
+    def to_local(s):
+        def f(pts):
+            calls.append(len(pts))
+            return frame.to_local(pts)
+        return f
+
+    recs = list(iter_buildings(p, lambda k, m: None, lazy=True))
+    read_local(recs, lambda k, m: None, to_local)
+    assert len(calls) == 1 and all(r.local for r in recs)
+    for a, b in zip(src, recs):
+        x = a.lod0[0][0]
+        want = frame.to_local(x if x.shape[1] == 3 else np.column_stack((x, np.zeros(len(x)))))
+        assert np.array_equal(b.lod0[0][0], want)
+
+
 # --------------------------------------------------------------------------- batch geometry
 
 
