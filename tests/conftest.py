@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import faulthandler
+import multiprocessing
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from yakuba_testing import CHROME_ARGS, CHROMIUM, REPO, PostgresServer, RedisServer, ServeProcess
+
+EXIT_GRACE_S = 120  # from the summary to the process's end; a clean exit takes about a second
+
+
+def pytest_unconfigure(config) -> None:
+    """Name what could keep the run from exiting, and end a hung exit with every thread's stack.
+
+    A CI run once printed its summary and then hung until CI's 90 minutes were up, with nothing
+    to say why: interpreter exit joins non-daemon threads, executor workers and multiprocessing
+    children, and any of them blocked forever holds it there."""
+    threads = [t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    children = [f"{p.name} pid {p.pid}" for p in multiprocessing.active_children()]
+    if threads or children:
+        print(f"\nstill alive at exit: threads {threads}, children {children}", file=sys.stderr, flush=True)
+    faulthandler.dump_traceback_later(EXIT_GRACE_S, exit=True)
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:

@@ -129,6 +129,9 @@ class Replicator:
             for channel, data in self.outgoing(changed, meta_dirty, moved_from, gone, now):
                 await self.store.publish(channel, data)
         except StoreUnavailable:
+            # Other nodes expire our replicas after REMOTE_TTL_S of silence, and a bare position
+            # update names no avatar they still hold: the first tick back carries full records.
+            self.last_key = -math.inf
             return False
         return True
 

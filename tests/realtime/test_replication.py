@@ -8,7 +8,7 @@ import msgpack
 from yakuba.server.protocol import UPD
 from yakuba.server.realtime.clock import ManualClock
 from yakuba.server.realtime.replication import KEYFRAME_S, REMOTE_TTL_S, Replicator, pack_batch, pack_chat, pack_claim, pack_revoke, unpack, zone_channel
-from yakuba.server.store.base import CONTROL_CHANNEL, ZONE_CHANNEL
+from yakuba.server.store.base import CONTROL_CHANNEL, ZONE_CHANNEL, StoreUnavailable
 from yakuba.server.store.memory import MemoryStore
 
 from .helpers import attach, avatar, make_hub
@@ -65,6 +65,34 @@ async def test_keyframe_then_updates_then_keyframe_every_2s_and_deletes_on_last_
     hub.remove_avatar(2)
     await hub.run_tick(0.1, clock.advance(0.1))
     assert got == [(ZONE_CHANNEL + "hall", {"n": "n1", "add": [], "upd": b"", "del": [2]})]
+
+
+class FlakyStore(SharedMemoryStore):
+    """Publishes fail while ``down`` (Redis away), as the Redis store's do."""
+
+    down = False
+
+    async def publish(self, channel: str, data: bytes) -> None:
+        if self.down:
+            raise StoreUnavailable("down")
+        await super().publish(channel, data)
+
+
+async def test_first_tick_after_a_bus_outage_is_a_keyframe():
+    clock = ManualClock()
+    store = FlakyStore("n1")
+    hub = make_hub(store, clock)
+    got = bus(store)
+    await attach(hub, 1, x=5.0, y=5.0)
+    await hub.run_tick(0.1, clock.now())
+    got.clear()
+    store.down = True  # long enough for other nodes to expire our replicas
+    hub.world.avatars[1].x = 6.0
+    await hub.run_tick(0.1, clock.advance(REMOTE_TTL_S + 1))
+    store.down = False
+    hub.world.avatars[1].x = 7.0
+    await hub.run_tick(0.1, clock.advance(0.1))  # well inside KEYFRAME_S of the last keyframe
+    assert [(ch, [r[0] for r in m["add"]]) for ch, m in got] == [(ZONE_CHANNEL + "entrance", [1])]
 
 
 async def test_zone_change_is_announced_on_old_and_new_channels():

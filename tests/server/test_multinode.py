@@ -77,7 +77,7 @@ async def test_redis_outage_marks_nodes_unhealthy_keeps_clients_and_recovers(ser
         await until(lambda: health(node_a.url)[0] == 200 and health(node_b.url)[0] == 200, timeout=20, what="recovery")
         # Cross-node replication resumes: b sees a's latest moves again.
         await a.emit("move", {"vx": 0.0, "vy": 1.0})
-        await until(lambda: abs(b.pos(ja["id"])[1] - a.pos()[1]) < 0.3 and b.pos(ja["id"])[1] > y0 + 0.5, timeout=10, what="replication after recovery")
+        await until(lambda: ja["id"] in b.view and abs(b.pos(ja["id"])[1] - a.pos()[1]) < 0.3 and b.pos(ja["id"])[1] > y0 + 0.5, timeout=10, what="replication after recovery")
         await a.emit("move", {"stop": True})
     finally:
         await a.close()
