@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import faulthandler
 import multiprocessing
+import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,19 +16,33 @@ import pytest
 from yakuba_testing import CHROME_ARGS, CHROMIUM, REPO, PostgresServer, RedisServer, ServeProcess
 
 EXIT_GRACE_S = 120  # from the summary to the process's end; a clean exit takes about a second
+_exit_status = {"code": 1}
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    _exit_status["code"] = int(exitstatus)
 
 
 def pytest_unconfigure(config) -> None:
-    """Name what could keep the run from exiting, and end a hung exit with every thread's stack.
+    """Name what could keep the run from exiting; if it still has not ended EXIT_GRACE_S later,
+    print every thread's stack and end it with the tests' own status.
 
     A CI run once printed its summary and then hung until CI's 90 minutes were up, with nothing
     to say why: interpreter exit joins non-daemon threads, executor workers and multiprocessing
-    children, and any of them blocked forever holds it there."""
+    children, and any of them blocked forever holds it there. The verdict is in by then; the
+    stacks say what leaked."""
     threads = [t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
     children = [f"{p.name} pid {p.pid}" for p in multiprocessing.active_children()]
     if threads or children:
         print(f"\nstill alive at exit: threads {threads}, children {children}", file=sys.stderr, flush=True)
-    faulthandler.dump_traceback_later(EXIT_GRACE_S, exit=True)
+
+    def watchdog() -> None:
+        time.sleep(EXIT_GRACE_S)
+        print(f"\nthe test run has not exited {EXIT_GRACE_S} s after its summary; every thread:", file=sys.stderr, flush=True)
+        faulthandler.dump_traceback(all_threads=True)
+        os._exit(_exit_status["code"])
+
+    threading.Thread(target=watchdog, name="exit-watchdog", daemon=True).start()
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
