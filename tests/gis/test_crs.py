@@ -122,3 +122,30 @@ def test_vertical_model_with_the_origin_at_sea() -> None:
     n0, _, grid = crs.vertical_model(frame, np.array([-30_000.0, -30_000.0]), np.array([30_000.0, 30_000.0]))
     assert n0 is not None and 30 < n0 < 45
     assert np.isfinite(grid.values).all()
+
+
+def test_geoid_cache_gives_the_embedded_model_and_survives_a_bad_file(tmp_path, monkeypatch) -> None:
+    """The cached binary answers as the copy embedded in japan-geoid does; a truncated cache is
+    replaced, and an unwritable cache directory only costs the unpacking."""
+    import japan_geoid
+
+    lon = np.array([139.7671, 135.5023, 141.3544, 130.4017, 127.6809])
+    lat = np.array([35.6812, 34.6937, 43.0621, 33.5902, 26.2124])
+    want = japan_geoid.load_embedded_gsigeo2011().get_heights(lon, lat)
+    monkeypatch.setenv("YAKUBA_CACHE_DIR", str(tmp_path / "cache"))
+    try:
+        for state in ("missing", "written", "truncated"):
+            crs._geoid.cache_clear()
+            files = list((tmp_path / "cache").glob("gsigeo2011-*.bin"))
+            assert (state == "missing") == (not files)
+            if state == "truncated":
+                files[0].write_bytes(files[0].read_bytes()[:1000])
+            np.testing.assert_array_equal(crs.geoid_height(lon, lat), want)
+            (cached,) = (tmp_path / "cache").glob("gsigeo2011-*.bin")
+            assert cached.stat().st_size > 1_000_000, state
+        (tmp_path / "ro").write_text("a file where the directory would be")
+        monkeypatch.setenv("YAKUBA_CACHE_DIR", str(tmp_path / "ro"))
+        crs._geoid.cache_clear()
+        np.testing.assert_array_equal(crs.geoid_height(lon, lat), want)
+    finally:
+        crs._geoid.cache_clear()
