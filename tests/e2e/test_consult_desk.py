@@ -30,10 +30,9 @@ def test_ticket_call_accept_enter_lock(browser, node, shots):
         enter(staff, "佐藤")
         assert state(staff)["me"]["principal"]["kind"] == "staff"
         assert staff.is_visible("#btn-staff")
-        goto(staff, "booth5")
-        staff.keyboard.press("Alt+M")  # the console, from the keyboard
-        staff.wait_for_selector("#staff-console:not([hidden]) #staff-call-next")
-        assert staff.inner_text("#staff-booth-state")
+        goto(staff, "booth5", wait=False)  # everyone walks at once: the staff member to the booth,
+        enter(by, "通りすがり")  # the bystander to the corridor (seen there further down),
+        goto(by, "corridor", wait=False)
 
         # the resident takes a ticket at the desk: department -> topic, big buttons
         enter(res, "区民はなこ")
@@ -45,6 +44,12 @@ def test_ticket_call_accept_enter_lock(browser, node, shots):
         assert code.startswith("区-")  # Japanese prefix from the department's name
         assert "あと1人" in res.inner_text("#ticket-info") or "次に" in res.inner_text("#ticket-info")
         assert res.is_visible("#ticket-leave")
+        goto(res, "corridor", wait=False)  # and waits in the corridor, near the booths, to be called
+
+        staff.wait_for_function("() => window.__yakuba.state.zone === 'booth5'", timeout=60_000)
+        staff.keyboard.press("Alt+M")  # the console, from the keyboard
+        staff.wait_for_selector("#staff-console:not([hidden]) #staff-call-next")
+        assert staff.inner_text("#staff-booth-state")
 
         # the staff board lists it; call next with the shortcut
         staff.wait_for_selector("#staff-console .sc-ticket", timeout=10_000)
@@ -72,8 +77,7 @@ def test_ticket_call_accept_enter_lock(browser, node, shots):
         staff.wait_for_selector("#staff-booth-state[data-state=locked]", timeout=10_000)
 
         # the bystander in the corridor: the door drawn closed with 相談中, nobody inside seen
-        enter(by, "通りすがり")
-        goto(by, "corridor")
+        by.wait_for_function("() => window.__yakuba.state.zone === 'corridor'", timeout=60_000)
         by.wait_for_function("() => window.__yakuba.state.view.closed.includes('booth5')", timeout=10_000)
         names = [a["name"] for a in state(by)["avatars"]]
         assert "区民はなこ" not in names and "佐藤" not in names
