@@ -91,6 +91,8 @@ def scene(media_browser, node, shots):
         start_walk(staff, BOOTH)
         enter(res, "区民はなこ")
         enter(by, "通りすがり")
+        for p in (res, by):  # meanwhile both wait in the corridor, near the booths (not a 17 s walk from the entrance later)
+            start_walk(p, "corridor")
         wait_zone(staff, BOOTH)
         staff.keyboard.press("Alt+M")
         staff.wait_for_selector("#staff-console:not([hidden]) #staff-call-next")
