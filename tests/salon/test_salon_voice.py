@@ -5,6 +5,8 @@ lets one subscribe again."""
 
 from __future__ import annotations
 
+import asyncio
+
 from yakuba.server.app import HUB_KEY
 
 from media.aiortc_peers import Publisher, Subscriber, host_candidates, wait_until
@@ -34,11 +36,11 @@ async def test_lounge_voice_reaches_those_within_hearing(tmp_path):
             try:
                 for p in (a, b, c):
                     assert (await p.call("salon.conduct", {"accept": True, "version": 1}))["ok"]
-                    await walk_in(app, p)
+                await asyncio.gather(*(walk_in(app, p) for p in (a, b, c)))
                 assert a.rooms[ROOM]["hearing_m"] == 12.0  # the client's range comes from the server
-                await _stand(app, a, 46.0, 14.0)
-                await _stand(app, b, 48.0, 15.0)
-                await _stand(app, c, 62.5, 27.0)  # ~21 m away
+                # the three walk to their places at once (one after the other took 16 s)
+                await asyncio.gather(_stand(app, a, 46.0, 14.0), _stand(app, b, 48.0, 15.0),
+                                     _stand(app, c, 62.5, 27.0))  # c: ~21 m away
                 peers.append(pub := Publisher(audio=True, video=False))
                 ack = await a.call("media.publish", {"room": ROOM, "source": "mic", "sdp": await pub.offer()})
                 assert ack["ok"], ack
@@ -52,12 +54,18 @@ async def test_lounge_voice_reaches_those_within_hearing(tmp_path):
                 assert near["ok"], near
                 assert (await b.call("media.answer", {"id": near["id"], "sdp": await sub.answer(near["sdp"])}))["ok"]
                 assert await wait_until(lambda: sub.frames["audio"] > 10, 15), sub.frames
-                # b walks across the lounge: out of hearing, the subscription ends
-                await _stand(app, b, 62.0, 20.0)
-                await until(lambda: any(e.get("id") == near["id"] for e in ended), 10, "ended out of hearing")
-                assert next(e for e in ended if e.get("id") == near["id"])["reason"] == "out_of_hearing"
-                # and c, walking up to a, now hears them
-                await _stand(app, c, 47.0, 13.0)
+                # b walks across the lounge: out of hearing, the subscription ends; meanwhile c
+                # walks up to a (both walks at once: one after the other took 18 s)
+                c_walks = asyncio.ensure_future(_stand(app, c, 47.0, 13.0))
+                try:
+                    await _stand(app, b, 62.0, 20.0)
+                    await until(lambda: any(e.get("id") == near["id"] for e in ended), 10, "ended out of hearing")
+                    assert next(e for e in ended if e.get("id") == near["id"])["reason"] == "out_of_hearing"
+                except BaseException:
+                    c_walks.cancel()
+                    raise
+                await c_walks
+                # and c, next to a now, hears them
                 peers.append(sub2 := Subscriber())
                 again = await c.call("media.subscribe", {"room": ROOM, "stream": stream})
                 assert again["ok"], again
