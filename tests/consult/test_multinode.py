@@ -89,7 +89,9 @@ async def test_two_nodes_one_claim_each_and_locks_hold_across_nodes_and_restart(
         # restart node A (the resident's): queue, tickets and locks are in Redis
         tok = res.me["token"]
         await res.close()
-        a.stop()
+        # in a thread: a.stop() waits for the process, and blocking this event loop meanwhile kept
+        # node A's drain from closing the staff socket it holds (s2) until stop() killed it after 10 s
+        await asyncio.to_thread(a.stop)
         a.start()
         res2 = await DeskPeer(a.url).connect()
         peers.append(res2)
