@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     # --- jobs
     job_workers: int = Field(2, ge=1)
     jobs_per_principal: int = Field(2, ge=1)
+    # A running job whose heartbeat (written every 0.5 s) is older than this belonged to a dead
+    # node (or to this node before a restart under a new node id) and is taken back.
+    job_stale_s: float = Field(15.0, gt=0)
 
     # --- reservations (server/consult/reservation_service.py)
     consult_cancel_before_s: float = Field(3600.0, ge=0)  # residents cancel online until this long before

@@ -127,7 +127,8 @@ def setup_jobs(app: web.Application, settings: Settings | None = None, db: Datab
     own_db = db is None
     db = db or Database(settings.effective_database_url)
     svc = JobService(db, settings.data_dir, settings.node_id, workers=settings.job_workers,
-                     per_principal=settings.jobs_per_principal, redis_url=settings.redis_url)
+                     per_principal=settings.jobs_per_principal, redis_url=settings.redis_url,
+                     stale_s=settings.job_stale_s)
     app[JOBS_KEY] = svc
     app.router.add_get("/api/jobs", _json_errors(list_jobs))
     app.router.add_get("/api/jobs/{job_id}", _json_errors(get_job))

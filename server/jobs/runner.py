@@ -303,7 +303,8 @@ class JobService:
 async def start_jobs(app: Any, settings: Any, db: Database, store: Any = None) -> JobService:
     """Build and start the service from Settings (``store`` unused: arq reaches Redis itself)."""
     svc = JobService(db, settings.data_dir, settings.node_id, workers=settings.job_workers,
-                     per_principal=settings.jobs_per_principal, redis_url=settings.redis_url)
+                     per_principal=settings.jobs_per_principal, redis_url=settings.redis_url,
+                     stale_s=settings.job_stale_s)
     return await svc.start()
 
 

@@ -18,7 +18,9 @@ async def test_a_job_started_before_a_restart_is_listed_after_it(jobs_data: Path
     data = tmp_path / "data"
     data.mkdir()
     (data / "datasets").symlink_to(jobs_data / "datasets")  # the built districts, shared read-only
-    node = ServeProcess(data, env={"YAKUBA_API_TOKEN": TOKEN, "YAKUBA_JOB_WORKERS": "1"})
+    # No YAKUBA_NODE_ID (the default): the restarted node has a new id and takes the job back as
+    # one whose heartbeat stopped; 2 s instead of the default 15 s the test used to wait out.
+    node = ServeProcess(data, env={"YAKUBA_API_TOKEN": TOKEN, "YAKUBA_JOB_WORKERS": "1", "YAKUBA_JOB_STALE_S": "2"})
     try:
         node.start()
         async with aiohttp.ClientSession() as http:
