@@ -124,7 +124,12 @@ async def test_teleport_into_staff_zone_is_refused_and_staff_may_enter(tmp_path)
             # Walking up to its door also stops at its threshold.
             await r.emit("move", {"goto": "staffroom"})
             await until(lambda: sum(e["code"] == "zone_forbidden" for e in r.errors) >= 2, what="goto refusal")
-            # Staff walk in (the salon is for verified staff: tests/salon).
+            # Staff walk in (the salon is for verified staff: tests/salon). Test setup only: the staff
+            # avatar stands in the corridor by the staff room's door (40, 32) first, which saves a
+            # 17 s walk from the entrance; the door itself is crossed by walking, through the zone rule.
+            sa = hub.world.avatars[js["id"]]
+            sa.x, sa.y = 40.0, 29.0
+            sa.path, sa.vx, sa.vy = [], 0.0, 0.0
             await s.emit("move", {"goto": "staffroom"})
             await until(lambda: "staffroom" in s.zones, timeout=30, what="staff reach the staff room")
             # A client field cannot claim the staff role.
