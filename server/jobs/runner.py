@@ -22,6 +22,7 @@ import asyncio
 import json
 import logging
 import multiprocessing as mp
+import queue
 import threading
 import uuid
 from concurrent.futures import ProcessPoolExecutor
@@ -38,6 +39,7 @@ log = logging.getLogger("yakuba.server.jobs")
 
 PUMP_S = 0.5  # progress rows are written at most this often per node
 SWEEP_S = 5.0
+READER_POLL_S = 0.2  # how soon the progress reader notices it is to stop
 STALE_S = 15.0  # a running job whose heartbeat is older belonged to a dead node
 ARQ_FUNCTION = "yakuba_job"
 ARQ_QUEUE = "yakuba:jobs"
@@ -64,6 +66,7 @@ class JobService:
         self._arq_worker: Any = None
         self._closing = False
         self._reader: threading.Thread | None = None
+        self._reader_stop = threading.Event()
 
     @property
     def backend(self) -> str:
@@ -89,8 +92,9 @@ class JobService:
             self._mpq = ctx.Queue()
             self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=init_worker, initargs=(self._mpq,))
             loop = asyncio.get_running_loop()
-            self._reader = threading.Thread(target=self._read_progress, args=(loop, self._mpq), name="jobs-progress",
-                                            daemon=True)
+            self._reader_stop = threading.Event()
+            self._reader = threading.Thread(target=self._read_progress, args=(loop, self._mpq, self._reader_stop),
+                                            name="jobs-progress", daemon=True)
             self._reader.start()
         return self.pool
 
@@ -99,8 +103,8 @@ class JobService:
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = None
         if self._mpq is not None:
-            self._mpq.put(None)  # ends the old reader thread
-            self._mpq = None
+            self._reader_stop.set()  # ends the old reader thread (see _read_progress); not closed
+            self._mpq = None  # under it: the thread may still poll its descriptor for READER_POLL_S
 
     async def close(self) -> None:
         self._closing = True
@@ -121,7 +125,7 @@ class JobService:
                 p.terminate()  # a long import would otherwise hold the shutdown
             self.pool.shutdown(wait=False, cancel_futures=True)
         if self._mpq is not None:
-            self._mpq.put(None)
+            self._reader_stop.set()
             if self._reader:
                 await asyncio.to_thread(self._reader.join, 2)
             self._mpq.close()
@@ -240,14 +244,19 @@ class JobService:
             log.exception("dataset record not written job=%s", row["id"])
 
     # ------------------------------------------------------------------ progress
-    def _read_progress(self, loop: asyncio.AbstractEventLoop, q: Any) -> None:
-        """Thread: worker processes -> latest progress per job (the pump writes it to SQL)."""
-        while True:
+    def _read_progress(self, loop: asyncio.AbstractEventLoop, q: Any, stop: threading.Event) -> None:
+        """Thread: worker processes -> latest progress per job (the pump writes it to SQL).
+
+        Ended by ``stop``, never by a sentinel put on the queue: a put from this process starts a
+        feeder thread that takes the queue's write lock, which a worker killed mid-put (kill -9,
+        the OOM killer, close()'s terminate) holds for ever; the interpreter joins that feeder at
+        exit, and the server (or a test run) then never exits."""
+        while not stop.is_set():
             try:
-                item = q.get()
+                item = q.get(timeout=READER_POLL_S)
+            except queue.Empty:
+                continue
             except (EOFError, OSError, ValueError):
-                return
-            if item is None:
                 return
             job_id, p, stage = item
             try:

@@ -151,9 +151,13 @@ async def test_a_worker_killed_mid_job_fails_it_with_a_reason_and_the_next_job_r
 
     row = await service.submit("staff:1", "montecarlo", "big", {"dataset": "big", "scenario": LONG_MC, "runs": 10000})
     await wait_row(db, row["id"], lambda r: r["state"] == "running" and r["progress"] > 0.02)
+    old_queue = service._mpq
     for proc in list(service.pool._processes.values()):  # kill -9 the worker, as an OOM killer would
         os.kill(proc.pid, signal.SIGKILL)
     row = await wait_row(db, row["id"], final)
     assert row["state"] == "failed" and row["error"] == {"code": "internal", "message": "the worker process died"}
     nxt = await service.submit("staff:1", "simulation", "small", {"dataset": "small", "scenario": {"hours": 1}})
     assert (await wait_row(db, nxt["id"], final))["state"] == "done"  # a new pool took it
+    # This process never writes to the progress queue: a feeder thread here would wait for ever on
+    # the queue's lock if the killed worker held it, and the interpreter joins feeders at exit.
+    assert old_queue._thread is None and service._mpq._thread is None
